@@ -1,0 +1,190 @@
+"""The one Functional builder that every entrypoint calls."""
+
+import warnings
+
+import keras
+from keras import layers
+
+from keras_resnets import blocks
+from keras_resnets import weights as weights_lib
+
+MIN_SIZE = 32
+
+
+def build_model(
+    spec,
+    include_top=True,
+    weights="imagenet",
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name=None,
+):
+    """Builds `spec` as a Keras Functional model, with the keras.applications arguments.
+
+    Args:
+        spec: a `keras_resnets.specs.Spec`.
+        include_top: whether to add the global-average-pool + dense classifier.
+        weights: `None` (random initialisation), a tag from the weights table
+            (`"imagenet"`, `"cifar10"`, ...; see `keras_resnets.model_info(name)`),
+            or the path to a weights file (`.weights.h5`, or legacy `.h5` loaded by order).
+        input_tensor: optional Keras tensor to use as the image input.
+        input_shape: optional `(H, W, C)` (or `(C, H, W)` for channels_first); at least
+            32x32; any size (`None` entries too) when `include_top=False`.
+        pooling: `None`, `"avg"` or `"max"`: pooling of the last feature map when
+            `include_top=False`.
+        classes: number of classes when `include_top=True` and the weights carry no
+            classifier of that size.
+        classifier_activation: activation of the `predictions` layer (`None` for logits);
+            only `None` or `"softmax"` with pretrained weights.
+        name: model name; defaults to the registry name.
+    """
+    entry = weights_lib.resolve(spec, weights)
+    if entry is not None and include_top and classes != entry.classes:
+        raise ValueError(
+            f"If using `weights='{weights}'` with `include_top=True`, `classes` should "
+            f"be {entry.classes}.  Received classes={classes}. To fine-tune on {classes} "
+            "classes, pass `include_top=False, pooling='avg'` and add your own head."
+        )
+    if pooling not in (None, "avg", "max"):
+        raise ValueError(f"`pooling` must be None, 'avg' or 'max'. Received: pooling={pooling!r}")
+    input_shape = obtain_input_shape(
+        input_shape,
+        default_size=entry.resolution if entry else spec.default_size,
+        require_flatten=include_top,
+        fixed_size=entry is not None and include_top,
+        three_channels=entry is not None,
+    )
+    img_input = _image_input(input_tensor, input_shape)
+
+    x = blocks.STEMS[spec.stem](img_input, spec)
+    x = build_stages(x, spec)
+    if spec.preact:
+        x = blocks.batch_norm(x, "post_bn", spec.bn_epsilon)
+        x = blocks.relu(x, "post_relu")
+    x = _head(x, include_top, pooling, classes, classifier_activation, weights)
+
+    if input_tensor is not None:
+        inputs = keras.utils.get_source_inputs(input_tensor)
+    else:
+        inputs = img_input
+    model = keras.Model(inputs, x, name=name or spec.registry_name)
+
+    if entry is not None:
+        weights_lib.load_pretrained(model, entry, include_top)
+    elif weights is not None:
+        weights_lib.load_file(model, weights)
+    return model
+
+
+def build_stages(x, spec):
+    filters_in = spec.stem_width
+    block_fn = blocks.BLOCKS[spec.preact]
+    for index, (depth, width, stride) in enumerate(zip(spec.depths, spec.widths, spec.strides)):
+        inner = int(width * spec.base_width / 64) * spec.groups
+        filters_out = width * spec.expansion
+        strided = 0 if spec.stride_block == "first" else depth - 1
+        for i in range(depth):
+            x = block_fn(
+                x,
+                spec,
+                filters_in,
+                inner,
+                filters_out,
+                stride if i == strided else 1,
+                name=f"conv{index + 2}_block{i + 1}",
+            )
+            filters_in = filters_out
+    return x
+
+
+def _head(x, include_top, pooling, classes, classifier_activation, weights):
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        _validate_activation(classifier_activation, weights)
+        return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D(name="max_pool")(x)
+    return x
+
+
+def _validate_activation(classifier_activation, weights):
+    if weights is None:
+        return
+    activation = keras.activations.get(classifier_activation)
+    allowed = {keras.activations.get("softmax"), keras.activations.get(None)}
+    if activation not in allowed:
+        raise ValueError(
+            "Only `None` and `softmax` activations are allowed for the "
+            "`classifier_activation` argument when using pretrained weights, with "
+            f"`include_top=True`; Received: classifier_activation={classifier_activation}"
+        )
+
+
+def _image_input(input_tensor, input_shape):
+    if input_tensor is None:
+        return layers.Input(shape=input_shape)
+    if not keras.backend.is_keras_tensor(input_tensor):
+        return layers.Input(tensor=input_tensor, shape=input_shape)
+    return input_tensor
+
+
+def obtain_input_shape(input_shape, default_size, require_flatten, fixed_size, three_channels):
+    """Validates `input_shape` like keras.applications, for both data formats.
+
+    `fixed_size`: pretrained classifier weights, so only the default shape is valid.
+    `three_channels`: pretrained weights, so the input must be RGB.
+    """
+    channels_first = keras.config.image_data_format() == "channels_first"
+
+    def shape_of(size, channels=3):
+        return (channels, size, size) if channels_first else (size, size, channels)
+
+    default_shape = shape_of(default_size)
+    if input_shape is not None:
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 3:
+            raise ValueError(
+                "`input_shape` must be a tuple of three integers. "
+                f"Received: input_shape={input_shape}"
+            )
+        channels = input_shape[0] if channels_first else input_shape[-1]
+        spatial = input_shape[1:] if channels_first else input_shape[:2]
+        if not three_channels:
+            if channels not in (1, 3):
+                warnings.warn(
+                    "This model usually expects 1 or 3 input channels. However, it was "
+                    f"passed an input_shape with {channels} input channels.",
+                    stacklevel=3,
+                )
+            default_shape = shape_of(default_size, channels)
+    if fixed_size:
+        if input_shape is not None and input_shape != default_shape:
+            raise ValueError(
+                "When setting `include_top=True` and loading pretrained weights, "
+                f"`input_shape` should be {default_shape}.  Received: "
+                f"input_shape={input_shape}. Use `include_top=False` for other sizes."
+            )
+        return default_shape
+    if input_shape is None:
+        if require_flatten:
+            return default_shape
+        return shape_of(None)
+    if channels != 3 and three_channels:
+        raise ValueError(f"The input must have 3 channels; Received `input_shape={input_shape}`")
+    if any(size is not None and size < MIN_SIZE for size in spatial):
+        raise ValueError(
+            f"Input size must be at least {MIN_SIZE}x{MIN_SIZE}; Received: "
+            f"input_shape={input_shape}"
+        )
+    if require_flatten and None in input_shape:
+        raise ValueError(
+            "If `include_top` is True, you should specify a static `input_shape`. "
+            f"Received: input_shape={input_shape}"
+        )
+    return input_shape
+

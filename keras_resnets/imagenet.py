@@ -1,0 +1,47 @@
+"""ImageNet preprocessing and label decoding, offline.
+
+`preprocess_input` reuses keras.applications' modes ("caffe": BGR, mean subtracted;
+"tf": scaled to [-1, 1]; "torch": [0, 1] then ImageNet mean/std), so numbers match the
+official weights exactly. The 1000 class names ship with the package
+(`data/imagenet_class_index.json`: WordNet ids in the standard order, with the short
+names of torchvision's table), so `decode_predictions` never downloads anything.
+"""
+
+import functools
+import json
+import os
+
+import numpy as np
+from keras.applications import imagenet_utils
+
+MODES = ("caffe", "tf", "torch")
+
+
+def preprocess_input(x, mode="caffe", data_format=None):
+    """Preprocesses RGB images in [0, 255] for weights trained with `mode`."""
+    if mode not in MODES:
+        raise ValueError(f"Unknown preprocessing mode {mode!r}; use one of {MODES}.")
+    return imagenet_utils.preprocess_input(x, data_format=data_format, mode=mode)
+
+
+@functools.lru_cache(maxsize=1)
+def class_index():
+    path = os.path.join(os.path.dirname(__file__), "data", "imagenet_class_index.json")
+    with open(path) as f:
+        return {int(k): tuple(v) for k, v in json.load(f).items()}
+
+
+def decode_predictions(preds, top=5):
+    """Top-`top` `(wnid, name, score)` tuples for each row of a `(batch, 1000)` array."""
+    preds = np.asarray(preds)
+    if preds.ndim != 2 or preds.shape[1] != 1000:
+        raise ValueError(
+            "`decode_predictions` expects a batch of ImageNet predictions, shape "
+            f"(samples, 1000). Received array of shape {preds.shape}"
+        )
+    index = class_index()
+    results = []
+    for row in preds:
+        best = np.argsort(row)[::-1][:top]
+        results.append([(*index[int(i)], float(row[i])) for i in best])
+    return results

@@ -1,0 +1,122 @@
+"""Name -> spec registry: `list_models`, `create_model`, `model_info`, and entrypoints.
+
+Public constructors such as `ResNet50V2` are generated from a spec by `entrypoint`:
+they share `build_model`'s signature (so `help()` and IDEs show the real arguments)
+and differ only in the spec and the default weights.
+"""
+
+import difflib
+import fnmatch
+import functools
+import inspect
+
+from keras_resnets import builder
+from keras_resnets import weights as weights_lib
+
+_SPECS = {}
+
+
+def entrypoint(spec, module):
+    """Registers `spec` and returns its public constructor, e.g. `ResNet50(...)`."""
+    if spec.registry_name in _SPECS:
+        raise ValueError(f"Model {spec.registry_name!r} is registered twice.")
+    _SPECS[spec.registry_name] = spec
+    default_weights = "imagenet" if "imagenet" in weights_lib.available(spec.registry_name) else None
+
+    def constructor(*, weights=default_weights, **kwargs):
+        return builder.build_model(spec, weights=weights, **kwargs)
+
+    signature = inspect.signature(builder.build_model)
+    params = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in signature.parameters.values()
+        if p.name != "spec"
+    ]
+    params = [p.replace(default=default_weights) if p.name == "weights" else p for p in params]
+    constructor.__signature__ = signature.replace(parameters=params)
+    constructor.__name__ = constructor.__qualname__ = spec.name
+    constructor.__module__ = module
+    constructor.__doc__ = (
+        f"Instantiates {spec.name}{f' ({spec.paper})' if spec.paper else ''}.\n\n"
+        f"Registry name: {spec.registry_name!r}; pretrained weights: "
+        f"{weights_lib.available(spec.registry_name) or 'none'} (default {default_weights!r}).\n"
+        "Inputs are expected preprocessed with the family's `preprocess_input`.\n\n"
+        + builder.build_model.__doc__.split("\n\n", 1)[1]
+    )
+    return constructor
+
+
+def get_spec(name):
+    key = name.lower()
+    if key not in _SPECS:
+        close = difflib.get_close_matches(key, list(_SPECS), n=5, cutoff=0.5)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise ValueError(
+            f"Unknown model {name!r}.{hint} `keras_resnets.list_models()` lists all "
+            f"{len(_SPECS)} names."
+        )
+    return _SPECS[key]
+
+
+def list_models(pattern=None):
+    """Registered model names, sorted; `pattern` is a shell-style filter like "resnet*v2"."""
+    names = sorted(_SPECS)
+    if pattern is not None:
+        names = [n for n in names if fnmatch.fnmatch(n, pattern.lower())]
+    return names
+
+
+def create_model(name, **kwargs):
+    """Builds a registered model by name, e.g. `create_model("resnet18", weights=None)`.
+
+    Keyword arguments are those of the entrypoint (include_top, weights, input_shape,
+    pooling, classes, ...). Unlike the entrypoints, the default is `weights=None`
+    when the model has no ImageNet weights.
+    """
+    spec = get_spec(name)
+    kwargs.setdefault(
+        "weights", "imagenet" if "imagenet" in weights_lib.available(spec.registry_name) else None
+    )
+    return builder.build_model(spec, **kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def _counts(name):
+    from keras_resnets import analysis
+
+    model = builder.build_model(get_spec(name), weights=None)
+    return analysis.count_params(model), analysis.count_macs(model)
+
+
+def model_info(name):
+    """Facts about a model: parameters and MACs at its default resolution, weights, preprocessing.
+
+    Parameter and MAC counts are measured on a freshly built model (the first call per
+    name builds it), not copied from papers.
+    """
+    spec = get_spec(name)
+    params, macs = _counts(spec.registry_name)
+    return {
+        "name": spec.registry_name,
+        "entrypoint": spec.name,
+        "family": spec.family,
+        "paper": spec.paper,
+        "params": params["total"],
+        "trainable_params": params["trainable"],
+        "macs": macs,
+        "input_size": spec.default_size,
+        "preprocessing": spec.preprocessing,
+        "weights": {
+            e.tag: {
+                "url": e.url,
+                "source": e.source,
+                "license": e.license,
+                "resolution": e.resolution,
+                "classes": e.classes,
+                "preprocessing": e.preprocessing,
+            }
+            for e in weights_lib.TABLE
+            if e.model == spec.registry_name
+        },
+        "spec": spec,
+    }
