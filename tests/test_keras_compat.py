@@ -1,0 +1,97 @@
+"""Official-weight compatibility: our ResNets and keras.applications' exchange `.h5` files.
+
+Keras loads legacy `.h5` weights by layer order unless `by_name=True`, so both the
+layer names and the order in which layers are called must match keras.applications.
+"""
+
+import h5py
+import keras
+import numpy as np
+import pytest
+from keras.src.legacy.saving import legacy_h5_format
+
+import keras_resnets as kr
+from conftest import random_images, randomize_weights
+
+PAIRS = [
+    ("ResNet50", keras.applications.ResNet50),
+    ("ResNet101", keras.applications.ResNet101),
+    ("ResNet152", keras.applications.ResNet152),
+    ("ResNet50V2", keras.applications.ResNet50V2),
+    ("ResNet101V2", keras.applications.ResNet101V2),
+    ("ResNet152V2", keras.applications.ResNet152V2),
+]
+SHAPE = (64, 64, 3)
+
+
+def save_legacy_h5(model, path):
+    """Writes the legacy Keras .h5 format of the official files."""
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+    return str(path)
+
+
+def weighted_layer_names(model):
+    return [layer.name for layer in model.layers if layer.weights]
+
+
+# Both heads for the 50-layer nets; the deeper ones only differ in depth, so one head each.
+CASES = [(n, fn, top) for n, fn in PAIRS for top in ((True, False) if "50" in n else (True,))]
+
+
+@pytest.mark.parametrize(
+    "name,reference_fn,include_top",
+    CASES,
+    ids=[f"{n}-{'top' if top else 'notop'}" for n, _, top in CASES],
+)
+def test_keras_h5_loads_both_ways(name, reference_fn, include_top, tmp_path):
+    kwargs = dict(weights=None, include_top=include_top, input_shape=SHAPE, classes=7)
+    if not include_top:
+        kwargs.pop("classes")
+    reference = randomize_weights(reference_fn(**kwargs), seed=3)
+    ours = getattr(kr, name)(**kwargs)
+    assert weighted_layer_names(ours) == weighted_layer_names(reference)
+
+    images = random_images((2, *SHAPE))
+    expected = reference.predict(images, verbose=0)
+    path = save_legacy_h5(reference, tmp_path / "reference.h5")
+
+    ours.load_weights(path)  # by order, as keras.applications loads its files
+    np.testing.assert_allclose(ours.predict(images, verbose=0), expected, atol=1e-5, rtol=0)
+
+    by_name = getattr(kr, name)(**kwargs)
+    by_name.load_weights(path, by_name=True)
+    np.testing.assert_allclose(by_name.predict(images, verbose=0), expected, atol=1e-5, rtol=0)
+
+    # And back: a file written from our model loads by order into keras.applications.
+    randomize_weights(ours, seed=4)
+    back = reference_fn(**kwargs)
+    back.load_weights(save_legacy_h5(ours, tmp_path / "ours.h5"))
+    np.testing.assert_allclose(
+        back.predict(images, verbose=0), ours.predict(images, verbose=0), atol=1e-5, rtol=0
+    )
+
+
+def test_order_loading_detects_a_different_layout(tmp_path):
+    """The by-order check above can fail: a V1 file does not load into a V2 model."""
+    reference = keras.applications.ResNet50(weights=None, input_shape=SHAPE)
+    path = save_legacy_h5(reference, tmp_path / "v1.h5")
+    with pytest.raises(ValueError):
+        kr.ResNet50V2(weights=None, input_shape=SHAPE).load_weights(path)
+
+
+def test_every_layer_name_matches_keras_applications():
+    for name, reference_fn in PAIRS[:1] + PAIRS[3:4]:
+        ours = getattr(kr, name)(weights=None, input_shape=SHAPE)
+        reference = reference_fn(weights=None, input_shape=SHAPE)
+        # Input layers are auto-named ("input_layer_N") in both.
+        ours_names = [layer.name for layer in ours.layers[1:]]
+        ref_names = [layer.name for layer in reference.layers[1:]]
+        # keras.applications leaves the V2 strided-identity max-pools unnamed; we name them.
+        unnamed = [n for n in ref_names if n.startswith("max_pooling2d")]
+        assert [n for n in ours_names if n.endswith("_0_pool")] == (
+            [f"conv{s}_block{b}_0_pool" for s, b in ((2, 3), (3, 4), (4, 6))] if unnamed else []
+        )
+        assert [n for n in ours_names if not n.endswith("_0_pool")] == [
+            n for n in ref_names if n not in unnamed
+        ]
