@@ -11,6 +11,33 @@ from keras_resnets.resnet_v2 import (
     ResNet101V2,
     ResNet152V2,
 )
+from keras_resnets.resnet_bd import (
+    ResNet18D,
+    ResNet34D,
+    ResNet50B,
+    ResNet50D,
+    ResNet101B,
+    ResNet101D,
+    ResNet152B,
+    ResNet152D,
+)
+from keras_resnets.resnext import (
+    ResNeXt50_32x4d,
+    ResNeXt101_32x8d,
+    ResNeXt101_64x4d,
+    WideResNet50_2,
+    WideResNet101_2,
+)
+from keras_resnets.senet import (
+    CBAMResNet50,
+    SEResNet18,
+    SEResNet34,
+    SEResNet50,
+    SEResNet101,
+    SEResNet152,
+    SEResNeXt50_32x4d,
+    SEResNeXt101_32x4d,
+)
 from keras_resnets.weights import WeightsUnavailableError
 
 __version__ = "0.1.0"

@@ -6,6 +6,8 @@ scheme is documented in README.md ("Layer names") and follows keras.applications
     conv1_pad, conv1_conv, conv1_bn, conv1_relu, pool1_pad, pool1_pool   stem
     conv{stage}_block{i}_{j}_conv / _{j}_bn / _{j}_relu / _{j}_pad      j-th conv of a branch
     conv{stage}_block{i}_0_conv / _0_bn / _0_pool                      shortcut
+    conv1_{j}_conv / _{j}_bn / _{j}_relu / _{j}_pad                     deep stem (ResNet-D)
+    conv{stage}_block{i}_se_* / _cbam_*                                 attention (attention.py)
     conv{stage}_block{i}_preact_bn / _preact_relu                      pre-activation
     conv{stage}_block{i}_add, conv{stage}_block{i}_out                 merge (V2: _out is the Add)
     post_bn, post_relu, avg_pool, max_pool, predictions                head
@@ -16,6 +18,8 @@ branch, `Add([shortcut, branch])`), because Keras loads legacy `.h5` files by la
 
 import keras
 from keras import layers
+
+from keras_resnets import attention
 
 
 def channel_axis():
@@ -66,7 +70,15 @@ def branch_convs(spec, width, filters_out, stride):
 
 
 def projection(x, spec, filters_out, stride, name, with_bn):
-    """1x1 strided convolution shortcut (He et al. option B)."""
+    """1x1 strided convolution shortcut (He et al. option B).
+
+    ResNet-D (He et al. 2019, "Bag of Tricks") average-pools instead of striding, so the
+    shortcut sees every pixel; "same" pooling excludes the padding from the average, as
+    PyTorch's `AvgPool2d(ceil_mode=True, count_include_pad=False)` on odd sizes.
+    """
+    if spec.shortcut == "avg_down" and stride > 1:
+        x = layers.AveragePooling2D(stride, stride, padding="same", name=f"{name}_0_pool")(x)
+        stride = 1
     x = conv(x, filters_out, 1, stride, f"{name}_0", use_bias=spec.use_bias)
     return batch_norm(x, f"{name}_0_bn", spec.bn_epsilon) if with_bn else x
 
@@ -88,6 +100,7 @@ def residual_block(x, spec, filters_in, width, filters_out, stride, name):
         x = batch_norm(x, f"{name}_{j}_bn", spec.bn_epsilon)
         if j < len(rows):
             x = relu(x, f"{name}_{j}_relu")
+    x = attention.apply(x, spec, name)
     x = layers.Add(name=f"{name}_add")([shortcut, x])
     return relu(x, f"{name}_out")
 
@@ -123,6 +136,7 @@ def preact_residual_block(x, spec, filters_in, width, filters_out, stride, name)
         if not last:
             x = batch_norm(x, f"{name}_{j}_bn", spec.bn_epsilon)
             x = relu(x, f"{name}_{j}_relu")
+    x = attention.apply(x, spec, name)
     return layers.Add(name=f"{name}_out")([shortcut, x])
 
 
@@ -138,5 +152,19 @@ def imagenet_stem(x, spec):
     return layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
 
 
-STEMS = {"imagenet": imagenet_stem}
+def deep_stem(x, spec):
+    """ResNet-C/D stem (He et al. 2019): three 3x3 convolutions instead of the 7x7."""
+    widths = (spec.stem_width // 2, spec.stem_width // 2, spec.stem_width)
+    for j, width in enumerate(widths, start=1):
+        x = conv(x, width, 3, 2 if j == 1 else 1, f"conv1_{j}", use_bias=spec.use_bias)
+        if j < len(widths):
+            x = batch_norm(x, f"conv1_{j}_bn", spec.bn_epsilon)
+            x = relu(x, f"conv1_{j}_relu")
+    x = batch_norm(x, "conv1_bn", spec.bn_epsilon)
+    x = relu(x, "conv1_relu")
+    x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
+    return layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+
+
+STEMS = {"imagenet": imagenet_stem, "deep": deep_stem}
 BLOCKS = {False: residual_block, True: preact_residual_block}

@@ -2,17 +2,20 @@
 
 ResNet50/101/152 reproduce keras.applications' layout exactly (stride in the first 1x1,
 biased convolutions), so the official Keras ImageNet files load. ResNet18/34 use
-basic blocks with bias-free convolutions and BatchNorm epsilon 1e-5, as torchvision.
+basic blocks with bias-free convolutions and BatchNorm epsilon 1e-5, as torchvision, and
+load torchvision's and timm's ImageNet weights (`weights="tv_in1k"`, see torch_weights.py).
 """
 
 import functools
 
-from keras_resnets import imagenet
+from keras_resnets import imagenet, torch_weights  # noqa: F401 (rows before entrypoints)
 from keras_resnets.registry import entrypoint
 from keras_resnets.specs import Spec
 
 PAPER = "He et al. 2015, arXiv:1512.03385"
-_TORCHVISION_BASIC = dict(block="basic", use_bias=False, bn_epsilon=1e-5, paper=PAPER)
+_TORCHVISION_BASIC = dict(
+    block="basic", use_bias=False, bn_epsilon=1e-5, preprocessing="torch", paper=PAPER
+)
 
 SPECS = [
     Spec("ResNet18", depths=(2, 2, 2, 2), **_TORCHVISION_BASIC),

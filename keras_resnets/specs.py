@@ -33,13 +33,18 @@ class Spec:
     # Where the stride sits inside a bottleneck: "1x1" (original Caffe/keras) or "3x3"
     # (ResNet v1.5 / "B", torchvision and timm).
     stride_conv: str = "1x1"
-    stem: str = "imagenet"  # "imagenet" (7x7/2 conv + 3x3/2 max-pool)
+    # "imagenet" (7x7/2 conv + 3x3/2 max-pool) or "deep" (ResNet-C/D: three 3x3 convs,
+    # stem_width/2, stem_width/2, stem_width, then the max-pool).
+    stem: str = "imagenet"
     stem_width: int = 64
     use_bias: bool = True  # biases on convolutions (keras.applications) or not (torchvision)
     bn_epsilon: float = 1.001e-5
     groups: int = 1  # ResNeXt cardinality of the 3x3 convolution
     base_width: int = 64  # ResNeXt/WRN width per group, relative to 64
     attention: Optional[str] = None  # None, "se" or "cbam", on the residual branch
+    # Projection shortcut: "projection" (strided 1x1 conv + BN) or "avg_down" (ResNet-D:
+    # 2x2 average pool, then a stride-1 1x1 conv + BN).
+    shortcut: str = "projection"
     default_size: int = 224
     # Preprocessing of the weights the family was trained with (imagenet_utils modes).
     preprocessing: str = "caffe"

@@ -30,7 +30,9 @@ class WeightsEntry:
     model: str  # registry name
     tag: str  # what users pass as `weights=`
     url: str  # file with the classifier
-    file_hash: Optional[str]  # md5 (32 hex) or sha256 (64 hex) of that file
+    # md5 (32 hex) or sha256 (64 hex) of that file, or a sha256 prefix (torchvision's
+    # file names carry the first 8 hex digits).
+    file_hash: Optional[str]
     notop_url: Optional[str] = None  # file without the classifier, when the source has one
     notop_hash: Optional[str] = None
     # How the file maps onto our layers: "keras_h5" = a legacy Keras .h5 loaded by order.
@@ -125,11 +127,11 @@ def file_hash(path, algorithm):
 
 
 def hash_algorithm(expected):
-    return "sha256" if len(expected) == 64 else "md5"
+    return "md5" if len(expected) == 32 else "sha256"
 
 
 def hash_matches(path, expected):
-    return file_hash(path, hash_algorithm(expected)) == expected.lower()
+    return file_hash(path, hash_algorithm(expected)).startswith(expected.lower())
 
 
 @contextlib.contextmanager
@@ -160,7 +162,14 @@ def fetch(url, expected_hash, fname=None, cache_subdir="models"):
     try:
         with _socket_timeout(DOWNLOAD_TIMEOUT_S):
             path = keras.utils.get_file(
-                fname, origin=url, file_hash=expected_hash, cache_subdir=cache_subdir, cache_dir=root
+                fname,
+                origin=url,
+                # get_file knows whole hashes only; a prefix is checked below.
+                file_hash=expected_hash if expected_hash and len(expected_hash) in (32, 64) else None,
+                cache_subdir=cache_subdir,
+                cache_dir=root,
+                # Only a cached copy that failed its check is here; get_file would keep it.
+                force_download=os.path.exists(path),
             )
     except Exception as exc:  # urllib, OSError, and get_file's own hash ValueError alike
         check = f" ({hash_algorithm(expected_hash)} {expected_hash})" if expected_hash else ""

@@ -1,0 +1,60 @@
+"""Converts a local torchvision/timm checkpoint into a Keras `.weights.h5`, offline.
+
+    python -m keras_resnets.convert --model resnet50b \\
+        --checkpoint resnet50-11ad3fa6.pth --output resnet50b.weights.h5
+
+The output loads with `keras_resnets.create_model("resnet50b", weights="out.weights.h5")`
+(or `model.load_weights`); with `--include-top false` it fits `include_top=False` models.
+"""
+
+import argparse
+import sys
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m keras_resnets.convert",
+        description=__doc__.split("\n\n")[0],
+        epilog="Models with a PyTorch layout: " + ", ".join(_convertible()),
+    )
+    parser.add_argument("--model", required=True, help="registry name, e.g. resnet50b")
+    parser.add_argument(
+        "--checkpoint", required=True, help="torchvision .pth or timm .safetensors file"
+    )
+    parser.add_argument("--output", required=True, help="file to write, ending in .weights.h5")
+    parser.add_argument(
+        "--include-top",
+        default="true",
+        choices=["true", "false"],
+        help="keep the classifier (default true)",
+    )
+    parser.add_argument(
+        "--classes", type=int, default=1000, help="classifier size of the checkpoint"
+    )
+    args = parser.parse_args(argv)
+    if not args.output.endswith(".weights.h5"):
+        parser.error("--output must end in .weights.h5")
+
+    from keras_resnets import builder, convert, registry
+
+    spec = registry.get_spec(args.model)
+    include_top = args.include_top == "true"
+    model = builder.build_model(spec, weights=None, include_top=include_top, classes=args.classes)
+    try:
+        convert.load_checkpoint(model, args.checkpoint, spec)
+    except convert.CheckpointMismatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    model.save_weights(args.output)
+    print(f"wrote {args.output} ({spec.registry_name}, include_top={include_top})")
+    return 0
+
+
+def _convertible():
+    from keras_resnets import convert, registry
+
+    return [n for n in registry.list_models() if registry.get_spec(n).family in convert.MAPPINGS]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
