@@ -1,0 +1,132 @@
+"""Per-epoch checkpoints that survive SIGKILL, and resuming from them.
+
+A run folder holds `config.json` (the options that define the run), one
+`epoch-NNNN.weights.h5` (model weights *and* optimizer state, step counter included:
+Keras saves the compiled optimizer along with the model) and `checkpoint.json`, which
+names that file and carries the epoch, phase and history so far.
+
+Every file is written under a temporary name and then `os.replace`d, and
+`checkpoint.json` is replaced only after the weights file it names is complete. A kill
+at any instant therefore leaves the previous checkpoint intact: at most the running
+epoch is lost.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import keras
+
+CHECKPOINT = "checkpoint.json"
+CONFIG = "config.json"
+
+
+class RunConfigError(ValueError):
+    """An existing run folder was made with other options."""
+
+
+def write_json(path, obj):
+    path = Path(path)
+    tmp = path.with_name(f".tmp-{path.name}")
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, default=_jsonable)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return str(value)
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def latest(run_dir):
+    """The last complete checkpoint's state, or None."""
+    path = Path(run_dir) / CHECKPOINT
+    if not path.exists():
+        return None
+    state = read_json(path)
+    if not (Path(run_dir) / state["weights"]).exists():
+        raise FileNotFoundError(f"{path} names {state['weights']}, which is missing.")
+    return state
+
+
+def save(run_dir, model, state):
+    run_dir = Path(run_dir)
+    name = f"epoch-{state['epoch']:04d}.weights.h5"
+    tmp = run_dir / f".tmp-{name}"
+    model.save_weights(tmp)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, run_dir / name)
+    write_json(run_dir / CHECKPOINT, {**state, "weights": name})
+    for old in run_dir.glob("epoch-*.weights.h5"):
+        if old.name != name:
+            old.unlink()
+
+
+def restore(run_dir, model, state):
+    """Loads weights and optimizer state; the model must be compiled for the saved phase."""
+    model.load_weights(Path(run_dir) / state["weights"])
+    step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    if step != state["optimizer_step"]:
+        raise RuntimeError(
+            f"Restored optimizer step {step}, but the checkpoint was saved at step "
+            f"{state['optimizer_step']}."
+        )
+
+
+def clear(run_dir):
+    """Removes checkpoints and partial files (for --overwrite), keeping nothing stale."""
+    run_dir = Path(run_dir)
+    for pattern in (CHECKPOINT, CONFIG, "epoch-*.weights.h5", ".tmp-*"):
+        for path in run_dir.glob(pattern):
+            path.unlink()
+
+
+def check_config(run_dir, config):
+    """Records `config` for a new run; for an existing one, insists that it matches."""
+    path = Path(run_dir) / CONFIG
+    if not path.exists():
+        write_json(path, config)
+        return
+    saved = read_json(path)
+    changed = {k: (saved.get(k), v) for k, v in config.items() if saved.get(k) != v}
+    if changed:
+        diff = "; ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
+        raise RunConfigError(
+            f"{run_dir} holds a run made with other options ({diff}). Resume it with the "
+            "same options (or `--resume`), pick another --run-name, or pass --overwrite "
+            "to start it again."
+        )
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves a checkpoint at the end of every epoch, with the history so far."""
+
+    def __init__(self, run_dir, phase_name, history):
+        super().__init__()
+        self.run_dir = run_dir
+        self.phase_name = phase_name
+        self.history = history  # list of per-epoch dicts, shared with the caller
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.history.append({"epoch": epoch + 1, "phase": self.phase_name, **_floats(logs)})
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        state = {
+            "epoch": epoch + 1,
+            "phase": self.phase_name,
+            "optimizer_step": step,
+            "history": self.history,
+        }
+        save(self.run_dir, self.model, state)
+
+
+def _floats(logs):
+    return {k: float(v) for k, v in (logs or {}).items()}

@@ -1,0 +1,424 @@
+"""Image-classification data as `tf.data` pipelines: local folders and tensorflow-datasets.
+
+A local folder is `<root>/<class>/<image>` (JPEG, PNG, BMP, GIF; grayscale, palette,
+RGBA, 16-bit and CMYK files are converted to 8-bit RGB by `tf.io.decode_image`). Every
+file is test-decoded once with Pillow (at reduced JPEG scale, so it is fast); unreadable
+files are skipped and listed. A `splits.csv` (columns `file,class,split` with split one of
+train/val/test) beside the class folders fixes the split; otherwise the split rule is, per
+class: sort the file paths, shuffle them with `random.Random(1234)`, and take the first
+round(70%) for train, the next round(15%) for val and the rest for test (the rule that
+made `flowers-full/splits.csv`, so both agree).
+
+Pipelines decode each image once, shrink it so its shorter side is at most
+`cache_side(image_size)`, cache that in memory, and then crop/resize per epoch. Images
+leave the pipeline as float32 RGB in [0, 255]; the model's own preprocessing layer does
+the rest, so the same files feed `.keras`, SavedModel and TFLite alike.
+
+The pipeline is TensorFlow code under every Keras backend (tf.data runs TF ops).
+"""
+
+import collections
+import concurrent.futures
+import csv
+import dataclasses
+import difflib
+import logging
+import os
+import random
+import socket
+from pathlib import Path
+
+import tensorflow as tf
+
+log = logging.getLogger("keras_resnets.finetune")
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+DECODABLE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "MPO")  # MPO: multi-picture JPEG
+SPLITS = ("train", "val", "test")
+SPLIT_SEED = 1234
+SPLIT_FRACTIONS = (0.70, 0.15)  # train, val; test is the rest
+TFDS_ALIASES = {"flowers": "tf_flowers"}
+# tfds downloads (and its prepared-dataset mirror) live here; a short connect tells
+# "offline" apart in seconds, where tfds itself retries for minutes.
+TFDS_PROBE_HOST = ("storage.googleapis.com", 443)
+TFDS_PROBE_TIMEOUT_S = 3
+
+
+class DataError(ValueError):
+    """Something is wrong with the data the user pointed at; the message says what to do."""
+
+
+@dataclasses.dataclass
+class Split:
+    dataset: tf.data.Dataset  # (uint8 HxWx3 image, int32 label), unbatched
+    count: int
+
+
+@dataclasses.dataclass
+class Source:
+    name: str
+    class_names: list
+    splits: dict  # "train" | "val" | "test" -> Split
+    split_rule: str
+    skipped: list = dataclasses.field(default_factory=list)  # (path, reason)
+
+    def describe(self):
+        counts = ", ".join(f"{k} {v.count}" for k, v in self.splits.items())
+        return (
+            f"{self.name}: {len(self.class_names)} classes ({', '.join(self.class_names)}); "
+            f"{counts}; split: {self.split_rule}"
+        )
+
+
+# ---------------------------------------------------------------- local folders
+
+
+def check_image(path):
+    """None when `path` decodes as an image TensorFlow can read, else the reason."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            if image.format not in DECODABLE_FORMATS:
+                return f"{image.format} files are not supported (use JPEG, PNG, BMP or GIF)"
+            # JPEG decodes at 1/8 scale with draft(): a full check at a fraction of the cost.
+            image.draft("RGB", (64, 64))
+            image.load()
+    except Exception as exc:  # Pillow raises many types for broken files
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def scan_folder(root):
+    """Lists `<root>/<class>/...` images; returns (class_names, {class: [relative paths]}, skipped)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(
+            f"--data-dir {root} is not a folder. Point it at a folder with one sub-folder of "
+            "images per class, e.g. --data-dir ../shared/data/flowers-full"
+        )
+    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if len(class_dirs) < 2:
+        raise DataError(
+            f"{root} has {len(class_dirs)} class folder(s) "
+            f"({', '.join(d.name for d in class_dirs) or 'none'}); a classifier needs at least "
+            f"two. Expected layout: {root}/<class name>/<image file>."
+        )
+    candidates, ignored = {}, 0
+    for d in class_dirs:
+        files = sorted(p for p in d.rglob("*") if p.is_file() and not p.name.startswith("."))
+        candidates[d.name] = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
+        ignored += len(files) - len(candidates[d.name])
+    if ignored:
+        log.info("Ignored %d files without an image extension %s.", ignored, IMAGE_EXTENSIONS)
+    empty = [name for name, files in candidates.items() if not files]
+    if empty:
+        raise DataError(
+            f"Class folder(s) with no images in {root}: {', '.join(empty)}. Add images "
+            f"({', '.join(IMAGE_EXTENSIONS)}) or remove the folder(s)."
+        )
+    all_files = [p for files in candidates.values() for p in files]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        problems = dict(zip(all_files, pool.map(check_image, all_files)))
+    skipped = [(str(p), why) for p, why in problems.items() if why]
+    for path, why in skipped:
+        log.warning("Skipping unreadable image %s (%s)", path, why)
+    files = {
+        name: [p.relative_to(root).as_posix() for p in paths if not problems[p]]
+        for name, paths in candidates.items()
+    }
+    empty = [name for name, paths in files.items() if not paths]
+    if empty:
+        raise DataError(
+            f"Class folder(s) in {root} with no readable image: {', '.join(empty)} "
+            f"({len(skipped)} unreadable files skipped, listed above)."
+        )
+    return [d.name for d in class_dirs], files, skipped
+
+
+def split_by_rule(files):
+    """The documented seeded 70/15/15 per-class split of `{class: [paths]}`."""
+    out = {s: [] for s in SPLITS}
+    for name, paths in files.items():
+        paths = sorted(paths)
+        random.Random(SPLIT_SEED).shuffle(paths)
+        n_train = round(SPLIT_FRACTIONS[0] * len(paths))
+        n_val = round(SPLIT_FRACTIONS[1] * len(paths))
+        out["train"] += [(p, name) for p in paths[:n_train]]
+        out["val"] += [(p, name) for p in paths[n_train : n_train + n_val]]
+        out["test"] += [(p, name) for p in paths[n_train + n_val :]]
+    return out
+
+
+def split_by_csv(csv_path, files):
+    """Reads `splits.csv` (file,class,split); files it lists that were skipped are dropped."""
+    readable = {p for paths in files.values() for p in paths}
+    out = {s: [] for s in SPLITS}
+    listed = set()
+    with open(csv_path, newline="") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {"file", "class", "split"} <= set(reader.fieldnames):
+            raise DataError(f"{csv_path} must have the columns file,class,split.")
+        for line, row in enumerate(reader, start=2):
+            split = {"validation": "val"}.get(row["split"], row["split"])
+            if split not in SPLITS:
+                raise DataError(
+                    f"{csv_path} line {line}: split {row['split']!r} is not one of {SPLITS}."
+                )
+            path = Path(row["file"]).as_posix()
+            if path.split("/")[0] != row["class"]:
+                raise DataError(
+                    f"{csv_path} line {line}: {path} is not in the folder of its class "
+                    f"{row['class']!r}."
+                )
+            listed.add(path)
+            if path in readable:
+                out[split].append((path, row["class"]))
+    missing = listed - readable
+    if missing:
+        log.warning("%d files in %s are missing or unreadable; left out.", len(missing), csv_path)
+    unlisted = readable - listed
+    if unlisted:
+        log.warning("%d images are not in %s and are not used.", len(unlisted), csv_path)
+    return out
+
+
+def _decode_file(path):
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def load_folder(root):
+    class_names, files, skipped = scan_folder(root)
+    csv_path = Path(root) / "splits.csv"
+    if csv_path.exists():
+        rows, rule = split_by_csv(csv_path, files), f"{csv_path}"
+    else:
+        rows = split_by_rule(files)
+        rule = "seeded per-class 70/15/15 (random.Random(1234) on sorted paths)"
+    index = {name: i for i, name in enumerate(class_names)}
+    splits = {}
+    for split, items in rows.items():
+        if not items:
+            raise DataError(
+                f"The {split} split of {root} is empty; each class needs a few images in every "
+                "split (train/val/test)."
+            )
+        paths = [os.path.join(os.fspath(root), p) for p, _ in items]
+        labels = [index[c] for _, c in items]
+        ds = tf.data.Dataset.from_tensor_slices((paths, tf.constant(labels, tf.int32)))
+        ds = ds.map(lambda p, y: (_decode_file(p), y), num_parallel_calls=tf.data.AUTOTUNE)
+        splits[split] = Split(ds, len(items))
+    return Source(Path(root).resolve().name, class_names, splits, rule, skipped)
+
+
+# ------------------------------------------------------------ tensorflow-datasets
+
+
+def _import_tfds():
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as exc:
+        raise DataError(
+            f"tensorflow-datasets does not import ({exc}). `pip install -r requirements.txt` "
+            "(it needs importlib_resources), or use --data-dir with a local folder."
+        ) from exc
+    return tfds
+
+
+def online(host=TFDS_PROBE_HOST, timeout=TFDS_PROBE_TIMEOUT_S):
+    try:
+        socket.create_connection(host, timeout=timeout).close()
+    except OSError as exc:
+        return exc
+    return None
+
+
+def tfds_split_plan(available):
+    """tfds split expressions for train/val/test, carving missing ones out of "train"."""
+    val = "validation" if "validation" in available else None
+    test = "test" if "test" in available else None
+    if test is None and val is None:
+        return {"train": "train[:70%]", "val": "train[70%:85%]", "test": "train[85%:]"}
+    if test is None:
+        return {"train": "train[:85%]", "val": val, "test": "train[85%:]"}
+    if val is None:
+        return {"train": "train[:90%]", "val": "train[90%:]", "test": test}
+    return {"train": "train", "val": val, "test": test}
+
+
+def load_tfds(name, data_dir=None):
+    tfds = _import_tfds()
+    name = TFDS_ALIASES.get(name, name)
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        close = difflib.get_close_matches(name, tfds.list_builders(), n=4)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise DataError(
+            f"Unknown tensorflow-datasets dataset {name!r}.{hint} For your own images use "
+            "--data-dir PATH (one sub-folder per class)."
+        ) from None
+    if not builder.is_prepared():
+        problem = online()
+        if problem is not None:
+            raise DataError(
+                f"Cannot download the tensorflow-datasets dataset {name!r}: it is not prepared "
+                f"in {builder.data_dir} and this machine is offline ({TFDS_PROBE_HOST[0]} did "
+                f"not answer: {problem}). Use a local copy instead: --data-dir PATH, a folder "
+                "with one sub-folder of images per class (in this workplace: "
+                "--data-dir ../shared/data/flowers-full)."
+            )
+        builder.download_and_prepare()
+    info = builder.info
+    if not info.supervised_keys:
+        raise DataError(f"{name} has no (image, label) supervised keys; it is not a classifier set.")
+    image_key, label_key = info.supervised_keys[:2]
+    label_feature = info.features[label_key]
+    if not hasattr(label_feature, "names"):
+        raise DataError(f"{name}'s label {label_key!r} is not a class label.")
+    plan = tfds_split_plan(set(info.splits.keys()))
+    splits = {}
+    for split, expr in plan.items():
+        ds = builder.as_dataset(split=expr, as_supervised=True)
+        ds = ds.map(_rgb_uint8, num_parallel_calls=tf.data.AUTOTUNE)
+        splits[split] = Split(ds, int(info.splits[expr].num_examples))
+    rule = ", ".join(f"{k}={v}" for k, v in plan.items())
+    return Source(name, list(label_feature.names), splits, f"tfds {rule}")
+
+
+def _rgb_uint8(image, label):
+    image = tf.image.convert_image_dtype(image, tf.uint8)
+    if image.shape[-1] == 1:
+        image = tf.image.grayscale_to_rgb(image)
+    return image[..., :3], tf.cast(label, tf.int32)
+
+
+def limit(source, max_images):
+    """Keeps the first `max_images` of every split (quick trials and tests)."""
+    for split in source.splits.values():
+        if split.count > max_images:
+            # Shuffle before taking so that a prefix still holds every class.
+            split.dataset = split.dataset.shuffle(split.count, seed=SPLIT_SEED).take(max_images)
+            split.count = max_images
+    return source
+
+
+# ---------------------------------------------------------------------- pipelines
+
+
+def cache_side(image_size):
+    """Shorter side of cached images: a margin above the crop size keeps detail for crops."""
+    return int(round(image_size * 1.15))
+
+
+def shrink(image, side):
+    """Downscales (never upscales) so the shorter side is at most `side`, keeping aspect."""
+    hw = tf.cast(tf.shape(image)[:2], tf.float32)
+    scale = tf.minimum(1.0, side / tf.reduce_min(hw))
+    size = tf.cast(tf.round(hw * scale), tf.int32)
+    shrunk = tf.image.resize(image, size, method="area")
+    return tf.cast(tf.round(shrunk), tf.uint8)
+
+
+def resize_eval(image, image_size):
+    """The whole image, squashed to a square: what val/test, exports and predict.py see."""
+    return tf.image.resize(tf.cast(image, tf.float32), (image_size, image_size), antialias=True)
+
+
+def random_resized_crop(image, image_size, seed, area=(0.25, 1.0), ratio=(3 / 4, 4 / 3)):
+    begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
+        tf.shape(image),
+        bounding_boxes=tf.zeros([1, 0, 4]),
+        seed=seed,
+        area_range=area,
+        aspect_ratio_range=ratio,
+        use_image_if_no_bounding_boxes=True,
+    )
+    crop = tf.slice(image, begin, size)
+    crop = tf.image.stateless_random_flip_left_right(crop, seed=seed[::-1])
+    return resize_eval(crop, image_size)
+
+
+def load_image(path, image_size):
+    """One file as the model input (float32 RGB [0, 255]), exactly as the test pipeline."""
+    image = _decode_file(tf.constant(os.fspath(path)))
+    return resize_eval(shrink(image, cache_side(image_size)), image_size)
+
+
+def pipeline(
+    split,
+    num_classes,
+    image_size,
+    batch_size,
+    training=False,
+    seed=0,
+    augment=None,
+    cache=True,
+):
+    """Batches of (float32 images in [0, 255], one-hot labels); training repeats forever."""
+    side = cache_side(image_size)
+    ds = split.dataset.map(lambda x, y: (shrink(x, side), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if cache:
+        ds = ds.cache()
+    if training:
+        ds = ds.shuffle(min(split.count, 20000), seed=seed).repeat()
+        seeds = tf.data.Dataset.random(seed=seed).batch(2)
+        ds = tf.data.Dataset.zip((ds, seeds)).map(
+            lambda xy, s: (random_resized_crop(xy[0], image_size, s), xy[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    else:
+        ds = ds.map(lambda x, y: (resize_eval(x, image_size), y), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(lambda x, y: (x, tf.one_hot(y, num_classes)))
+    ds = ds.batch(batch_size, drop_remainder=training)
+    if training and augment:
+        ds = ds.map(augmenter(augment, seed), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+AUGMENTATIONS = ("randaugment", "mixup", "cutmix")
+
+
+def augmenter(kind, seed):
+    """A batch-level keras-cv augmentation for `tf.data.map` (imported only when asked for)."""
+    try:
+        import keras_cv
+    except Exception as exc:  # keras-cv fails differently per backend and version
+        import keras
+
+        raise DataError(
+            f"--augment {kind} uses keras-cv, which does not import under "
+            f"KERAS_BACKEND={keras.backend.backend()} ({type(exc).__name__}: {exc}). Run with "
+            "KERAS_BACKEND=tensorflow, or leave out --augment (random resized crop and flip "
+            "still apply)."
+        ) from exc
+    if kind == "randaugment":
+        layer = keras_cv.layers.RandAugment(
+            value_range=(0, 255), augmentations_per_image=2, magnitude=0.5, seed=seed
+        )
+        return lambda images, labels: (layer(images, training=True), labels)
+    layers = {"mixup": keras_cv.layers.MixUp, "cutmix": keras_cv.layers.CutMix}
+    if kind not in layers:
+        raise DataError(f"Unknown --augment {kind!r}; use one of {AUGMENTATIONS}.")
+    layer = layers[kind](seed=seed)
+
+    def mix(images, labels):
+        out = layer({"images": images, "labels": labels}, training=True)
+        return out["images"], out["labels"]
+
+    return mix
+
+
+def take_images(split, image_size, count):
+    """Up to `count` real images (and labels) of a split as numpy, as the test pipeline sees them."""
+    batches = pipeline(split, 1, image_size, batch_size=count, cache=False)
+    for images, _ in batches.take(1):
+        return images.numpy()
+    raise DataError("The split has no images.")
+
+
+def class_counts(labels, class_names):
+    counts = collections.Counter(int(y) for y in labels)
+    return {name: counts.get(i, 0) for i, name in enumerate(class_names)}
