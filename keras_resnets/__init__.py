@@ -38,6 +38,38 @@ from keras_resnets.senet import (
     SEResNeXt50_32x4d,
     SEResNeXt101_32x4d,
 )
+from keras_resnets.cifar import (
+    WRN16_8,
+    WRN28_10,
+    WRN40_4,
+    ResNet20,
+    ResNet32,
+    ResNet44,
+    ResNet56,
+    ResNet110,
+    ResNet1202,
+)
+from keras_resnets.variants import (
+    HighwayNet18,
+    HighwayNet20,
+    HighwayNet32,
+    HighwayNet34,
+    HighwayNet44,
+    HighwayNet56,
+    HighwayNet110,
+    PlainNet18,
+    PlainNet20,
+    PlainNet32,
+    PlainNet34,
+    PlainNet44,
+    PlainNet56,
+    PlainNet110,
+    WeightedResNet20,
+    WeightedResNet32,
+    WeightedResNet44,
+    WeightedResNet56,
+    WeightedResNet110,
+)
 from keras_resnets.weights import WeightsUnavailableError
 
 __version__ = "0.1.0"

@@ -8,6 +8,7 @@ scheme is documented in README.md ("Layer names") and follows keras.applications
     conv{stage}_block{i}_0_conv / _0_bn / _0_pool                      shortcut
     conv1_{j}_conv / _{j}_bn / _{j}_relu / _{j}_pad                     deep stem (ResNet-D)
     conv{stage}_block{i}_se_* / _cbam_*                                 attention (attention.py)
+    conv{stage}_block{i}_0_channel_pad / _gate / _weight / _{j}_dropout  shortcuts.py, WRN
     conv{stage}_block{i}_preact_bn / _preact_relu                      pre-activation
     conv{stage}_block{i}_add, conv{stage}_block{i}_out                 merge (V2: _out is the Add)
     post_bn, post_relu, avg_pool, max_pool, predictions                head
@@ -20,6 +21,7 @@ import keras
 from keras import layers
 
 from keras_resnets import attention
+from keras_resnets import shortcuts
 
 
 def channel_axis():
@@ -83,14 +85,25 @@ def projection(x, spec, filters_out, stride, name, with_bn):
     return batch_norm(x, f"{name}_0_bn", spec.bn_epsilon) if with_bn else x
 
 
+def dropout(x, spec, name):
+    """Dropout between the convolutions of a branch (WRN), when the spec asks for it."""
+    return layers.Dropout(spec.dropout, name=name)(x) if spec.dropout else x
+
+
 def subsample(x, stride, name):
     """Identity shortcut of a strided block: keep every stride-th pixel."""
     return layers.MaxPooling2D(1, strides=stride, name=f"{name}_0_pool")(x)
 
 
 def residual_block(x, spec, filters_in, width, filters_out, stride, name):
-    """Post-activation block (He et al. 2015): relu(shortcut + BN(branch))."""
-    if filters_in != filters_out or stride > 1:
+    """Post-activation block (He et al. 2015): relu(shortcut + BN(branch)).
+
+    Weighted (Shen & Zeng 2016): shortcut + lambda * relu(BN(branch)), no ReLU after the sum.
+    """
+    inputs = x
+    if spec.shortcut in shortcuts.PARAMETER_FREE:
+        shortcut = shortcuts.parameter_free(x, spec, filters_in, filters_out, stride, name)
+    elif filters_in != filters_out or stride > 1:
         shortcut = projection(x, spec, filters_out, stride, name, with_bn=True)
     else:
         shortcut = x
@@ -100,8 +113,12 @@ def residual_block(x, spec, filters_in, width, filters_out, stride, name):
         x = batch_norm(x, f"{name}_{j}_bn", spec.bn_epsilon)
         if j < len(rows):
             x = relu(x, f"{name}_{j}_relu")
+            x = dropout(x, spec, f"{name}_{j}_dropout")
     x = attention.apply(x, spec, name)
-    x = layers.Add(name=f"{name}_add")([shortcut, x])
+    if spec.residual_weight:
+        x = relu(x, f"{name}_{len(rows)}_relu")
+        return shortcuts.join(inputs, shortcut, x, spec, stride, name, f"{name}_out")
+    x = shortcuts.join(inputs, shortcut, x, spec, stride, name, f"{name}_add")
     return relu(x, f"{name}_out")
 
 
@@ -113,7 +130,9 @@ def preact_residual_block(x, spec, filters_in, width, filters_out, stride, name)
     """
     preact = batch_norm(x, f"{name}_preact_bn", spec.bn_epsilon)
     preact = relu(preact, f"{name}_preact_relu")
-    if filters_in != filters_out:
+    if spec.shortcut in shortcuts.PARAMETER_FREE:
+        shortcut = shortcuts.parameter_free(x, spec, filters_in, filters_out, stride, name)
+    elif filters_in != filters_out:
         shortcut = projection(preact, spec, filters_out, stride, name, with_bn=False)
     elif stride > 1:
         shortcut = subsample(x, stride, name)
@@ -136,8 +155,9 @@ def preact_residual_block(x, spec, filters_in, width, filters_out, stride, name)
         if not last:
             x = batch_norm(x, f"{name}_{j}_bn", spec.bn_epsilon)
             x = relu(x, f"{name}_{j}_relu")
+            x = dropout(x, spec, f"{name}_{j}_dropout")
     x = attention.apply(x, spec, name)
-    return layers.Add(name=f"{name}_out")([shortcut, x])
+    return shortcuts.join(preact, shortcut, x, spec, stride, name, f"{name}_out")
 
 
 def imagenet_stem(x, spec):
@@ -166,5 +186,15 @@ def deep_stem(x, spec):
     return layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
 
 
-STEMS = {"imagenet": imagenet_stem, "deep": deep_stem}
+def cifar_stem(x, spec):
+    """One 3x3 convolution at full resolution (He et al. 2015 section 4.2, WRN); V2 leaves
+    BN+ReLU to the first block."""
+    x = conv(x, spec.stem_width, 3, 1, "conv1", use_bias=spec.use_bias)
+    if not spec.preact:
+        x = batch_norm(x, "conv1_bn", spec.bn_epsilon)
+        x = relu(x, "conv1_relu")
+    return x
+
+
+STEMS = {"imagenet": imagenet_stem, "deep": deep_stem, "cifar": cifar_stem}
 BLOCKS = {False: residual_block, True: preact_residual_block}

@@ -1,5 +1,6 @@
 """The one Functional builder that every entrypoint calls."""
 
+import sys
 import warnings
 
 import keras
@@ -70,13 +71,24 @@ def build_model(
         inputs = keras.utils.get_source_inputs(input_tensor)
     else:
         inputs = img_input
-    model = keras.Model(inputs, x, name=name or spec.registry_name)
+    model = _functional(inputs, x, name or spec.registry_name)
 
     if entry is not None:
         weights_lib.load_pretrained(model, entry, include_top)
     elif weights is not None:
         weights_lib.load_file(model, weights)
     return model
+
+
+def _functional(inputs, outputs, name):
+    # Keras maps a Functional graph recursively, about one frame per layer of the longest
+    # path: ResNet1202's 3,600 layers need more than Python's default limit of 1,000.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20_000))
+    try:
+        return keras.Model(inputs, outputs, name=name)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def build_stages(x, spec):

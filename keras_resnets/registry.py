@@ -5,15 +5,26 @@ they share `build_model`'s signature (so `help()` and IDEs show the real argumen
 and differ only in the spec and the default weights.
 """
 
+import dataclasses
 import difflib
 import fnmatch
 import functools
 import inspect
+import re
 
 from keras_resnets import builder
 from keras_resnets import weights as weights_lib
+from keras_resnets.specs import Spec
 
 _SPECS = {}
+# (regex, factory) pairs for names that stand for a whole family, e.g. "wrn-28-10";
+# `factory(*match.groups())` returns the spec.
+_PATTERNS = []
+# Spec fields that `create_model` accepts as architecture options (the others, such as
+# `classes` and `name`, are `build_model` arguments).
+SPEC_OPTIONS = sorted(
+    {f.name for f in dataclasses.fields(Spec)} - set(inspect.signature(builder.build_model).parameters)
+)
 
 
 def entrypoint(spec, module):
@@ -23,8 +34,8 @@ def entrypoint(spec, module):
     _SPECS[spec.registry_name] = spec
     default_weights = "imagenet" if "imagenet" in weights_lib.available(spec.registry_name) else None
 
-    def constructor(*, weights=default_weights, **kwargs):
-        return builder.build_model(spec, weights=weights, **kwargs)
+    def constructor(*, weights=default_weights, classes=spec.classes, **kwargs):
+        return builder.build_model(spec, weights=weights, classes=classes, **kwargs)
 
     signature = inspect.signature(builder.build_model)
     params = [
@@ -32,7 +43,8 @@ def entrypoint(spec, module):
         for p in signature.parameters.values()
         if p.name != "spec"
     ]
-    params = [p.replace(default=default_weights) if p.name == "weights" else p for p in params]
+    defaults = {"weights": default_weights, "classes": spec.classes}
+    params = [p.replace(default=defaults[p.name]) if p.name in defaults else p for p in params]
     constructor.__signature__ = signature.replace(parameters=params)
     constructor.__name__ = constructor.__qualname__ = spec.name
     constructor.__module__ = module
@@ -46,8 +58,17 @@ def entrypoint(spec, module):
     return constructor
 
 
+def register_pattern(regex, factory):
+    """Lets `get_spec` build the spec of any name of a family (`regex`), e.g. "wrn-28-10"."""
+    _PATTERNS.append((re.compile(regex), factory))
+
+
 def get_spec(name):
     key = name.lower()
+    for regex, factory in _PATTERNS:
+        match = regex.fullmatch(key)
+        if match:
+            return factory(*match.groups())
     if key not in _SPECS:
         close = difflib.get_close_matches(key, list(_SPECS), n=5, cutoff=0.5)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
@@ -70,13 +91,18 @@ def create_model(name, **kwargs):
     """Builds a registered model by name, e.g. `create_model("resnet18", weights=None)`.
 
     Keyword arguments are those of the entrypoint (include_top, weights, input_shape,
-    pooling, classes, ...). Unlike the entrypoints, the default is `weights=None`
-    when the model has no ImageNet weights.
+    pooling, classes, ...) and the architecture options of `SPEC_OPTIONS`, which change
+    the spec: `create_model("resnet50", residual_weight=True, weights=None)`,
+    `create_model("wrn-28-10", dropout=0.3)`. Unlike the entrypoints, the default is
+    `weights=None` when the model has no ImageNet weights or its spec was changed.
     """
     spec = get_spec(name)
-    kwargs.setdefault(
-        "weights", "imagenet" if "imagenet" in weights_lib.available(spec.registry_name) else None
-    )
+    options = {k: kwargs.pop(k) for k in list(kwargs) if k in SPEC_OPTIONS}
+    if options:
+        spec = dataclasses.replace(spec, **options)
+    pretrained = "imagenet" in weights_lib.available(spec.registry_name) and not options
+    kwargs.setdefault("weights", "imagenet" if pretrained else None)
+    kwargs.setdefault("classes", spec.classes)
     return builder.build_model(spec, **kwargs)
 
 

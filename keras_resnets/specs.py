@@ -44,7 +44,13 @@ class Spec:
     attention: Optional[str] = None  # None, "se" or "cbam", on the residual branch
     # Projection shortcut: "projection" (strided 1x1 conv + BN) or "avg_down" (ResNet-D:
     # 2x2 average pool, then a stride-1 1x1 conv + BN).
+    # Or parameter-free (keras_resnets.shortcuts): "zeropad" (He et al. option A: subsample,
+    # then zero channels padded equally before and after), "highway" (gated carry,
+    # Srivastava et al. 2015) or "none" (plain nets).
     shortcut: str = "projection"
+    residual_weight: bool = False  # Shen & Zeng 2016: ReLU inside the branch, learnable scalar
+    dropout: float = 0.0  # between the convolutions of a block (WRN)
+    classes: int = 1000  # default `classes` of the entrypoint (10 for the CIFAR rows)
     default_size: int = 224
     # Preprocessing of the weights the family was trained with (imagenet_utils modes).
     preprocessing: str = "caffe"

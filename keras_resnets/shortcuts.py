@@ -1,0 +1,85 @@
+"""The parameter-free shortcuts and the ways a block joins its two paths.
+
+`Spec.shortcut` picks the skip path: "projection"/"avg_down" (blocks.projection) or,
+here, "zeropad" (He et al. 2015 option A), "highway" (Srivastava et al. 2015, gated)
+and "none" (plain nets, no skip path: the baselines of both papers). `Spec.residual_weight`
+scales the branch by a learnable scalar first (Shen & Zeng 2016).
+
+Layer names, with `{block}` the block prefix (e.g. `conv3_block1`):
+
+    {block}_0_pool, {block}_0_channel_pad   option-A shortcut (subsample, pad channels)
+    {block}_gate                            highway transform gate (1x1 conv, sigmoid)
+    {block}_weight                          ResidualWeight on the branch
+
+The merge keeps the block's merge name whatever its kind (`{block}_add` in a
+post-activation block, `{block}_out` in a pre-activation one), so features are tapped
+by the same names in every variant.
+"""
+
+import keras
+from keras import layers
+
+from keras_resnets import layers as custom
+
+PARAMETER_FREE = ("zeropad", "highway", "none")
+# Srivastava et al. start the transform gates closed with a negative bias ("e.g. -1, -3");
+# the middle of that range keeps about 12% of the branch at initialisation.
+HIGHWAY_GATE_BIAS = -2.0
+
+
+def _channels(x):
+    return x.shape[-1 if keras.config.image_data_format() == "channels_last" else 1]
+
+
+def zero_pad(x, filters_in, filters_out, stride, name):
+    """Option A: keep every stride-th pixel, then pad the new channels with zeros.
+
+    `MaxPooling2D(1, stride)` keeps rows and columns 0, stride, 2 * stride, ... exactly like
+    PyTorch's `x[:, :, ::2, ::2]`, and like the stride-2 3x3 convolution of the branch
+    with its symmetric padding of 1, so both paths stay aligned.
+    """
+    if stride > 1:
+        x = layers.MaxPooling2D(1, strides=stride, name=f"{name}_0_pool")(x)
+    if filters_out != filters_in:
+        extra = filters_out - filters_in
+        x = custom.ChannelPad(extra // 2, extra - extra // 2, name=f"{name}_0_channel_pad")(x)
+    return x
+
+
+def parameter_free(x, spec, filters_in, filters_out, stride, name):
+    """The skip path of a "zeropad"/"highway" block (also the highway carry), None for "none".
+
+    The highway carry changes shape with option A too: the paper changes dimensionality
+    by sub-sampling and zero-padding (or with a plain layer).
+    """
+    if spec.shortcut == "none":
+        return None
+    return zero_pad(x, filters_in, filters_out, stride, name)
+
+
+def transform_gate(x, filters, stride, name):
+    """T(x): a 1x1 convolution with a sigmoid, strided like the branch.
+
+    A 1x1 gate is the "exclusive gating" that He et al. 2016 tested on residual blocks;
+    Srivastava et al. used a gate of the same kind as H, which would double the weights.
+    """
+    return layers.Conv2D(
+        filters,
+        1,
+        strides=stride,
+        activation="sigmoid",
+        bias_initializer=keras.initializers.Constant(HIGHWAY_GATE_BIAS),
+        name=f"{name}_gate",
+    )(x)
+
+
+def join(block_input, shortcut, branch, spec, stride, name, out_name):
+    """Merges the branch into the skip path: Add, Highway or, for plain nets, nothing."""
+    if spec.residual_weight:
+        branch = custom.ResidualWeight(name=f"{name}_weight")(branch)
+    if shortcut is None:
+        return branch
+    if spec.shortcut == "highway":
+        gate = transform_gate(block_input, _channels(branch), stride, name)
+        return custom.Highway(name=out_name)([shortcut, branch, gate])
+    return layers.Add(name=out_name)([shortcut, branch])
