@@ -1,6 +1,8 @@
 """keras_resnets: the residual-network family for Keras 3 (TensorFlow, JAX, PyTorch)."""
 
 from keras_resnets import resnet, resnet_v2
+from keras_resnets.densenet import DenseNet121, DenseNet169, DenseNet201, DenseNet264
+from keras_resnets.dpn import DPN68, DPN92, DPN98, DPN107, DPN131, DPN68b
 from keras_resnets.imagenet import decode_predictions
 from keras_resnets.registry import create_model, get_spec, list_models, model_info
 from keras_resnets.resnet import ResNet18, ResNet34, ResNet50, ResNet101, ResNet152

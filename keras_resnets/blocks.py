@@ -160,16 +160,19 @@ def preact_residual_block(x, spec, filters_in, width, filters_out, stride, name)
     return shortcuts.join(preact, shortcut, x, spec, stride, name, f"{name}_out")
 
 
-def imagenet_stem(x, spec):
-    """7x7/2 convolution and 3x3/2 max-pool; V2 leaves BN+ReLU to the first block."""
-    x = conv(x, spec.stem_width, 7, 2, "conv1", use_bias=spec.use_bias)
+def imagenet_stem(x, spec, pool_name="pool1_pool"):
+    """7x7/2 convolution and 3x3/2 max-pool; V2 leaves BN+ReLU to the first block.
+
+    `pool_name`: keras.applications' DenseNet calls its max-pool "pool1".
+    """
+    x = conv(x, spec.stem_width, spec.stem_kernel, 2, "conv1", use_bias=spec.use_bias)
     if not spec.preact:
         x = batch_norm(x, "conv1_bn", spec.bn_epsilon)
         x = relu(x, "conv1_relu")
     # Zero padding equals PyTorch's -inf padding here: inputs are >= 0 after ReLU (V1),
     # and keras.applications V2 pads its un-activated stem with zeros too.
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
-    return layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+    return layers.MaxPooling2D(3, strides=2, name=pool_name)(x)
 
 
 def deep_stem(x, spec):

@@ -80,6 +80,12 @@ def build_model(
     return model
 
 
+# Stage functions of the families that are not residual stacks, by `spec.block`
+# ("dense": DenseNet, "dual_path": DPN); their modules register them on import. Each
+# returns the last feature map, its final normalisation included.
+STAGES = {}
+
+
 def _functional(inputs, outputs, name):
     # Keras maps a Functional graph recursively, about one frame per layer of the longest
     # path: ResNet1202's 3,600 layers need more than Python's default limit of 1,000.
@@ -92,6 +98,8 @@ def _functional(inputs, outputs, name):
 
 
 def build_stages(x, spec):
+    if spec.block in STAGES:
+        return STAGES[spec.block](x, spec)
     filters_in = spec.stem_width
     block_fn = blocks.BLOCKS[spec.preact]
     for index, (depth, width, stride) in enumerate(zip(spec.depths, spec.widths, spec.strides)):

@@ -11,17 +11,32 @@ import functools
 import json
 import os
 
+import keras
 import numpy as np
 from keras.applications import imagenet_utils
 
-MODES = ("caffe", "tf", "torch")
+MODES = ("caffe", "tf", "torch", "dpn")
+# "dpn": the MXNet Dual Path Networks' (timm's IMAGENET_DPN_MEAN/STD): RGB, (x - mean) * 0.0167.
+DPN_MEAN = (124.0, 117.0, 104.0)
+DPN_SCALE = 0.0167
 
 
 def preprocess_input(x, mode="caffe", data_format=None):
     """Preprocesses RGB images in [0, 255] for weights trained with `mode`."""
     if mode not in MODES:
         raise ValueError(f"Unknown preprocessing mode {mode!r}; use one of {MODES}.")
+    if mode == "dpn":
+        return _dpn_preprocess(x, data_format)
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode=mode)
+
+
+def _dpn_preprocess(x, data_format):
+    data_format = data_format or keras.config.image_data_format()
+    mean = np.reshape(DPN_MEAN, (3, 1, 1) if data_format == "channels_first" else (3,))
+    if isinstance(x, np.ndarray):
+        return ((x.astype(keras.config.floatx()) - mean) * DPN_SCALE).astype(keras.config.floatx())
+    x = keras.ops.cast(x, keras.config.floatx())
+    return (x - keras.ops.cast(mean, x.dtype)) * DPN_SCALE
 
 
 @functools.lru_cache(maxsize=1)

@@ -51,6 +51,10 @@ class Spec:
     residual_weight: bool = False  # Shen & Zeng 2016: ReLU inside the branch, learnable scalar
     dropout: float = 0.0  # between the convolutions of a block (WRN)
     classes: int = 1000  # default `classes` of the entrypoint (10 for the CIFAR rows)
+    # Dense connectivity (DenseNet, DPN): channels each block appends, per stage.
+    growth_rates: Tuple[int, ...] = ()
+    compression: float = 0.5  # DenseNet transitions keep this fraction of the channels
+    stem_kernel: int = 7  # of the "imagenet" stem's strided convolution (3 in DPN68)
     default_size: int = 224
     # Preprocessing of the weights the family was trained with (imagenet_utils modes).
     preprocessing: str = "caffe"

@@ -238,3 +238,5 @@ weights_lib.LOADERS["torchvision"] = _load_pretrained
 weights_lib.LOADERS["timm"] = _load_pretrained
 
 from keras_resnets.convert import resnet as _resnet  # noqa: E402,F401 (registers "resnet")
+from keras_resnets.convert import densenet as _densenet  # noqa: E402,F401 (registers "densenet")
+from keras_resnets.convert import dpn as _dpn  # noqa: E402,F401 (registers "dpn")
