@@ -110,14 +110,12 @@ class Tensors:
             keys = ["weight", "bias", "running_mean", "running_var"]
             return [self.take(f"{prefix}.{k}") for k in keys]
         if isinstance(layer, keras.layers.Conv2D):
-            kernel = self.take(f"{prefix}.weight")
-            arrays = [None if kernel is None else np.transpose(kernel, (2, 3, 1, 0))]
+            arrays = [_transposed(self.take(f"{prefix}.weight"), (2, 3, 1, 0))]
             if layer.use_bias:
                 arrays.append(self.take(f"{prefix}.bias"))
             return arrays
         if isinstance(layer, keras.layers.Dense):
-            kernel = self.take(f"{prefix}.weight")
-            arrays = [None if kernel is None else kernel.T]
+            arrays = [_transposed(self.take(f"{prefix}.weight"), (1, 0))]
             if layer.use_bias:
                 arrays.append(self.take(f"{prefix}.bias"))
             return arrays
@@ -125,6 +123,13 @@ class Tensors:
             f"No torch layout is known for layer {layer.name!r} ({type(layer).__name__}); "
             "give its arrays in the mapping directly."
         )
+
+
+def _transposed(tensor, axes):
+    # A tensor of another rank is left as it is, for the shape check to report.
+    if tensor is None or tensor.ndim != len(axes):
+        return tensor
+    return np.transpose(tensor, axes)
 
 
 def by_prefix(torch_prefix, head_keys=("fc.weight", "fc.bias")):
