@@ -65,22 +65,26 @@ def resolve_weights(name, weights):
 
 
 def build_classifier(
-    name, weights, num_classes, image_size, preprocessing, pretrained, dropout=0.2
+    name, weights, num_classes, image_size, preprocessing, pretrained, dropout=0.2, backbone=None
 ):
     """Input (RGB [0, 255]) -> Preprocess -> backbone -> dropout -> float32 softmax head.
+
+    `backbone`: a ready pooled feature model to use instead of registry model `name`
+    (the benchmark wraps keras.applications' ResNet50V2 this way).
 
     A pretrained backbone is called with `training=False`, so its BatchNorm layers stay
     in inference mode even once unfrozen (keras.io's fine-tuning advice: updating the
     statistics on a small new dataset wrecks what was learnt). From scratch, BatchNorm
     trains as usual.
     """
-    backbone = kr.create_model(
-        name,
-        weights=weights,
-        include_top=False,
-        pooling="avg",
-        input_shape=(image_size, image_size, 3),
-    )
+    if backbone is None:
+        backbone = kr.create_model(
+            name,
+            weights=weights,
+            include_top=False,
+            pooling="avg",
+            input_shape=(image_size, image_size, 3),
+        )
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = Preprocess(preprocessing, name="preprocess")(inputs)
     x = backbone(x, training=False) if pretrained else backbone(x)

@@ -54,10 +54,11 @@ def set_trainable(model, unfreeze):
     """Freezes the backbone except its top `unfreeze` stages ("all": nothing frozen)."""
     backbone = backbone_of(model)
     backbone.trainable = unfreeze != "0"
-    if unfreeze in ("0", "all"):
+    if unfreeze == "0":
         return
+    # Layer by layer: Keras skips the recursive update when the flag seems unchanged.
     stages = layer_stages(backbone)
-    first_trainable = max(stages) - int(unfreeze) + 1
+    first_trainable = min(stages) if unfreeze == "all" else max(stages) - int(unfreeze) + 1
     for layer, stage in zip(backbone.layers, stages):
         layer.trainable = stage >= first_trainable
 

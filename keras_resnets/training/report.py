@@ -8,9 +8,9 @@ EPSILON = 1e-7
 def predict(model, dataset):
     """(true class indices, predicted probabilities) over a batched (images, one-hot) dataset."""
     labels, probs = [], []
-    for images, onehot in dataset:
+    for images, onehot in dataset.as_numpy_iterator():  # numpy: every backend takes it
         probs.append(np.asarray(model.predict_on_batch(images)))
-        labels.append(np.argmax(np.asarray(onehot), axis=-1))
+        labels.append(np.argmax(onehot, axis=-1))
     return np.concatenate(labels), np.concatenate(probs).astype(np.float64)
 
 

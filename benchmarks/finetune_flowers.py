@@ -1,0 +1,223 @@
+"""Benchmarks of apps/finetune.py on the full tf_flowers photos (../shared/data/flowers-full).
+
+1. accuracy: ResNet18 trained from scratch (--weights none) at 128 px by the app itself;
+   per-epoch wall time and test accuracy, against the ~60% that the TensorFlow
+   image-classification tutorial's small CNN reaches on this data before augmentation
+   (https://www.tensorflow.org/tutorials/images/classification).
+2. throughput: training images/s of the default fine-tuning recipe (phase 2: ResNet50V2,
+   top 2 stages unfrozen, BatchNorm in inference mode, AdamW) with our backbone versus
+   the same model whose backbone comes from keras.applications.ResNet50V2, on the same
+   batches, interleaved (ours, theirs, ours, ...) so that load from other processes
+   hits both alike; the median over rounds is reported.
+
+Writes benchmarks/results/finetune_flowers.{json,md}; existing parts are kept when only
+one part is rerun (--part).
+
+    python benchmarks/finetune_flowers.py                       # both parts (~40 min, 2 cores)
+    python benchmarks/finetune_flowers.py --part throughput
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "flowers-full"
+RESULTS = ROOT / "benchmarks" / "results"
+TUTORIAL_ACCURACY = 0.60
+
+
+def accuracy_part(args):
+    run_name = f"bench-resnet18-scratch-{args.size}px"
+    command = [
+        sys.executable, str(ROOT / "apps" / "finetune.py"), "--data-dir", str(DATA),
+        "--model", "resnet18", "--weights", "none", "--image-size", str(args.size),
+        "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
+        "--run-name", run_name, "--output-dir", str(args.runs), "--overwrite", "--no-export",
+        "--quiet",
+    ] + (["--mixed-precision"] if args.mixed_precision else [])  # fmt: skip
+    print(" ".join(command), flush=True)
+    began = time.perf_counter()
+    subprocess.run(command, check=True, cwd=ROOT)
+    wall = time.perf_counter() - began
+    with open(Path(args.runs) / run_name / "metrics.json") as f:
+        metrics = json.load(f)
+    test = metrics["splits"]["test"]["accuracy"]
+    return {
+        "command": " ".join(command[1:]),
+        "test_accuracy": test,
+        "val_accuracy": metrics["splits"]["val"]["accuracy"],
+        "train_accuracy": metrics["splits"]["train"]["accuracy"],
+        "tutorial_accuracy": TUTORIAL_ACCURACY,
+        "points_above_tutorial": round(100 * (test - TUTORIAL_ACCURACY), 1),
+        "epochs": [
+            {
+                "epoch": h["epoch"],
+                "wall_s": round(h["epoch_time_s"], 1),
+                "train_images_per_s": round(h["img/s"], 1),
+                "val_accuracy": round(h["val_accuracy"], 4),
+            }
+            for h in metrics["history"]
+        ],
+        "total_wall_s": round(wall, 1),
+        "dtype_policy": metrics["dtype_policy"],
+        "counts": metrics["data"]["counts"],
+    }
+
+
+def throughput_part(args):
+    import keras
+    import numpy as np
+
+    from keras_resnets.training import data, model as model_lib, recipe
+
+    source = data.load_folder(DATA)
+    batches = data.pipeline(
+        source.splits["train"], 5, args.throughput_size, args.throughput_batch, training=True
+    )
+    batches = [(x.numpy(), y.numpy()) for x, y in batches.take(args.steps)]
+    keras.utils.set_random_seed(0)
+    ours = model_lib.build_classifier("resnet50v2", None, 5, args.throughput_size, "tf", True)
+    reference = keras.applications.ResNet50V2(
+        include_top=False, weights=None, pooling="avg",
+        input_shape=(args.throughput_size, args.throughput_size, 3),
+    )  # fmt: skip
+    # Same wrapper and head; only the backbone differs.
+    theirs = model_lib.build_classifier(
+        "resnet50v2", None, 5, args.throughput_size, "tf", True, backbone=reference
+    )
+    phase = recipe.Phase("finetune", 0, 1, 1e-4, "2")
+    options = argparse.Namespace(
+        optimizer="adamw", weight_decay=0.05, warmup_epochs=0, label_smoothing=0.1
+    )
+    rates = {"keras_resnets": [], "keras.applications": []}
+    models = {"keras_resnets": ours, "keras.applications": theirs}
+    for model in models.values():
+        recipe.compile_for(model, phase, options, args.steps)
+        for x, y in batches[:2]:  # trace and compile outside the timing
+            model.train_on_batch(x, y)
+    for _ in range(args.rounds):
+        for name, model in models.items():
+            began = time.perf_counter()
+            for x, y in batches:
+                model.train_on_batch(x, y)
+            rates[name].append(len(batches) * args.throughput_batch / (time.perf_counter() - began))
+            print(f"{name}: {rates[name][-1]:.2f} img/s", flush=True)
+    median = {name: float(np.median(r)) for name, r in rates.items()}
+    trainable = {
+        name: int(sum(np.prod(w.shape) for w in m.trainable_weights)) for name, m in models.items()
+    }
+    return {
+        "model": "resnet50v2, phase 2 of the default recipe (top 2 stages + head trainable)",
+        "image_size": args.throughput_size,
+        "batch_size": args.throughput_batch,
+        "steps_per_round": len(batches),
+        "rounds": args.rounds,
+        "images_per_s": {name: [round(r, 2) for r in rs] for name, rs in rates.items()},
+        "median_images_per_s": median,
+        "ratio_ours_over_keras_applications": round(
+            median["keras_resnets"] / median["keras.applications"], 3
+        ),
+        "trainable_params": trainable,
+    }
+
+
+def markdown(results):
+    lines = ["# apps/finetune.py on flowers-full", ""]
+    env = results["environment"]
+    lines.append(
+        f"Machine: {env['cpus']} CPU cores ({env['machine']}), shared with other jobs while "
+        f"measured; backend {env['backend']}; written by `python benchmarks/finetune_flowers.py`."
+    )
+    acc = results.get("accuracy")
+    if acc:
+        lines += [
+            "",
+            "## ResNet18 from scratch, 128 px",
+            "",
+            f"`{acc['command']}`",
+            "",
+            f"Data: {acc['counts']} images (train/val/test from flowers-full/splits.csv); "
+            f"dtype policy {acc['dtype_policy']}.",
+            "",
+            f"**Test accuracy {acc['test_accuracy']:.1%}** (val {acc['val_accuracy']:.1%}, "
+            f"train {acc['train_accuracy']:.1%}) against ~{acc['tutorial_accuracy']:.0%} for the "
+            f"TensorFlow tutorial's small CNN: {acc['points_above_tutorial']:+.1f} points. "
+            f"Total wall time {acc['total_wall_s'] / 60:.1f} min (including start-up, "
+            "evaluation of all splits).",
+            "",
+            "| epoch | wall time (s) | train img/s | val accuracy |",
+            "|---|---|---|---|",
+        ]
+        for e in acc["epochs"]:
+            lines.append(
+                f"| {e['epoch']} | {e['wall_s']} | {e['train_images_per_s']} | {e['val_accuracy']:.1%} |"
+            )
+    thr = results.get("throughput")
+    if thr:
+        med = thr["median_images_per_s"]
+        lines += [
+            "",
+            "## Training throughput: our backbone vs keras.applications",
+            "",
+            f"{thr['model']}, {thr['image_size']} px, batch {thr['batch_size']}, "
+            f"{thr['steps_per_round']} steps x {thr['rounds']} interleaved rounds, same batches.",
+            "",
+            "| backbone | median img/s | rounds |",
+            "|---|---|---|",
+        ]
+        for name, rates in thr["images_per_s"].items():
+            lines.append(f"| {name} | {med[name]:.2f} | {', '.join(map(str, rates))} |")
+        lines += ["", f"Ratio (ours / keras.applications): **{thr['ratio_ours_over_keras_applications']}**"]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=("all", "accuracy", "throughput"), default="all")
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--mixed-precision",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="bfloat16 halves the step time on CPUs with AVX-512 BF16",
+    )
+    parser.add_argument("--runs", default=str(ROOT / "runs"))
+    parser.add_argument("--throughput-size", type=int, default=224)
+    parser.add_argument("--throughput-batch", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        sys.exit(f"{DATA} is missing (see ../shared/data/README.md).")
+    import keras
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "finetune_flowers.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results["environment"] = {
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "backend": keras.backend.backend(),
+        "keras": keras.__version__,
+    }
+    if args.part in ("all", "accuracy"):
+        results["accuracy"] = accuracy_part(args)
+    if args.part in ("all", "throughput"):
+        results["throughput"] = throughput_part(args)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "finetune_flowers.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
