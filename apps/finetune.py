@@ -12,7 +12,11 @@ last completed epoch, optimizer state and schedule position included. At the end
 train/val/test table, per-class precision/recall, the confusion matrix and curves as PNG,
 metrics.json, and an export (model.keras, SavedModel, TFLite, labels.txt) to
 saved_models/<run-name>/ in which every artifact is checked against the Keras model on
-real test images; a failed check exits with status 3.
+real test images; a failed check exits with status 3. SavedModel and TFLite export need
+TensorFlow (LiteRT refuses JAX): under KERAS_BACKEND=jax or torch the run trains on that
+backend, writes and checks model.keras itself, and a TensorFlow subprocess rebuilds the
+model from model.keras to write the SavedModel and TFLite files, which are checked
+against the probabilities of the original backend.
 
 Exit status: 0 done, 2 bad input or options (the message says what to do), 3 an exported
 artifact failed its check.
@@ -50,6 +54,16 @@ RUN_OPTIONS = (
 )  # fmt: skip
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows a default only where it says something and the help text does not already."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 class UsageError(Exception):
     """Bad options; the message says what to do."""
 
@@ -57,9 +71,9 @@ class UsageError(Exception):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="finetune.py",
-        description=__doc__.split("\n\n")[0],
-        epilog="Full description: README.md, section 'Fine-tuning'.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description=__doc__,
+        epilog="More in README.md, section 'Fine-tuning'.",
+        formatter_class=HelpFormatter,
     )
     src = parser.add_argument_group("data")
     where = src.add_mutually_exclusive_group()
@@ -298,8 +312,13 @@ def evaluate(args, model, source, run_dir):
     return splits, classes, matrix
 
 
-def float32_copy(args, model, num_classes, pretrained):
-    """The trained model rebuilt in float32, for export after mixed-precision training."""
+def inference_copy(args, model, num_classes, pretrained):
+    """The trained model rebuilt uncompiled and in float32: what gets exported.
+
+    Uncompiled, so `model.keras` carries no optimizer state (half the size) and no
+    backend-specific optimizer class (a torch one would drag PyTorch into the TensorFlow
+    export process); float32, so mixed-precision runs export plain float32 artifacts.
+    """
     keras.mixed_precision.set_global_policy("float32")
     copy = model_lib.build_classifier(
         args.model, None, num_classes, args.image_size, args.preprocessing, pretrained, args.dropout
@@ -375,7 +394,7 @@ def run(args):
     try:
         if not args.no_export:
             export_dir = Path(args.export_dir or Path("saved_models") / args.run_name)
-            to_export = float32_copy(args, model, num_classes, pretrained) if args.mixed_precision else model
+            to_export = inference_copy(args, model, num_classes, pretrained)
             images = data.take_images(source.splits["test"], args.image_size, args.export_images)
             metrics["export"] = {"dir": str(export_dir), "checks": None}
             metrics["export"]["checks"] = export.export_all(

@@ -29,7 +29,7 @@ def load_predictor(path):
         return (lambda images: export.run_tflite(path, images)), side
     import keras
 
-    model = keras.saving.load_model(path)
+    model = keras.saving.load_model(path, compile=False)
     return (lambda images: model.predict(images, verbose=0)), int(model.input_shape[1])
 
 
