@@ -22,8 +22,8 @@ from keras import layers
 from keras_resnets import layers as custom
 
 PARAMETER_FREE = ("zeropad", "highway", "none")
-# Srivastava et al. start the transform gates closed with a negative bias ("e.g. -1, -3");
-# the middle of that range keeps about 12% of the branch at initialisation.
+# Srivastava et al. start the transform gates nearly closed with a negative bias (e.g. -1
+# or -3); -2, the middle, lets about 12% of the branch through where the kernel term is small.
 HIGHWAY_GATE_BIAS = -2.0
 
 

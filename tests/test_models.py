@@ -128,7 +128,7 @@ def test_classifier_activation_is_restricted_with_pretrained_weights(tmp_path):
 
 
 @pytest.mark.backend
-@pytest.mark.parametrize("name", ["resnet18", "resnet50v2"])
+@pytest.mark.parametrize("name", ["resnet18", "resnet50v2", "resnet20", "highwaynet20", "wrn-10-2"])
 def test_channels_first_matches_channels_last(name):
     if keras.backend.backend() == "tensorflow":
         pytest.skip("TensorFlow has no channels_first convolutions on the CPU.")
