@@ -110,7 +110,8 @@ def create_model(name, **kwargs):
 def _counts(name):
     from keras_resnets import analysis
 
-    model = builder.build_model(get_spec(name), weights=None)
+    spec = get_spec(name)
+    model = builder.build_model(spec, weights=None, classes=spec.classes)
     return analysis.count_params(model), analysis.count_macs(model)
 
 

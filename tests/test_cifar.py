@@ -241,3 +241,9 @@ def test_wrn_names_build_any_depth_and_width():
 def test_weights_need_ten_classes():
     with pytest.raises(ValueError, match="classes"):
         kr.ResNet20(weights="cifar10", classes=100)
+
+
+def test_model_info_counts_the_ten_class_model():
+    info = kr.model_info("resnet20")
+    assert (info["trainable_params"], info["input_size"]) == (TRAINABLE["resnet20"], 32)
+    assert info["weights"]["cifar10"]["license"].startswith("BSD-2-Clause")
