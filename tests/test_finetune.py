@@ -117,6 +117,18 @@ def test_load_image_matches_the_test_pipeline(tmp_path):
     np.testing.assert_array_equal(ours, data.take_images(split, 48, len(files)))
 
 
+def test_tfds_dataset_feeds_the_pipeline(tmp_path, monkeypatch):
+    """The tfds path, offline: tfds's own mock data stands in for the download."""
+    tfds = pytest.importorskip("tensorflow_datasets")
+    monkeypatch.setattr(data, "online", lambda: None)
+    with tfds.testing.mock_data(num_examples=12):
+        source = data.load_tfds("flowers", tmp_path)
+        assert source.name == "tf_flowers" and len(source.class_names) == 5
+        assert "train[70%:85%]" in source.split_rule
+        images, labels = next(iter(data.pipeline(source.splits["train"], 5, 32, 4, training=True)))
+    assert images.shape == (4, 32, 32, 3) and labels.shape == (4, 5)
+
+
 def test_tfds_split_plan():
     assert data.tfds_split_plan({"train"}) == {
         "train": "train[:70%]",

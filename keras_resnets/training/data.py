@@ -282,8 +282,9 @@ def load_tfds(name, data_dir=None):
     splits = {}
     for split, expr in plan.items():
         ds = builder.as_dataset(split=expr, as_supervised=True)
+        count = int(ds.cardinality())  # tfds datasets know their size
         ds = ds.map(_rgb_uint8, num_parallel_calls=tf.data.AUTOTUNE)
-        splits[split] = Split(ds, int(info.splits[expr].num_examples))
+        splits[split] = Split(ds, count if count >= 0 else int(info.splits[expr].num_examples))
     rule = ", ".join(f"{k}={v}" for k, v in plan.items())
     return Source(name, list(label_feature.names), splits, f"tfds {rule}")
 
