@@ -169,10 +169,17 @@ def imagenet_stem(x, spec, pool_name="pool1_pool"):
     if not spec.preact:
         x = batch_norm(x, "conv1_bn", spec.bn_epsilon)
         x = relu(x, "conv1_relu")
-    # Zero padding equals PyTorch's -inf padding here: inputs are >= 0 after ReLU (V1),
-    # and keras.applications V2 pads its un-activated stem with zeros too.
+    return stem_pool(x, pool_name)
+
+
+def stem_pool(x, name="pool1_pool"):
+    """3x3/2 max-pool after a stem.
+
+    Zero padding equals PyTorch's -inf padding here: inputs are >= 0 after ReLU (V1), and
+    keras.applications V2 pads its un-activated stem with zeros too.
+    """
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
-    return layers.MaxPooling2D(3, strides=2, name=pool_name)(x)
+    return layers.MaxPooling2D(3, strides=2, name=name)(x)
 
 
 def deep_stem(x, spec):
@@ -183,10 +190,10 @@ def deep_stem(x, spec):
         if j < len(widths):
             x = batch_norm(x, f"conv1_{j}_bn", spec.bn_epsilon)
             x = relu(x, f"conv1_{j}_relu")
-    x = batch_norm(x, "conv1_bn", spec.bn_epsilon)
-    x = relu(x, "conv1_relu")
-    x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
-    return layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+    if not spec.preact:
+        x = batch_norm(x, "conv1_bn", spec.bn_epsilon)
+        x = relu(x, "conv1_relu")
+    return stem_pool(x)
 
 
 def cifar_stem(x, spec):
