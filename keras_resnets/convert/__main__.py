@@ -53,7 +53,13 @@ def main(argv=None):
 def _convertible():
     from keras_resnets import convert, registry
 
-    return [n for n in registry.list_models() if registry.get_spec(n).family in convert.MAPPINGS]
+    # The keras.applications layouts (ResNet50, the V2 nets) have biased convolutions;
+    # PyTorch-trained ones have none (a BN follows every convolution).
+    return [
+        n
+        for n in registry.list_models()
+        if registry.get_spec(n).family in convert.MAPPINGS and not registry.get_spec(n).use_bias
+    ]
 
 
 if __name__ == "__main__":
