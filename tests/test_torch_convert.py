@@ -174,3 +174,16 @@ def test_table_loader_converts_once_then_loads_the_cache(reference, tmp_path, mo
         np.testing.assert_allclose(_logits(model, images), want, rtol=0, atol=1e-4)
     features = kr.create_model("resnet18", weights="test_in1k", include_top=False, pooling="avg")
     np.testing.assert_allclose(features.predict(images, verbose=0), notop.predict(images, verbose=0))
+
+
+def test_sha256_prefix_of_a_cached_file_is_checked(tmp_path, monkeypatch):
+    """torchvision's file names carry a SHA-256 prefix; a cached file that fails it is not
+    loaded (the re-download fails here: no network, or a 404 for this made-up name)."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    (tmp_path / "models").mkdir()
+    good = tmp_path / "models" / "resnet18-00000000.pth"
+    good.write_bytes(b"not the checkpoint")
+    prefix = hashlib.sha256(good.read_bytes()).hexdigest()[:8]
+    assert weights_lib.fetch("https://download.pytorch.org/models/x.pth", prefix, fname=good.name) == str(good)
+    with pytest.raises(weights_lib.WeightsUnavailableError, match="fails its sha256 check"):
+        weights_lib.fetch("https://download.pytorch.org/models/resnet18-00000000.pth", "00000000")
