@@ -422,12 +422,14 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         return run(args)
-    except (
-        UsageError,
-        data.DataError,
-        checkpoints.RunConfigError,
-        weights_lib.WeightsUnavailableError,
-    ) as exc:
+    except weights_lib.WeightsUnavailableError as exc:
+        print(
+            f"finetune.py: error: {exc} Here: --weights PATH, or --weights none to train from "
+            "scratch.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    except (UsageError, data.DataError, checkpoints.RunConfigError) as exc:
         print(f"finetune.py: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except export.ExportVerificationError as exc:

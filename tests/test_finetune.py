@@ -192,6 +192,17 @@ def test_unknown_weights_is_an_error(capsys):
     assert "neither a weights tag" in err
 
 
+def test_unavailable_weights_are_an_error(tmp_path, capsys, monkeypatch):
+    def offline(url, expected_hash, **kwargs):
+        raise kr.WeightsUnavailableError(f"Could not get {url}.")
+
+    monkeypatch.setattr(kr.weights, "fetch", offline)
+    root = make_folder(tmp_path / "photos", per_class=8)
+    code, err = run_app(capsys, "--data-dir", root, "--output-dir", tmp_path / "runs")
+    assert code == finetune.EXIT_USAGE
+    assert "Could not get" in err and "--weights none" in err
+
+
 def test_unknown_tfds_dataset_is_an_error(capsys):
     code, err = run_app(capsys, "--dataset", "tf_flowerz", "--model", "resnet18")
     assert code == finetune.EXIT_USAGE
