@@ -24,7 +24,6 @@ artifact failed its check.
 
 import argparse
 import logging
-import math
 import os
 import sys
 import time
@@ -368,7 +367,7 @@ def run(args):
     report.plot_curves(history, run_dir / "curves.png")
     print(report.format_summary(splits, classes, matrix, source.class_names))
     train_time = sum(h["train_time_s"] for h in history)
-    rates = [h["img/s"] for h in history if not math.isnan(h["img/s"])]
+    rates = [h["img/s"] for h in history if h["img/s"] is not None]
     metrics = {
         "run": args.run_name,
         "options": {key: getattr(args, key) for key in RUN_OPTIONS},

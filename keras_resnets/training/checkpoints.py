@@ -12,6 +12,7 @@ epoch is lost.
 """
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -129,4 +130,6 @@ class Checkpointer(keras.callbacks.Callback):
 
 
 def _floats(logs):
-    return {k: float(v) for k, v in (logs or {}).items()}
+    """Epoch logs as JSON numbers; NaN (e.g. no rate for a one-step epoch) becomes null."""
+    values = {k: float(v) for k, v in (logs or {}).items()}
+    return {k: None if math.isnan(v) else v for k, v in values.items()}

@@ -17,7 +17,6 @@ the rest, so the same files feed `.keras`, SavedModel and TFLite alike.
 The pipeline is TensorFlow code under every Keras backend (tf.data runs TF ops).
 """
 
-import collections
 import concurrent.futures
 import csv
 import dataclasses
@@ -301,7 +300,9 @@ def limit(source, max_images):
     for split in source.splits.values():
         if split.count > max_images:
             # Shuffle before taking so that a prefix still holds every class.
-            split.dataset = split.dataset.shuffle(split.count, seed=SPLIT_SEED).take(max_images)
+            split.dataset = split.dataset.shuffle(
+                split.count, seed=SPLIT_SEED, reshuffle_each_iteration=False
+            ).take(max_images)
             split.count = max_images
     return source
 
@@ -419,7 +420,3 @@ def take_images(split, image_size, count):
         return images.numpy()
     raise DataError("The split has no images.")
 
-
-def class_counts(labels, class_names):
-    counts = collections.Counter(int(y) for y in labels)
-    return {name: counts.get(i, 0) for i, name in enumerate(class_names)}

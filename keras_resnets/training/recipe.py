@@ -42,14 +42,6 @@ def plan(pretrained, head_epochs, epochs, lr, finetune_lr, unfreeze):
     return phases
 
 
-def phase_at(phases, epoch):
-    """The phase that trains `epoch` (0-based); the last phase past the end."""
-    for phase in phases:
-        if epoch < phase.end:
-            return phase
-    return phases[-1]
-
-
 def set_trainable(model, unfreeze):
     """Freezes the backbone except its top `unfreeze` stages ("all": nothing frozen)."""
     backbone = backbone_of(model)
