@@ -24,8 +24,9 @@ import torch_reference
 REFERENCES = {
     **{f"densenet{d}": (lambda d=d: torchvision.models.get_model(f"densenet{d}")) for d in (121, 169, 201)},
     **{n: (lambda n=n: timm.create_model(n)) for n in ("dpn68", "dpn68b", "dpn92", "dpn98", "dpn107", "dpn131")},
+    "timm_densenet121": lambda: timm.create_model("densenet121"),
 }
-CASES = {"densenet121": ".pth", "dpn68": ".safetensors", "dpn68b": ".safetensors"}
+CASES = {"densenet121": ".pth", "timm_densenet121": ".safetensors", "dpn68": ".safetensors", "dpn68b": ".safetensors"}
 _NEW_KEY = re.compile(r"(denselayer\d+\.(?:norm|conv))([12])\.")
 
 
