@@ -71,16 +71,7 @@ builder.STAGES["dense"] = dense_stages
 
 
 def _keras_row(model, top_hash, notop_hash):
-    base = weights_lib.KERAS_APPLICATIONS_URL + "densenet/" + model
-    return weights_lib.WeightsEntry(
-        model=model,
-        tag="imagenet",
-        url=base + "_weights_tf_dim_ordering_tf_kernels.h5",
-        file_hash=top_hash,
-        notop_url=base + "_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        notop_hash=notop_hash,
-        preprocessing="torch",
-    )
+    return weights_lib._keras_resnet_row(model, top_hash, notop_hash, "torch", folder="densenet")
 
 
 # "imagenet": the official Keras files (default); "tv_in1k": torchvision IMAGENET1K_V1;

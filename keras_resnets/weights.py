@@ -49,8 +49,8 @@ class WeightsEntry:
         return self.notop_url, self.notop_hash
 
 
-def _keras_resnet_row(model, top_hash, notop_hash, preprocessing):
-    base = KERAS_APPLICATIONS_URL + "resnet/" + model
+def _keras_resnet_row(model, top_hash, notop_hash, preprocessing, folder="resnet"):
+    base = KERAS_APPLICATIONS_URL + folder + "/" + model
     return WeightsEntry(
         model=model,
         tag="imagenet",
