@@ -18,13 +18,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 test: test-tensorflow test-jax test-torch
 
 test-tensorflow: setup
-	KERAS_BACKEND=tensorflow $(PY) -m pytest -q
+	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -rs
 
 test-jax: setup
-	KERAS_BACKEND=jax $(PY) -m pytest -q -m backend
+	KERAS_BACKEND=jax $(PY) -m pytest -q -rs -m backend
 
 test-torch: setup
-	KERAS_BACKEND=torch $(PY) -m pytest -q -m backend
+	KERAS_BACKEND=torch $(PY) -m pytest -q -rs -m backend
 
 # The main job, offline: fine-tune on the local tf_flowers copy.
 finetune: setup
