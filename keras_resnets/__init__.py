@@ -24,6 +24,8 @@ from keras_resnets.resnet_bd import (
     ResNet152D,
 )
 from keras_resnets.resnext import (
+    ResNeXt50,
+    ResNeXt101,
     ResNeXt50_32x4d,
     ResNeXt101_32x8d,
     ResNeXt101_64x4d,

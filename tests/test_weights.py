@@ -52,13 +52,13 @@ def md5(path):
 def test_table_matches_keras_applications_hashes():
     for name, (top, notop) in keras_resnet.WEIGHTS_HASHES.items():
         entry = weights_lib.find(name, "imagenet")
-        if entry is None:
-            continue  # e.g. Keras 2's ResNeXt files, which another layout converts
+        assert entry is not None, name
         assert entry.url == f"{keras_resnet.BASE_WEIGHTS_PATH}{name}_weights_tf_dim_ordering_tf_kernels.h5"
         assert entry.notop_url == entry.url.replace("kernels.h5", "kernels_notop.h5")
         assert (entry.file_hash, entry.notop_hash) == (top, notop)
     assert {e.model for e in weights_lib.TABLE if e.tag == "imagenet"} >= {
-        "resnet50", "resnet101", "resnet152", "resnet50v2", "resnet101v2", "resnet152v2"
+        "resnet50", "resnet101", "resnet152", "resnet50v2", "resnet101v2", "resnet152v2",
+        "resnext50", "resnext101",
     }
 
 

@@ -162,14 +162,18 @@ def by_prefix(torch_prefix, head_keys=("fc.weight", "fc.bias")):
 MAPPINGS = {}
 
 
-def convert(model, state_dict, spec):
-    """Assigns a PyTorch state dict to `model`, all or nothing (see the module doc)."""
-    if spec.family not in MAPPINGS:
+def convert(model, state_dict, spec, mapping=None):
+    """Assigns a PyTorch state dict to `model`, all or nothing (see the module doc).
+
+    `mapping`: for a source that is not a PyTorch family (a Keras 2 `.h5` read into a
+    state dict, `keras_resnets.convert.keras2`); default `MAPPINGS[spec.family]`.
+    """
+    if mapping is None and spec.family not in MAPPINGS:
         raise ValueError(
             f"No PyTorch mapping for the {spec.family!r} family; known: {sorted(MAPPINGS)}."
         )
     tensors = Tensors(state_dict)
-    pairs = MAPPINGS[spec.family](tensors, model, spec)
+    pairs = (mapping or MAPPINGS[spec.family])(tensors, model, spec)
     problems = []
     if tensors.missing:
         problems.append(f"missing tensors: {', '.join(tensors.missing)}")
@@ -220,19 +224,23 @@ def checkpoint_fname(url):
     return url.rsplit("/", 1)[-1]
 
 
-def _load_pretrained(model, entry, include_top):
-    """Table loader: converted `.weights.h5` if cached, else fetch, convert, cache."""
+def _load_pretrained(model, entry, include_top, load=load_checkpoint):
+    """Table loader: the converted `.weights.h5` if cached, else fetch, `load`, cache.
+
+    `load(model, path, spec)` converts the fetched file (default: a PyTorch checkpoint).
+    """
     from keras_resnets import registry
 
     spec = registry.get_spec(entry.model)
     folder = os.path.join(weights_lib.cache_dir(), "models")
-    fname = checkpoint_fname(entry.url)
+    url, expected_hash = entry.file_for(include_top)
+    fname = checkpoint_fname(url)
     cached = cached_weights_path(os.path.join(folder, fname), entry.model, include_top)
     if os.path.exists(cached):
         model.load_weights(cached)
         return
-    path = weights_lib.fetch(entry.url, entry.file_hash, fname=fname)
-    load_checkpoint(model, path, spec)
+    path = weights_lib.fetch(url, expected_hash, fname=fname)
+    load(model, path, spec)
     # Written under a temporary name first, so an interrupted save is never loaded.
     partial = cached[: -len(".weights.h5")] + ".partial.weights.h5"
     model.save_weights(partial)
@@ -245,3 +253,4 @@ weights_lib.LOADERS["timm"] = _load_pretrained
 from keras_resnets.convert import resnet as _resnet  # noqa: E402,F401 (registers "resnet")
 from keras_resnets.convert import densenet as _densenet  # noqa: E402,F401 (registers "densenet")
 from keras_resnets.convert import dpn as _dpn  # noqa: E402,F401 (registers "dpn")
+from keras_resnets.convert import keras2 as _keras2  # noqa: E402,F401 (registers "keras2_resnext")
