@@ -16,7 +16,7 @@ depth and width is `create_model("wrn-d-k")` (e.g. "wrn-22-8", `dropout=0.3`).
 import functools
 
 from keras_resnets import imagenet, registry, weights
-from keras_resnets.convert import _load_pretrained, by_prefix, MAPPINGS
+from keras_resnets.convert import load_converted, by_prefix, MAPPINGS
 from keras_resnets.convert.resnet import torch_prefix
 from keras_resnets.registry import entrypoint
 from keras_resnets.specs import Spec
@@ -97,7 +97,7 @@ MAPPINGS["cifar_resnet"] = by_prefix(
     lambda layer, spec: "linear" if layer == "predictions" else torch_prefix(layer, spec),
     head_keys=("linear.weight", "linear.bias"),
 )
-weights.LOADERS["akamaster_th"] = _load_pretrained
+weights.LOADERS["akamaster_th"] = load_converted
 for _model in AKAMASTER_FILES:
     weights.register(_akamaster_row(_model))
 

@@ -71,7 +71,7 @@ builder.STAGES["dense"] = dense_stages
 
 
 def _keras_row(model, top_hash, notop_hash):
-    return weights_lib._keras_resnet_row(model, top_hash, notop_hash, "torch", folder="densenet")
+    return weights_lib.keras_applications_row(model, top_hash, notop_hash, "torch", folder="densenet")
 
 
 # "imagenet": the official Keras files (default); "tv_in1k": torchvision IMAGENET1K_V1;
@@ -82,10 +82,10 @@ for _row in (
     _keras_row("densenet121", "9d60b8095a5708f2dcce2bca79d332c7", "30ee3e1110167f948a6b9946edeeb738"),
     _keras_row("densenet169", "d699b8f76981ab1b30698df4c175e90b", "b8c4d4c20dd625c148057b9ff1c1176b"),
     _keras_row("densenet201", "1ceb130c1ea1b78c3bf6114dbdfd8807", "c13680b51ded0fb44dff2d8f86ac8bb1"),
-    torch_weights._torchvision_row("densenet121", "densenet121-a639ec97.pth", "tv_in1k"),
-    torch_weights._torchvision_row("densenet169", "densenet169-b2777c0a.pth", "tv_in1k"),
-    torch_weights._torchvision_row("densenet201", "densenet201-c1103571.pth", "tv_in1k"),
-    torch_weights._timm_row("densenet121", "densenet121.ra_in1k", 288),
+    torch_weights.torchvision_row("densenet121", "densenet121-a639ec97.pth", "tv_in1k"),
+    torch_weights.torchvision_row("densenet169", "densenet169-b2777c0a.pth", "tv_in1k"),
+    torch_weights.torchvision_row("densenet201", "densenet201-c1103571.pth", "tv_in1k"),
+    torch_weights.timm_row("densenet121", "densenet121.ra_in1k", 288),
 ):
     weights_lib.register(_row)
 # fmt: on

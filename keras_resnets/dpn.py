@@ -93,7 +93,7 @@ for _model, _tag, _resolution in (
     ("dpn92", "mx_in1k", 224), ("dpn98", "mx_in1k", 224), ("dpn107", "mx_in1k", 224),
     ("dpn131", "mx_in1k", 224),
 ):
-    _row = torch_weights._timm_row(_model, f"{_model}.{_tag}", _resolution)
+    _row = torch_weights.timm_row(_model, f"{_model}.{_tag}", _resolution)
     weights_lib.register(
         dataclasses.replace(_row, preprocessing="dpn") if _tag == "mx_in1k" else _row
     )

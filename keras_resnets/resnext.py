@@ -32,8 +32,8 @@ WIDE = dict(
 
 # fmt: off
 for _row in (
-    weights_lib._keras_resnet_row("resnext50", "67a5b30d522ed92f75a1f16eef299d1a", "62527c363bdd9ec598bed41947b379fc", "torch"),
-    weights_lib._keras_resnet_row("resnext101", "34fb605428fcc7aa4d62f44404c11509", "0f678c91647380debd923963594981b3", "torch"),
+    weights_lib.keras_applications_row("resnext50", "67a5b30d522ed92f75a1f16eef299d1a", "62527c363bdd9ec598bed41947b379fc", "torch"),
+    weights_lib.keras_applications_row("resnext101", "34fb605428fcc7aa4d62f44404c11509", "0f678c91647380debd923963594981b3", "torch"),
 ):
     weights_lib.register(dataclasses.replace(_row, layout="keras2_resnext"))
 # fmt: on

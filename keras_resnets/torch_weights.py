@@ -123,7 +123,7 @@ TIMM = [
 # fmt: on
 
 
-def _torchvision_row(model, filename, tag):
+def torchvision_row(model, filename, tag):
     return weights.WeightsEntry(
         model=model,
         tag=tag,
@@ -136,7 +136,7 @@ def _torchvision_row(model, filename, tag):
     )
 
 
-def _timm_row(model, name, resolution, license=TIMM_LICENSE):
+def timm_row(model, name, resolution, license=TIMM_LICENSE):
     return weights.WeightsEntry(
         model=model,
         tag="timm_" + name.split(".", 1)[1],
@@ -151,6 +151,6 @@ def _timm_row(model, name, resolution, license=TIMM_LICENSE):
 
 
 for _row in TORCHVISION:
-    weights.register(_torchvision_row(*_row))
+    weights.register(torchvision_row(*_row))
 for _row in TIMM:
-    weights.register(_timm_row(*_row))
+    weights.register(timm_row(*_row))

@@ -49,7 +49,7 @@ class WeightsEntry:
         return self.notop_url, self.notop_hash
 
 
-def _keras_resnet_row(model, top_hash, notop_hash, preprocessing, folder="resnet"):
+def keras_applications_row(model, top_hash, notop_hash, preprocessing, folder="resnet"):
     base = KERAS_APPLICATIONS_URL + folder + "/" + model
     return WeightsEntry(
         model=model,
@@ -64,12 +64,12 @@ def _keras_resnet_row(model, top_hash, notop_hash, preprocessing, folder="resnet
 
 # fmt: off
 TABLE = [
-    _keras_resnet_row("resnet50", "2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626", "caffe"),
-    _keras_resnet_row("resnet101", "f1aeb4b969a6efcfb50fad2f0c20cfc5", "88cf7a10940856eca736dc7b7e228a21", "caffe"),
-    _keras_resnet_row("resnet152", "100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c", "caffe"),
-    _keras_resnet_row("resnet50v2", "3ef43a0b657b3be2300d5770ece849e0", "fac2f116257151a9d068a22e544a4917", "tf"),
-    _keras_resnet_row("resnet101v2", "6343647c601c52e1368623803854d971", "c0ed64b8031c3730f411d2eb4eea35b5", "tf"),
-    _keras_resnet_row("resnet152v2", "a49b44d1979771252814e80f8ec446f9", "ed17cf2e0169df9d443503ef94b23b33", "tf"),
+    keras_applications_row("resnet50", "2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626", "caffe"),
+    keras_applications_row("resnet101", "f1aeb4b969a6efcfb50fad2f0c20cfc5", "88cf7a10940856eca736dc7b7e228a21", "caffe"),
+    keras_applications_row("resnet152", "100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c", "caffe"),
+    keras_applications_row("resnet50v2", "3ef43a0b657b3be2300d5770ece849e0", "fac2f116257151a9d068a22e544a4917", "tf"),
+    keras_applications_row("resnet101v2", "6343647c601c52e1368623803854d971", "c0ed64b8031c3730f411d2eb4eea35b5", "tf"),
+    keras_applications_row("resnet152v2", "a49b44d1979771252814e80f8ec446f9", "ed17cf2e0169df9d443503ef94b23b33", "tf"),
 ]
 # fmt: on
 

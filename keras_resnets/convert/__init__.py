@@ -224,7 +224,7 @@ def checkpoint_fname(url):
     return url.rsplit("/", 1)[-1]
 
 
-def _load_pretrained(model, entry, include_top, load=load_checkpoint):
+def load_converted(model, entry, include_top, load=load_checkpoint):
     """Table loader: the converted `.weights.h5` if cached, else fetch, `load`, cache.
 
     `load(model, path, spec)` converts the fetched file (default: a PyTorch checkpoint).
@@ -247,8 +247,8 @@ def _load_pretrained(model, entry, include_top, load=load_checkpoint):
     os.replace(partial, cached)
 
 
-weights_lib.LOADERS["torchvision"] = _load_pretrained
-weights_lib.LOADERS["timm"] = _load_pretrained
+weights_lib.LOADERS["torchvision"] = load_converted
+weights_lib.LOADERS["timm"] = load_converted
 
 from keras_resnets.convert import resnet as _resnet  # noqa: E402,F401 (registers "resnet")
 from keras_resnets.convert import densenet as _densenet  # noqa: E402,F401 (registers "densenet")

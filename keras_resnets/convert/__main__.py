@@ -29,7 +29,10 @@ def main(argv=None):
         help="keep the classifier (default true)",
     )
     parser.add_argument(
-        "--classes", type=int, default=1000, help="classifier size of the checkpoint"
+        "--classes",
+        type=int,
+        default=None,
+        help="classifier size of the checkpoint (default: the model's, e.g. 10 for resnet20)",
     )
     args = parser.parse_args(argv)
     if not args.output.endswith(".weights.h5"):
@@ -39,7 +42,8 @@ def main(argv=None):
 
     spec = registry.get_spec(args.model)
     include_top = args.include_top == "true"
-    model = builder.build_model(spec, weights=None, include_top=include_top, classes=args.classes)
+    classes = args.classes or spec.classes
+    model = builder.build_model(spec, weights=None, include_top=include_top, classes=classes)
     try:
         convert.load_checkpoint(model, args.checkpoint, spec)
     except convert.CheckpointMismatchError as exc:

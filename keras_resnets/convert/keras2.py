@@ -108,5 +108,5 @@ def load_keras2_h5(model, path, spec):
 
 
 weights_lib.LOADERS["keras2_resnext"] = functools.partial(
-    convert._load_pretrained, load=load_keras2_h5
+    convert.load_converted, load=load_keras2_h5
 )
