@@ -4,7 +4,9 @@
    per-epoch wall time and test accuracy, against the ~60% that the TensorFlow
    image-classification tutorial's small CNN reaches on this data before augmentation
    (https://www.tensorflow.org/tutorials/images/classification).
-2. throughput: training images/s of the default fine-tuning recipe (phase 2: ResNet50V2,
+2. pretrained: the app's default recipe from real pretrained weights, ResNet20's CIFAR-10
+   weights (skipped, with the reason, when that file is not in the Keras cache).
+3. throughput: training images/s of the default fine-tuning recipe (phase 2: ResNet50V2,
    top 2 stages unfrozen, BatchNorm in inference mode, AdamW) with our backbone versus
    the same model whose backbone comes from keras.applications.ResNet50V2, on the same
    batches, interleaved (ours, theirs, ours, ...) so that load from other processes
@@ -13,7 +15,7 @@
 Writes benchmarks/results/finetune_flowers.{json,md}; existing parts are kept when only
 one part is rerun (--part).
 
-    python benchmarks/finetune_flowers.py                       # both parts (~40 min, 2 cores)
+    python benchmarks/finetune_flowers.py                       # all parts (~50 min, 2 cores)
     python benchmarks/finetune_flowers.py --part throughput
 """
 
@@ -34,15 +36,13 @@ RESULTS = ROOT / "benchmarks" / "results"
 TUTORIAL_ACCURACY = 0.60
 
 
-def accuracy_part(args):
-    run_name = f"bench-resnet18-scratch-{args.size}px"
+def app_run(args, run_name, options):
+    """Runs apps/finetune.py on flowers-full; its metrics.json, condensed."""
     command = [
         sys.executable, str(ROOT / "apps" / "finetune.py"), "--data-dir", str(DATA),
-        "--model", "resnet18", "--weights", "none", "--image-size", str(args.size),
-        "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
-        "--run-name", run_name, "--output-dir", str(args.runs), "--overwrite", "--no-export",
-        "--quiet",
-    ] + (["--mixed-precision"] if args.mixed_precision else [])  # fmt: skip
+        *options, "--batch-size", str(args.batch_size), "--run-name", run_name,
+        "--output-dir", str(args.runs), "--overwrite", "--quiet",
+    ]  # fmt: skip
     print(" ".join(command), flush=True)
     began = time.perf_counter()
     subprocess.run(command, check=True, cwd=ROOT)
@@ -60,6 +60,7 @@ def accuracy_part(args):
         "epochs": [
             {
                 "epoch": h["epoch"],
+                "phase": h["phase"],
                 "wall_s": round(h["epoch_time_s"], 1),
                 "train_images_per_s": round(h["img/s"], 1),
                 "val_accuracy": round(h["val_accuracy"], 4),
@@ -69,7 +70,29 @@ def accuracy_part(args):
         "total_wall_s": round(wall, 1),
         "dtype_policy": metrics["dtype_policy"],
         "counts": metrics["data"]["counts"],
+        "export_checks": (metrics.get("export") or {}).get("checks"),
     }
+
+
+def accuracy_part(args):
+    options = [
+        "--model", "resnet18", "--weights", "none", "--image-size", str(args.size),
+        "--epochs", str(args.epochs), "--no-export",
+    ] + (["--mixed-precision"] if args.mixed_precision else [])  # fmt: skip
+    return app_run(args, f"bench-resnet18-scratch-{args.size}px", options)
+
+
+def pretrained_part(args):
+    """The default recipe on real pretrained weights: ResNet20's CIFAR-10 weights, 32 px."""
+    import keras_resnets as kr
+    from keras_resnets import weights as weights_lib
+
+    try:
+        kr.create_model("resnet20", weights="cifar10", include_top=False, pooling="avg")
+    except weights_lib.WeightsUnavailableError as exc:
+        print(f"Skipping the pretrained part: {exc}", flush=True)
+        return None
+    return app_run(args, "bench-resnet20-cifar10", ["--model", "resnet20", "--weights", "cifar10"])
 
 
 def throughput_part(args):
@@ -143,6 +166,41 @@ def throughput_part(args):
     }
 
 
+def app_section(title, run):
+    lines = [
+        "",
+        f"## {title}",
+        "",
+        f"`{run['command']}`",
+        "",
+        f"Data: {run['counts']} images (train/val/test from flowers-full/splits.csv); "
+        f"dtype policy {run['dtype_policy']}.",
+        "",
+        f"**Test accuracy {run['test_accuracy']:.1%}** (val {run['val_accuracy']:.1%}, "
+        f"train {run['train_accuracy']:.1%}) against ~{run['tutorial_accuracy']:.0%} for the "
+        f"TensorFlow tutorial's small CNN: {run['points_above_tutorial']:+.1f} points. "
+        f"Total wall time {run['total_wall_s'] / 60:.1f} min (including start-up, "
+        "evaluation of all splits and export, if any).",
+        "",
+        "| epoch | phase | wall time (s) | train img/s | val accuracy |",
+        "|---|---|---|---|---|",
+    ]
+    for e in run["epochs"]:
+        lines.append(
+            f"| {e['epoch']} | {e.get('phase', 'scratch')} | {e['wall_s']} | "
+            f"{e['train_images_per_s']} | {e['val_accuracy']:.1%} |"
+        )
+    checks = run.get("export_checks") or {}
+    if checks:
+        lines += ["", "Export checks against the Keras model:"]
+    for name, check in checks.items():
+        lines.append(
+            f"- {name}: max abs diff {check['max_abs_diff']:.1e}, top-1 agreement "
+            f"{check['top1_agreement']:.0%} on {check['images']} test images"
+        )
+    return lines
+
+
 def markdown(results):
     lines = ["# apps/finetune.py on flowers-full", ""]
     env = results["environment"]
@@ -150,30 +208,13 @@ def markdown(results):
         f"Machine: {env['cpus']} CPU cores ({env['machine']}), shared with other jobs while "
         f"measured; backend {env['backend']}; written by `python benchmarks/finetune_flowers.py`."
     )
-    acc = results.get("accuracy")
-    if acc:
-        lines += [
-            "",
-            "## ResNet18 from scratch, 128 px",
-            "",
-            f"`{acc['command']}`",
-            "",
-            f"Data: {acc['counts']} images (train/val/test from flowers-full/splits.csv); "
-            f"dtype policy {acc['dtype_policy']}.",
-            "",
-            f"**Test accuracy {acc['test_accuracy']:.1%}** (val {acc['val_accuracy']:.1%}, "
-            f"train {acc['train_accuracy']:.1%}) against ~{acc['tutorial_accuracy']:.0%} for the "
-            f"TensorFlow tutorial's small CNN: {acc['points_above_tutorial']:+.1f} points. "
-            f"Total wall time {acc['total_wall_s'] / 60:.1f} min (including start-up, "
-            "evaluation of all splits).",
-            "",
-            "| epoch | wall time (s) | train img/s | val accuracy |",
-            "|---|---|---|---|",
-        ]
-        for e in acc["epochs"]:
-            lines.append(
-                f"| {e['epoch']} | {e['wall_s']} | {e['train_images_per_s']} | {e['val_accuracy']:.1%} |"
-            )
+    titles = {
+        "accuracy": "ResNet18 from scratch, 128 px",
+        "pretrained": "ResNet20 from its CIFAR-10 weights (default recipe, 32 px)",
+    }
+    for part, title in titles.items():
+        if results.get(part):
+            lines += app_section(title, results[part])
     thr = results.get("throughput")
     if thr:
         med = thr["median_images_per_s"]
@@ -206,7 +247,9 @@ def markdown(results):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=("all", "accuracy", "throughput"), default="all")
+    parser.add_argument(
+        "--part", choices=("all", "accuracy", "pretrained", "throughput"), default="all"
+    )
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -237,6 +280,8 @@ def main():
     }
     if args.part in ("all", "accuracy"):
         results["accuracy"] = accuracy_part(args)
+    if args.part in ("all", "pretrained"):
+        results["pretrained"] = pretrained_part(args)
     if args.part in ("all", "throughput"):
         results["throughput"] = throughput_part(args)
     path.write_text(json.dumps(results, indent=2) + "\n")
