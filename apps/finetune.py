@@ -107,7 +107,7 @@ def parse_args(argv=None):
     )
     mdl.add_argument(
         "--preprocessing",
-        choices=("caffe", "tf", "torch"),
+        choices=kr.imagenet.MODES,
         help="input preprocessing (a layer inside the model); default: the weights' own",
     )
     mdl.add_argument(
