@@ -25,7 +25,8 @@ from keras_resnets import shortcuts
 
 
 def channel_axis():
-    return -1 if keras.config.image_data_format() == "channels_last" else 1
+    # Positive, as keras.applications writes it, so that our layer configs equal theirs.
+    return 3 if keras.config.image_data_format() == "channels_last" else 1
 
 
 def conv(x, filters, kernel, stride, name, use_bias, groups=1, explicit_pad=False):

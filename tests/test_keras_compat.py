@@ -95,3 +95,20 @@ def test_every_layer_name_matches_keras_applications():
         assert [n for n in ours_names if not n.endswith("_0_pool")] == [
             n for n in ref_names if n not in unnamed
         ]
+
+
+def layer_configs(model):
+    configs = []
+    for layer in model.layers[1:]:
+        config = layer.get_config()
+        config.pop("name")
+        configs.append((type(layer).__name__, config))
+    return configs
+
+
+@pytest.mark.parametrize("name,reference_fn", [PAIRS[0], PAIRS[3]], ids=["ResNet50", "ResNet50V2"])
+def test_same_graph_as_keras_applications(name, reference_fn):
+    """Not just loadable weights: every layer is configured alike, so nothing costs more."""
+    ours = getattr(kr, name)(weights=None)
+    reference = reference_fn(weights=None)
+    assert layer_configs(ours) == layer_configs(reference)
