@@ -32,7 +32,7 @@ def entrypoint(spec, module):
     if spec.registry_name in _SPECS:
         raise ValueError(f"Model {spec.registry_name!r} is registered twice.")
     _SPECS[spec.registry_name] = spec
-    default_weights = "imagenet" if "imagenet" in weights_lib.available(spec.registry_name) else None
+    default_weights = weights_lib.default_tag(spec.registry_name)
 
     def constructor(*, weights=default_weights, classes=spec.classes, **kwargs):
         return builder.build_model(spec, weights=weights, classes=classes, **kwargs)
@@ -100,8 +100,8 @@ def create_model(name, **kwargs):
     options = {k: kwargs.pop(k) for k in list(kwargs) if k in SPEC_OPTIONS}
     if options:
         spec = dataclasses.replace(spec, **options)
-    pretrained = "imagenet" in weights_lib.available(spec.registry_name) and not options
-    kwargs.setdefault("weights", "imagenet" if pretrained else None)
+    # A changed spec no longer fits the pretrained files of the name it came from.
+    kwargs.setdefault("weights", None if options else weights_lib.default_tag(spec.registry_name))
     kwargs.setdefault("classes", spec.classes)
     return builder.build_model(spec, **kwargs)
 

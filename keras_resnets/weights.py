@@ -83,6 +83,11 @@ def available(model):
     return [e.tag for e in TABLE if e.model == model]
 
 
+def default_tag(model):
+    """What constructors load by default: "imagenet" where the model has it, else nothing."""
+    return "imagenet" if "imagenet" in available(model) else None
+
+
 def find(model, tag):
     for entry in TABLE:
         if entry.model == model and entry.tag == tag:
