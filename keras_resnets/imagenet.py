@@ -21,13 +21,69 @@ DPN_MEAN = (124.0, 117.0, 104.0)
 DPN_SCALE = 0.0167
 
 
-def preprocess_input(x, mode="caffe", data_format=None):
-    """Preprocesses RGB images in [0, 255] for weights trained with `mode`."""
+MODE_DOCS = {
+    "caffe": "Caffe-mode preprocessing: RGB -> BGR, then the ImageNet mean subtracted per channel.",
+    "tf": "TF-mode preprocessing: pixels scaled from [0, 255] to [-1, 1].",
+    "torch": "Torch-mode preprocessing: pixels scaled to [0, 1], then ImageNet mean and std.",
+    "dpn": "DPN-mode preprocessing (MXNet Dual Path Networks): RGB, (x - (124, 117, 104)) * 0.0167.",
+}
+
+
+def _check_mode(mode):
     if mode not in MODES:
         raise ValueError(f"Unknown preprocessing mode {mode!r}; use one of {MODES}.")
+
+
+def preprocess_input(x, mode="caffe", data_format=None):
+    """Preprocesses RGB images in [0, 255] for weights trained with `mode`."""
+    _check_mode(mode)
     if mode == "dpn":
         return _dpn_preprocess(x, data_format)
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode=mode)
+
+
+def preprocessor(mode):
+    """A family module's `preprocess_input(x, data_format=None)`, keras.applications' signature.
+
+    A real function rather than a `functools.partial`, so that `data_format` can be passed
+    positionally, as `keras.applications.resnet.preprocess_input(x, "channels_first")`.
+    """
+    _check_mode(mode)
+
+    def preprocess_input_for_mode(x, data_format=None):
+        return preprocess_input(x, mode=mode, data_format=data_format)
+
+    preprocess_input_for_mode.__name__ = preprocess_input_for_mode.__qualname__ = "preprocess_input"
+    preprocess_input_for_mode.__doc__ = (
+        f"{MODE_DOCS[mode]}\n\nArgs:\n    x: RGB images in [0, 255], a NumPy array or a tensor.\n"
+        "    data_format: \"channels_last\" or \"channels_first\"; default: Keras' setting."
+    )
+    return preprocess_input_for_mode
+
+
+@keras.saving.register_keras_serializable(package="keras_resnets")
+class Preprocess(keras.layers.Layer):
+    """`preprocess_input` for one mode, as a layer: the model then takes RGB in [0, 255].
+
+    Used by `include_preprocessing=True` and by the task models. Always computes in
+    float32 (also under mixed precision): caffe-mode mean subtraction on [0, 255] values
+    would round visibly in bfloat16.
+    """
+
+    def __init__(self, mode, **kwargs):
+        kwargs["dtype"] = "float32"
+        super().__init__(**kwargs)
+        _check_mode(mode)
+        self.mode = mode
+
+    def call(self, images):
+        return preprocess_input(images, mode=self.mode)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
 
 
 def _dpn_preprocess(x, data_format):

@@ -244,14 +244,14 @@ def test_changed_options_do_not_resume_a_run(tmp_path):
 @pytest.mark.parametrize("mode", imagenet.MODES)
 def test_preprocess_layer_is_preprocess_input(mode):
     images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
-    layer = model_lib.Preprocess(mode)
+    layer = imagenet.Preprocess(mode)
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(layer(images)),
         imagenet.preprocess_input(images.copy(), mode=mode),
         rtol=1e-6,
         atol=1e-4,
     )
-    assert model_lib.Preprocess.from_config(layer.get_config()).mode == mode
+    assert imagenet.Preprocess.from_config(layer.get_config()).mode == mode
 
 
 def test_default_weights_size_and_preprocessing():

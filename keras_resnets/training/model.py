@@ -11,36 +11,11 @@ import re
 import keras
 
 import keras_resnets as kr
-from keras_resnets import imagenet
+from keras_resnets.imagenet import Preprocess
 from keras_resnets import weights as weights_lib
 
 # Default input size for `weights=None` (trained from scratch): small enough for a CPU.
 SCRATCH_SIZE = 128
-
-
-@keras.saving.register_keras_serializable(package="keras_resnets")
-class Preprocess(keras.layers.Layer):
-    """`keras_resnets.imagenet.preprocess_input` for one mode, as a saveable layer.
-
-    Always computes in float32 (also under mixed precision): caffe-mode mean subtraction
-    on [0, 255] values would round visibly in bfloat16.
-    """
-
-    def __init__(self, mode, **kwargs):
-        kwargs["dtype"] = "float32"
-        super().__init__(**kwargs)
-        if mode not in imagenet.MODES:
-            raise ValueError(f"Unknown preprocessing mode {mode!r}; use one of {imagenet.MODES}.")
-        self.mode = mode
-
-    def call(self, images):
-        return imagenet.preprocess_input(images, mode=self.mode)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
 
 
 def resolve_weights(name, weights):
