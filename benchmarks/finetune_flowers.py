@@ -99,7 +99,10 @@ def throughput_part(args):
     import keras
     import numpy as np
 
-    from keras_resnets.training import data, model as model_lib, recipe
+    import keras_resnets as kr
+    from keras_resnets.tasks import classification
+    from keras_resnets.tasks import classification_data as data
+    from keras_resnets.training import RunConfig, recipe
 
     source = data.load_folder(DATA)
     batches = data.pipeline(
@@ -107,25 +110,30 @@ def throughput_part(args):
     )
     batches = [(x.numpy(), y.numpy()) for x, y in batches.take(args.steps)]
     keras.utils.set_random_seed(0)
-    ours = model_lib.build_classifier("resnet50v2", None, 5, args.throughput_size, "tf", True)
-    reference = keras.applications.ResNet50V2(
-        include_top=False, weights=None, pooling="avg",
-        input_shape=(args.throughput_size, args.throughput_size, 3),
-    )  # fmt: skip
+    shape = (args.throughput_size, args.throughput_size, 3)
+    backbones = {
+        "keras_resnets": kr.create_model(
+            "resnet50v2", weights=None, include_top=False, pooling="avg", input_shape=shape
+        ),
+        "keras.applications": keras.applications.ResNet50V2(
+            include_top=False, weights=None, pooling="avg", input_shape=shape
+        ),
+    }
     # Same wrapper and head; only the backbone differs.
-    theirs = model_lib.build_classifier(
-        "resnet50v2", None, 5, args.throughput_size, "tf", True, backbone=reference
-    )
+    models = {
+        name: classification.classifier(backbone, 5, "tf", pretrained=True)
+        for name, backbone in backbones.items()
+    }
     phase = recipe.Phase("finetune", 0, 1, 1e-4, "2")
-    options = argparse.Namespace(
-        optimizer="adamw", weight_decay=0.05, warmup_epochs=0, label_smoothing=0.1
-    )
+    task = classification.ClassificationTask(label_smoothing=0.1)
     rates = {"keras_resnets": [], "keras.applications": []}
     # CPU seconds of this process: much less sensitive than wall time to other jobs.
     cpu_rates = {"keras_resnets": [], "keras.applications": []}
-    models = {"keras_resnets": ours, "keras.applications": theirs}
     for model in models.values():
-        recipe.compile_for(model, phase, options, args.steps)
+        recipe.compile_for(
+            model, phase, args.steps, optimizer="adamw", warmup_epochs=0, weight_decay=0.05,
+            **task.compile_args(RunConfig()),
+        )  # fmt: skip
         for x, y in batches[:2]:  # trace and compile outside the timing
             model.train_on_batch(x, y)
     for _ in range(args.rounds):

@@ -1,5 +1,8 @@
 """apps/finetune.py parts that need no training: data checks, bad inputs, recipe, checkpoints.
 
+The parts live in the library: keras_resnets.training (the core), keras_resnets.tasks
+(classification) and keras_resnets.export.
+
 Real training runs (TensorFlow and JAX, kill-and-resume, export checks) are in
 test_finetune_runs.py.
 """
@@ -18,8 +21,11 @@ from PIL import Image
 import keras_resnets as kr
 from conftest import shared_data
 from keras_resnets import imagenet
-from keras_resnets.training import checkpoints, data, export, recipe
-from keras_resnets.training import model as model_lib
+from keras_resnets import export
+from keras_resnets.tasks import classification, images
+from keras_resnets.tasks import classification_data as data
+from keras_resnets.training import checkpoints, freezing, recipe
+from keras_resnets.training import config as config_lib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,7 +84,7 @@ def test_folder_converts_formats_and_skips_unreadable_files(tmp_path, caplog):
     (root / "roses" / "notes.jpg").write_text("not an image")
     (root / "roses" / "README.txt").write_text("ignored: no image extension")
 
-    with caplog.at_level("WARNING", logger="keras_resnets.finetune"):
+    with caplog.at_level("WARNING", logger="keras_resnets.tasks.classification_data"):
         source = data.load_folder(root)
     assert sorted(Path(p).name for p, _ in source.skipped) == ["broken.jpg", "notes.jpg"]
     assert "broken.jpg" in caplog.text
@@ -107,10 +113,10 @@ def test_splits_csv_is_honoured(tmp_path):
 def test_load_image_matches_the_test_pipeline(tmp_path):
     root = make_folder(tmp_path / "photos", per_class=3)
     files = sorted(str(p) for p in root.glob("*/*.jpg"))
-    ours = np.stack([data.load_image(p, 48).numpy() for p in files])
+    ours = np.stack([images.load_image(p, 48).numpy() for p in files])
     split = data.Split(
-        data.tf.data.Dataset.from_tensor_slices((files, [0] * len(files))).map(
-            lambda p, y: (data._decode_file(p), y)
+        images.tf.data.Dataset.from_tensor_slices((files, [0] * len(files))).map(
+            lambda p, y: (images.decode_file(p), y)
         ),
         len(files),
     )
@@ -255,26 +261,29 @@ def test_preprocess_layer_is_preprocess_input(mode):
 
 
 def test_default_weights_size_and_preprocessing():
-    scratch = model_lib.resolve_weights("resnet18", "none")
+    scratch = config_lib.resolve_weights("resnet18", "none")
     assert scratch == (None, False, kr.get_spec("resnet18").preprocessing, 128)
-    assert model_lib.resolve_weights("resnet50v2", "imagenet") == ("imagenet", True, "tf", 224)
+    assert config_lib.resolve_weights("resnet50v2", "imagenet") == ("imagenet", True, "tf", 224)
 
 
 @pytest.mark.backend
 def test_unfreeze_top_stages():
-    model = model_lib.build_classifier("resnet18", None, 3, 32, "caffe", pretrained=True)
-    backbone = model_lib.backbone_of(model)
+    backbone = kr.create_model(
+        "resnet18", weights=None, include_top=False, pooling="avg", input_shape=(32, 32, 3)
+    )
+    model = classification.classifier(backbone, 3, "caffe", pretrained=True)
+    assert freezing.backbone_of(model) is backbone
 
     def trainable(prefix):
         return {l.trainable for l in backbone.layers if l.name.startswith(prefix)}
 
-    recipe.set_trainable(model, "0")
+    freezing.set_trainable(model, "0")
     assert not backbone.trainable_weights and model.get_layer("predictions").trainable_weights
-    recipe.set_trainable(model, "1")
+    freezing.set_trainable(model, "1")
     assert trainable("conv5_") == {True} and trainable("conv4_") == {False}
-    recipe.set_trainable(model, "2")
+    freezing.set_trainable(model, "2")
     assert trainable("conv4_") == {True} and trainable("conv3_") == {False}
-    recipe.set_trainable(model, "all")
+    freezing.set_trainable(model, "all")
     assert trainable("conv1_") == {True}
 
 
@@ -328,5 +337,5 @@ def test_export_check_tolerates_only_close_calls():
 def test_registry_names_resolve():
     """Every registered model gets a preprocessing mode and a size (no family hard-coded)."""
     for name in kr.list_models():
-        _, _, mode, size = model_lib.resolve_weights(name, "none")
+        _, _, mode, size = config_lib.resolve_weights(name, "none")
         assert mode in imagenet.MODES and size >= 32

@@ -20,7 +20,7 @@ import pytest
 
 import keras_resnets as kr
 from conftest import shared_data
-from keras_resnets.training import export
+from keras_resnets.export import artifacts
 from test_finetune import finetune, load_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,14 +148,14 @@ def test_killed_run_resumes_from_last_checkpoint(tmp_path):
 
 def test_wrong_exported_artifact_fails_the_run(tmp_path, capsys, monkeypatch):
     """A TFLite file that does not compute what the Keras model does: exit status 3."""
-    write_tflite = export.write_tflite
+    write_tflite = artifacts.write_tflite
 
     def write_wrong_tflite(model, path):
         impostor = keras.models.clone_model(model)
         impostor.set_weights([w + np.float32(0.05) for w in model.get_weights()])
         write_tflite(impostor, path)
 
-    monkeypatch.setattr(export, "write_tflite", write_wrong_tflite)
+    monkeypatch.setattr(artifacts, "write_tflite", write_wrong_tflite)
     mini = shared_data("flowers-mini")
     code = finetune.main(list(map(str, [
         "--data-dir", mini, *TINY, "--weights", "none", "--epochs", "1", "--steps-per-epoch", "1",

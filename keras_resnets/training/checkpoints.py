@@ -1,6 +1,6 @@
 """Per-epoch checkpoints that survive SIGKILL, and resuming from them.
 
-A run folder holds `config.json` (the options that define the run), one
+A run folder holds `config.json` (the options that define the run: `RunConfig.identity()` and the task's), one
 `epoch-NNNN.weights.h5` (model weights *and* optimizer state, step counter included:
 Keras saves the compiled optimizer along with the model) and `checkpoint.json`, which
 names that file and carries the epoch, phase and history so far.
@@ -18,12 +18,17 @@ from pathlib import Path
 
 import keras
 
+from keras_resnets.training.errors import OptionError
+
 CHECKPOINT = "checkpoint.json"
 CONFIG = "config.json"
 
 
-class RunConfigError(ValueError):
+class RunConfigError(OptionError):
     """An existing run folder was made with other options."""
+
+    def __init__(self, message):
+        super().__init__(message, "run_name")
 
 
 def write_json(path, obj):
@@ -84,7 +89,7 @@ def restore(run_dir, model, state):
 
 
 def clear(run_dir):
-    """Removes checkpoints and partial files (for --overwrite), keeping nothing stale."""
+    """Removes checkpoints and partial files (to start a run again), keeping nothing stale."""
     run_dir = Path(run_dir)
     for pattern in (CHECKPOINT, CONFIG, "epoch-*.weights.h5", ".tmp-*"):
         for path in run_dir.glob(pattern):
@@ -101,11 +106,7 @@ def check_config(run_dir, config):
     changed = {k: (saved.get(k), v) for k, v in config.items() if saved.get(k) != v}
     if changed:
         diff = "; ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
-        raise RunConfigError(
-            f"{run_dir} holds a run made with other options ({diff}). Resume it with the "
-            "same options (or `--resume`), pick another --run-name, or pass --overwrite "
-            "to start it again."
-        )
+        raise RunConfigError(f"{run_dir} holds a run made with other options ({diff}).")
 
 
 class Checkpointer(keras.callbacks.Callback):

@@ -1,6 +1,9 @@
-"""Evaluation, per-class metrics, plots (PNG) and the printed summary of a run."""
+"""How well a classifier does: split metrics, per-class precision/recall, the confusion
+matrix (numbers and PNG) and the printed summary."""
 
 import numpy as np
+
+from keras_resnets.training.plots import pyplot
 
 EPSILON = 1e-7
 
@@ -50,40 +53,8 @@ def per_class(matrix, class_names):
     }
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; no display on servers and CI
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_curves(history, path):
-    """Loss and accuracy per epoch, train vs val, with the phase changes marked."""
-    plt = _pyplot()
-    epochs = [h["epoch"] for h in history]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key in zip(axes, ("loss", "accuracy")):
-        ax.plot(epochs, [h.get(key) for h in history], "o-", label=f"train {key}")
-        ax.plot(epochs, [h.get(f"val_{key}") for h in history], "o-", label=f"val {key}")
-        for before, after in zip(history, history[1:]):
-            if before["phase"] != after["phase"]:
-                ax.axvline(before["epoch"] + 0.5, color="gray", linestyle="--")
-                ax.text(before["epoch"] + 0.6, ax.get_ylim()[1], after["phase"], va="top", fontsize=8)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(key)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    axes[0].set_title("loss (train: with label smoothing and augmentation)", fontsize=9)
-    axes[1].set_title("accuracy (train: on augmented batches)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def plot_confusion(matrix, class_names, path, title):
-    plt = _pyplot()
+    plt = pyplot()
     size = max(4, 0.6 * len(class_names) + 2)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(matrix, cmap="Blues")

@@ -1,7 +1,9 @@
 """Image-classification data as `tf.data` pipelines: local folders and tensorflow-datasets.
 
-A local folder is `<root>/<class>/<image>` (JPEG, PNG, BMP, GIF; grayscale, palette,
-RGBA, 16-bit and CMYK files are converted to 8-bit RGB by `tf.io.decode_image`). Every
+Specific to classification (one label per image, class folders); how files become
+model inputs is shared with the other image tasks in `images`.
+
+A local folder is `<root>/<class>/<image>` (see `images` for the formats). Every
 file is test-decoded once with Pillow (at reduced JPEG scale, so it is fast); unreadable
 files are skipped and listed. A `splits.csv` (columns `file,class,split` with split one of
 train/val/test) beside the class folders fixes the split; otherwise the split rule is, per
@@ -9,10 +11,10 @@ class: sort the file paths, shuffle them with `random.Random(1234)`, and take th
 round(70%) for train, the next round(15%) for val and the rest for test (the rule that
 made `flowers-full/splits.csv`, so both agree).
 
-Pipelines decode each image once, shrink it so its shorter side is at most
-`cache_side(image_size)`, cache that in memory, and then crop/resize per epoch. Images
-leave the pipeline as float32 RGB in [0, 255]; the model's own preprocessing layer does
-the rest, so the same files feed `.keras`, SavedModel and TFLite alike.
+Pipelines decode each image once, shrink it (`images.shrink`), cache that in memory, and
+then crop/resize per epoch. Images leave the pipeline as float32 RGB in [0, 255]; the
+model's own preprocessing layer does the rest, so the same files feed `.keras`,
+SavedModel and TFLite alike.
 
 The pipeline is TensorFlow code under every Keras backend (tf.data runs TF ops).
 """
@@ -29,10 +31,18 @@ from pathlib import Path
 
 import tensorflow as tf
 
-log = logging.getLogger("keras_resnets.finetune")
+from keras_resnets.tasks.images import (
+    IMAGE_EXTENSIONS,
+    cache_side,
+    check_image,
+    decode_file,
+    resize_eval,
+    shrink,
+)
+from keras_resnets.training.errors import DataError
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
-DECODABLE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "MPO")  # MPO: multi-picture JPEG
+log = logging.getLogger(__name__)
+
 SPLITS = ("train", "val", "test")
 SPLIT_SEED = 1234
 SPLIT_FRACTIONS = (0.70, 0.15)  # train, val; test is the rest
@@ -41,10 +51,6 @@ TFDS_ALIASES = {"flowers": "tf_flowers"}
 # "offline" apart in seconds, where tfds itself retries for minutes.
 TFDS_PROBE_HOST = ("storage.googleapis.com", 443)
 TFDS_PROBE_TIMEOUT_S = 3
-
-
-class DataError(ValueError):
-    """Something is wrong with the data the user pointed at; the message says what to do."""
 
 
 @dataclasses.dataclass
@@ -72,36 +78,18 @@ class Source:
 # ---------------------------------------------------------------- local folders
 
 
-def check_image(path):
-    """None when `path` decodes as an image TensorFlow can read, else the reason."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            if image.format not in DECODABLE_FORMATS:
-                return f"{image.format} files are not supported (use JPEG, PNG, BMP or GIF)"
-            # JPEG decodes at 1/8 scale with draft(): a full check at a fraction of the cost.
-            image.draft("RGB", (64, 64))
-            image.load()
-    except Exception as exc:  # Pillow raises many types for broken files
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
 def scan_folder(root):
     """Lists `<root>/<class>/...` images; returns (class_names, {class: [relative paths]}, skipped)."""
     root = Path(root)
     if not root.is_dir():
-        raise DataError(
-            f"--data-dir {root} is not a folder. Point it at a folder with one sub-folder of "
-            "images per class, e.g. --data-dir ../shared/data/flowers-full"
-        )
+        raise DataError(f"{root} is not a folder.", "data_dir")
     class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if len(class_dirs) < 2:
         raise DataError(
             f"{root} has {len(class_dirs)} class folder(s) "
             f"({', '.join(d.name for d in class_dirs) or 'none'}); a classifier needs at least "
-            f"two. Expected layout: {root}/<class name>/<image file>."
+            f"two. Expected layout: {root}/<class name>/<image file>.",
+            "data_dir",
         )
     candidates, ignored = {}, 0
     for d in class_dirs:
@@ -182,12 +170,6 @@ def split_by_csv(csv_path, files):
     return out
 
 
-def _decode_file(path):
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-    image.set_shape([None, None, 3])
-    return image
-
-
 def load_folder(root):
     class_names, files, skipped = scan_folder(root)
     csv_path = Path(root) / "splits.csv"
@@ -207,7 +189,7 @@ def load_folder(root):
         paths = [os.path.join(os.fspath(root), p) for p, _ in items]
         labels = [index[c] for _, c in items]
         ds = tf.data.Dataset.from_tensor_slices((paths, tf.constant(labels, tf.int32)))
-        ds = ds.map(lambda p, y: (_decode_file(p), y), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda p, y: (decode_file(p), y), num_parallel_calls=tf.data.AUTOTUNE)
         splits[split] = Split(ds, len(items))
     return Source(Path(root).resolve().name, class_names, splits, rule, skipped)
 
@@ -220,8 +202,9 @@ def _import_tfds():
         import tensorflow_datasets as tfds
     except ImportError as exc:
         raise DataError(
-            f"tensorflow-datasets does not import ({exc}). `pip install -r requirements.txt` "
-            "(it needs importlib_resources), or use --data-dir with a local folder."
+            f"tensorflow-datasets does not import ({exc}); it needs importlib_resources "
+            "(`pip install -r requirements.txt`).",
+            "dataset",
         ) from exc
     return tfds
 
@@ -255,28 +238,26 @@ def load_tfds(name, data_dir=None):
     except tfds.core.registered.DatasetNotFoundError:
         close = difflib.get_close_matches(name, tfds.list_builders(), n=4)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise DataError(
-            f"Unknown tensorflow-datasets dataset {name!r}.{hint} For your own images use "
-            "--data-dir PATH (one sub-folder per class)."
-        ) from None
+        raise DataError(f"Unknown tensorflow-datasets dataset {name!r}.{hint}", "dataset") from None
     if not builder.is_prepared():
         problem = online()
         if problem is not None:
             raise DataError(
                 f"Cannot download the tensorflow-datasets dataset {name!r}: it is not prepared "
                 f"in {builder.data_dir} and this machine is offline ({TFDS_PROBE_HOST[0]} did "
-                f"not answer: {problem}). Use a local copy instead: --data-dir PATH, a folder "
-                "with one sub-folder of images per class (in this workplace: "
-                "--data-dir ../shared/data/flowers-full)."
+                f"not answer: {problem}).",
+                "dataset",
             )
         builder.download_and_prepare()
     info = builder.info
     if not info.supervised_keys:
-        raise DataError(f"{name} has no (image, label) supervised keys; it is not a classifier set.")
+        raise DataError(
+            f"{name} has no (image, label) supervised keys; it is not a classifier set.", "dataset"
+        )
     image_key, label_key = info.supervised_keys[:2]
     label_feature = info.features[label_key]
     if not hasattr(label_feature, "names"):
-        raise DataError(f"{name}'s label {label_key!r} is not a class label.")
+        raise DataError(f"{name}'s label {label_key!r} is not a class label.", "dataset")
     plan = tfds_split_plan(set(info.splits.keys()))
     splits = {}
     for split, expr in plan.items():
@@ -310,25 +291,6 @@ def limit(source, max_images):
 # ---------------------------------------------------------------------- pipelines
 
 
-def cache_side(image_size):
-    """Shorter side of cached images: a margin above the crop size keeps detail for crops."""
-    return int(round(image_size * 1.15))
-
-
-def shrink(image, side):
-    """Downscales (never upscales) so the shorter side is at most `side`, keeping aspect."""
-    hw = tf.cast(tf.shape(image)[:2], tf.float32)
-    scale = tf.minimum(1.0, side / tf.reduce_min(hw))
-    size = tf.cast(tf.round(hw * scale), tf.int32)
-    shrunk = tf.image.resize(image, size, method="area")
-    return tf.cast(tf.round(shrunk), tf.uint8)
-
-
-def resize_eval(image, image_size):
-    """The whole image, squashed to a square: what val/test, exports and predict.py see."""
-    return tf.image.resize(tf.cast(image, tf.float32), (image_size, image_size), antialias=True)
-
-
 def random_resized_crop(image, image_size, seed, area=(0.25, 1.0), ratio=(3 / 4, 4 / 3)):
     begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
         tf.shape(image),
@@ -341,12 +303,6 @@ def random_resized_crop(image, image_size, seed, area=(0.25, 1.0), ratio=(3 / 4,
     crop = tf.slice(image, begin, size)
     crop = tf.image.stateless_random_flip_left_right(crop, seed=seed[::-1])
     return resize_eval(crop, image_size)
-
-
-def load_image(path, image_size):
-    """One file as the model input (float32 RGB [0, 255]), exactly as the test pipeline."""
-    image = _decode_file(tf.constant(os.fspath(path)))
-    return resize_eval(shrink(image, cache_side(image_size)), image_size)
 
 
 def pipeline(
@@ -391,10 +347,9 @@ def augmenter(kind, seed):
         import keras
 
         raise DataError(
-            f"--augment {kind} uses keras-cv, which does not import under "
-            f"KERAS_BACKEND={keras.backend.backend()} ({type(exc).__name__}: {exc}). Run with "
-            "KERAS_BACKEND=tensorflow, or leave out --augment (random resized crop and flip "
-            "still apply)."
+            f"augment {kind!r} uses keras-cv, which does not import under "
+            f"KERAS_BACKEND={keras.backend.backend()} ({type(exc).__name__}: {exc}).",
+            "augment",
         ) from exc
     if kind == "randaugment":
         layer = keras_cv.layers.RandAugment(
@@ -403,7 +358,7 @@ def augmenter(kind, seed):
         return lambda images, labels: (layer(images, training=True), labels)
     layers = {"mixup": keras_cv.layers.MixUp, "cutmix": keras_cv.layers.CutMix}
     if kind not in layers:
-        raise DataError(f"Unknown --augment {kind!r}; use one of {AUGMENTATIONS}.")
+        raise DataError(f"Unknown augment {kind!r}; use one of {AUGMENTATIONS}.", "augment")
     layer = layers[kind](seed=seed)
 
     def mix(images, labels):

@@ -1,21 +1,15 @@
-"""Export a trained classifier and prove each artifact computes what the Keras model does.
+"""Writes `model.keras`, `saved_model/`, `model.tflite` and `labels.txt`, each checked.
 
-`saved_models/<run>/` gets `model.keras`, `saved_model/` (TensorFlow SavedModel, `serve`
-signature), `model.tflite` (float32 LiteRT) and `labels.txt` (one class per line, in
-output order). Every artifact is reloaded and run on real test images, and its
-probabilities are compared with the trained model's: the max abs difference must be
-within the tolerance, and the top-1 class must agree on every image whose reference
-top-1/top-2 margin is wider than that tolerance (closer calls may flip legitimately).
-Any failure raises `ExportVerificationError`.
+Every artifact is reloaded and run on real example inputs, and its outputs are compared
+with the trained model's (`checks.compare`); any failure raises `ExportVerificationError`.
 
 SavedModel and LiteRT export need TensorFlow (LiteRT refuses the JAX backend), so under
 JAX or PyTorch the `.keras` file is written and checked in-process, and a TensorFlow
-subprocess (`python -m keras_resnets.training.export`) rebuilds the model from that
-file, exports the SavedModel and TFLite files and checks them against the reference
-probabilities computed by the original backend.
+subprocess (`python -m keras_resnets.export`) rebuilds the model from that file, exports
+the SavedModel and TFLite files and checks them against the reference outputs computed
+by the original backend.
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -26,35 +20,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
-# Registers the Preprocess layer, which `model.keras` holds.
-from keras_resnets.training import model as _model  # noqa: F401
+# Registers the Preprocess layer, which task models (and so `model.keras`) hold.
+import keras_resnets.imagenet  # noqa: F401
+from keras_resnets.export.checks import DEFAULT_TOLERANCE, ExportVerificationError, compare
 
 KERAS_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
 TFLITE_FILE = "model.tflite"
 LABELS_FILE = "labels.txt"
-DEFAULT_TOLERANCE = 1e-3
-
-
-class ExportVerificationError(RuntimeError):
-    """An exported artifact does not reproduce the Keras model."""
-
-
-def compare(outputs, reference, tolerance):
-    outputs = np.asarray(outputs, dtype=np.float64)
-    reference = np.asarray(reference, dtype=np.float64)
-    if outputs.shape != reference.shape:
-        return {"ok": False, "error": f"output shape {outputs.shape} != {reference.shape}"}
-    top2 = np.sort(reference, axis=-1)[:, -2:]
-    clear = (top2[:, 1] - top2[:, 0]) > tolerance
-    agree = np.argmax(outputs, axis=-1) == np.argmax(reference, axis=-1)
-    diff = float(np.max(np.abs(outputs - reference)))
-    return {
-        "ok": bool(diff <= tolerance and agree[clear].all()),
-        "max_abs_diff": diff,
-        "top1_agreement": float(agree.mean()),
-        "images": int(len(reference)),
-    }
 
 
 def run_keras_file(path, images):
@@ -107,7 +80,7 @@ def _export_in_tensorflow_subprocess(out_dir, images, reference, tolerance):
     np.savez(inputs, images=images, reference=reference)
     env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
     command = [
-        sys.executable, "-m", "keras_resnets.training.export", os.fspath(out_dir),
+        sys.executable, "-m", "keras_resnets.export", os.fspath(out_dir),
         "--inputs", os.fspath(inputs), "--result", os.fspath(result), "--tolerance", str(tolerance),
     ]  # fmt: skip
     try:
@@ -124,11 +97,14 @@ def _export_in_tensorflow_subprocess(out_dir, images, reference, tolerance):
         result.unlink(missing_ok=True)
 
 
-def export_all(model, out_dir, class_names, images, tolerance=DEFAULT_TOLERANCE):
-    """Writes every artifact and returns {artifact: check}; raises if any check fails."""
+def export_all(model, out_dir, labels, images, tolerance=DEFAULT_TOLERANCE):
+    """Writes every artifact and returns {artifact: check}; raises if any check fails.
+
+    `labels` name the outputs in order (`labels.txt`); `images` are real example inputs.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / LABELS_FILE).write_text("".join(f"{name}\n" for name in class_names))
+    (out_dir / LABELS_FILE).write_text("".join(f"{name}\n" for name in labels))
     reference = np.asarray(model.predict(images, verbose=0))
     model.save(out_dir / KERAS_FILE)
     checks = {"keras": compare(run_keras_file(out_dir / KERAS_FILE, images), reference, tolerance)}
@@ -143,26 +119,3 @@ def export_all(model, out_dir, class_names, images, tolerance=DEFAULT_TOLERANCE)
             f"{len(images)} test images (tolerance {tolerance}): {json.dumps(failed)}"
         )
     return checks
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description="Export <dir>/model.keras as SavedModel and TFLite under TensorFlow and "
-        "check both against reference probabilities (used by export_all under JAX/PyTorch)."
-    )
-    parser.add_argument("out_dir")
-    parser.add_argument("--inputs", required=True, help=".npz with `images` and `reference`")
-    parser.add_argument("--result", required=True, help="where to write the checks as JSON")
-    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE)
-    args = parser.parse_args(argv)
-    if keras.backend.backend() != "tensorflow":
-        parser.error("run with KERAS_BACKEND=tensorflow")
-    data = np.load(args.inputs)
-    model = keras.saving.load_model(Path(args.out_dir) / KERAS_FILE, compile=False)
-    checks = export_tf_artifacts(model, args.out_dir, data["images"], data["reference"], args.tolerance)
-    with open(args.result, "w") as f:
-        json.dump(checks, f)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,44 @@
+"""An exported model ready to classify: `.keras` or `.tflite`, with its `labels.txt`."""
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from keras_resnets.export.artifacts import KERAS_FILE, LABELS_FILE, run_tflite
+
+
+@dataclasses.dataclass(frozen=True)
+class Predictor:
+    predict: Callable  # float32 RGB [0, 255] images (N, side, side, 3) -> outputs (N, labels)
+    image_size: int  # input side in pixels
+    labels: list  # output names, in order
+
+    def top_k(self, image, k):
+        """[(label, probability)] of the `k` best outputs for one image."""
+        scores = np.asarray(self.predict(image[None]))[0]
+        return [(self.labels[i], float(scores[i])) for i in np.argsort(scores)[::-1][:k]]
+
+
+def load_predictor(path):
+    """A `Predictor` for a `.keras` or `.tflite` file, or an export folder (its `.keras`)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / KERAS_FILE
+    if not path.exists() or path.suffix not in (".keras", ".tflite"):
+        raise FileNotFoundError(f"{path} is not an existing .keras or .tflite file.")
+    labels_file = path.parent / LABELS_FILE
+    if not labels_file.exists():
+        raise FileNotFoundError(f"{labels_file} is missing; it names the outputs in order.")
+    labels = labels_file.read_text().splitlines()
+    if path.suffix == ".tflite":
+        from ai_edge_litert.interpreter import Interpreter
+
+        side = int(Interpreter(model_path=os.fspath(path)).get_input_details()[0]["shape"][1])
+        return Predictor(lambda images: run_tflite(path, images), side, labels)
+    import keras
+
+    model = keras.saving.load_model(path, compile=False)
+    return Predictor(lambda images: model.predict(images, verbose=0), int(model.input_shape[1]), labels)

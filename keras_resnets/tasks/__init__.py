@@ -1,0 +1,93 @@
+"""Tasks: what a kind of problem adds to the task-agnostic training core.
+
+`keras_resnets.training.run(task, config)` owns everything every task shares: options
+and their defaults, phases and freezing, optimizer and schedule, precision, seeding,
+checkpoints and resuming, progress output, the run folder with `metrics.json` and the
+training curves, and the verified export. A task supplies the rest by subclassing `Task`:
+
+- a frozen dataclass whose fields are the task's options; `identity` names those that
+  define what a run computes (saved in the run's `config.json`: a run resumes only with
+  the same ones) and `curves` the (history key, title) panels of `curves.png`;
+- `data_name()`: a short name of the data, for the default run name;
+- `load_data(config)`: the data, in whatever form the task's other methods take;
+- `train_size(data)`: the number of training examples (one pass = one epoch);
+- `train_batches(data, config, seed)`: endless shuffled, augmented training batches;
+- `val_batches(data, config)`: the validation batches, evaluated after every epoch;
+- `build_model(config, data, weights)`: the model, which holds its preprocessing and
+  its backbone (`keras_resnets.create_model(config.model, weights=weights, ...)`) as a
+  nested `keras.Model`, called with `training=False` when `config.pretrained`, so that
+  the core can freeze and unfreeze backbone stages; `weights` is None when the core
+  rebuilds the model in float32 for export and copies the trained weights into it;
+- `compile_args(config)`: fresh `loss` and `metrics` for `model.compile`;
+- `evaluate(model, data, config, run_dir)`: an `Evaluation` (its metrics go into
+  `metrics.json`, its plots into `run_dir`, its summary to stdout);
+- `export_examples(data, config)`: real model inputs on which every exported artifact is
+  checked against the Keras model; `labels(data)`: names of the outputs (`labels.txt`).
+
+Modules:
+  images: image files as model inputs (decoding, checking, resizing), for every image task.
+  classification: `ClassificationTask`, the classifier head and its evaluation.
+  classification_data: class folders, `splits.csv` and tensorflow-datasets as pipelines.
+  classification_report: accuracy, per-class metrics, confusion matrix, summary text.
+"""
+
+import abc
+import dataclasses
+import os
+from typing import ClassVar
+
+
+@dataclasses.dataclass
+class Evaluation:
+    metrics: dict  # JSON-able; merged into metrics.json
+    summary: str  # printed when the run ends
+    plots: list  # file names the task wrote into the run folder
+
+
+class Task(abc.ABC):
+    """The interface between the training core and a task (see the module docstring)."""
+
+    identity: ClassVar[tuple] = ()
+    curves: ClassVar[tuple] = (("loss", "loss"),)
+
+    def options(self):
+        """The options that define a run, as JSON values."""
+        return {k: _json_value(getattr(self, k)) for k in self.identity}
+
+    def with_options(self, saved):
+        """This task with the identity options of a saved run (to resume it)."""
+        return dataclasses.replace(self, **{k: saved[k] for k in self.identity})
+
+    @abc.abstractmethod
+    def data_name(self): ...
+
+    @abc.abstractmethod
+    def load_data(self, config): ...
+
+    @abc.abstractmethod
+    def train_size(self, data): ...
+
+    @abc.abstractmethod
+    def train_batches(self, data, config, seed): ...
+
+    @abc.abstractmethod
+    def val_batches(self, data, config): ...
+
+    @abc.abstractmethod
+    def build_model(self, config, data, weights): ...
+
+    @abc.abstractmethod
+    def compile_args(self, config): ...
+
+    @abc.abstractmethod
+    def evaluate(self, model, data, config, run_dir): ...
+
+    @abc.abstractmethod
+    def export_examples(self, data, config): ...
+
+    @abc.abstractmethod
+    def labels(self, data): ...
+
+
+def _json_value(value):
+    return os.fspath(value) if isinstance(value, os.PathLike) else value

@@ -1,0 +1,62 @@
+"""Image files as model inputs, shared by every image task and by `apps/predict.py`.
+
+Files are JPEG, PNG, BMP or GIF; grayscale, palette, RGBA, 16-bit and CMYK files become
+8-bit RGB (`tf.io.decode_image`). Images are shrunk once so that their shorter side is
+at most `cache_side(image_size)` (what the training pipelines cache), then resized to the
+square input; they leave as float32 RGB in [0, 255], since task models hold their own
+preprocessing layer and exported files must see the same numbers.
+"""
+
+import os
+
+import tensorflow as tf
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+DECODABLE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "MPO")  # MPO: multi-picture JPEG
+
+
+def check_image(path):
+    """None when `path` decodes as an image TensorFlow can read, else the reason."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            if image.format not in DECODABLE_FORMATS:
+                return f"{image.format} files are not supported (use JPEG, PNG, BMP or GIF)"
+            # JPEG decodes at 1/8 scale with draft(): a full check at a fraction of the cost.
+            image.draft("RGB", (64, 64))
+            image.load()
+    except Exception as exc:  # Pillow raises many types for broken files
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def decode_file(path):
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def cache_side(image_size):
+    """Shorter side of cached images: a margin above the crop size keeps detail for crops."""
+    return int(round(image_size * 1.15))
+
+
+def shrink(image, side):
+    """Downscales (never upscales) so the shorter side is at most `side`, keeping aspect."""
+    hw = tf.cast(tf.shape(image)[:2], tf.float32)
+    scale = tf.minimum(1.0, side / tf.reduce_min(hw))
+    size = tf.cast(tf.round(hw * scale), tf.int32)
+    shrunk = tf.image.resize(image, size, method="area")
+    return tf.cast(tf.round(shrunk), tf.uint8)
+
+
+def resize_eval(image, image_size):
+    """The whole image, squashed to a square: what evaluation, exports and predict.py see."""
+    return tf.image.resize(tf.cast(image, tf.float32), (image_size, image_size), antialias=True)
+
+
+def load_image(path, image_size):
+    """One file as the model input (float32 RGB [0, 255]), exactly as evaluation sees it."""
+    image = decode_file(tf.constant(os.fspath(path)))
+    return resize_eval(shrink(image, cache_side(image_size)), image_size)

@@ -1,0 +1,176 @@
+"""`run(task, config)`: one training run from options to a checked export, for any task.
+
+The run folder `<output_dir>/<run_name>/` holds the checkpoints (see `checkpoints`),
+`curves.png`, the task's plots and `metrics.json`; the export goes to `export_dir`.
+Calling `run` again with the same options (or `resume=True`) continues after the last
+completed epoch, optimizer state and schedule position included.
+"""
+
+import dataclasses
+import logging
+import time
+
+import keras
+import numpy as np
+
+from keras_resnets import export
+from keras_resnets.training import checkpoints, plots, precision, progress, recipe
+from keras_resnets.training.config import IDENTITY, resolve
+from keras_resnets.training.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def run(task, config):
+    """Trains, evaluates and exports `task` as `config` says; returns the metrics.
+
+    The metrics are also written to the run folder's `metrics.json`, even when the export
+    check fails (`export.ExportVerificationError`, with the failure in the metrics).
+    Raises `OptionError`s (`ConfigError`, `DataError`, `RunConfigError`) for options the
+    run cannot start with, and `weights.WeightsUnavailableError`.
+    """
+    began = time.perf_counter()
+    if config.resume:
+        task, config = saved_options(task, config)
+    config = resolve(config, task.data_name())
+    keras.utils.set_random_seed(config.seed)
+    dtype_policy = precision.policy(config.mixed_precision)
+    keras.mixed_precision.set_global_policy(dtype_policy)
+
+    data = task.load_data(config)
+    run_dir = config.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if config.overwrite:
+        checkpoints.clear(run_dir)
+    options = {**task.options(), **config.identity()}
+    checkpoints.check_config(run_dir, options)
+    log.info(
+        "Run %s: %s (weights %s, %s preprocessing) at %d px, backend %s, policy %s.",
+        run_dir, config.model, config.weights, config.preprocessing, config.image_size,
+        keras.backend.backend(), dtype_policy,
+    )  # fmt: skip
+
+    model = task.build_model(config, data, config.backbone_weights)
+    history = train(task, config, model, data)
+    evaluation = task.evaluate(model, data, config, run_dir)
+    plots.plot_curves(history, run_dir / "curves.png", task.curves)
+    if config.progress != "none":
+        print(evaluation.summary)
+    rates = [h["img/s"] for h in history if h["img/s"] is not None]
+    metrics = {
+        "run": config.run_name,
+        "options": options,
+        "backend": keras.backend.backend(),
+        "dtype_policy": dtype_policy,
+        **evaluation.metrics,
+        "history": history,
+        "training_time_s": sum(h["train_time_s"] for h in history),
+        "train_images_per_s": float(np.median(rates)) if rates else None,
+        "wall_time_s_this_invocation": None,
+        "plots": ["curves.png", *evaluation.plots],
+    }
+    try:
+        if config.export:
+            metrics["export"] = {"dir": config.export_dir, "checks": None}
+            metrics["export"]["checks"] = export_model(task, config, model, data)
+    except export.ExportVerificationError as exc:
+        metrics["export"]["error"] = str(exc)
+        raise
+    finally:
+        metrics["wall_time_s_this_invocation"] = time.perf_counter() - began
+        checkpoints.write_json(run_dir / "metrics.json", metrics)
+        log.info("Metrics, curves and plots in %s", run_dir)
+    return metrics
+
+
+def saved_options(task, config):
+    """`task` and `config` with the options saved in the run folder that `config` names."""
+    path = None if config.run_name is None else config.run_dir / checkpoints.CONFIG
+    if path is None or not path.exists():
+        where = "no run_name is set" if path is None else f"{path} does not exist"
+        raise ConfigError(f"There is no run to resume: {where}.", "resume")
+    saved = checkpoints.read_json(path)
+    return task.with_options(saved), dataclasses.replace(config, **{k: saved[k] for k in IDENTITY})
+
+
+def train(task, config, model, data):
+    """Runs (or resumes) every phase; returns the per-epoch history."""
+    phases = recipe.plan(
+        config.pretrained, config.head_epochs, config.epochs, config.lr, config.finetune_lr,
+        config.unfreeze,
+    )  # fmt: skip
+    steps = config.steps_per_epoch or max(1, task.train_size(data) // config.batch_size)
+
+    def compile_for(phase):
+        recipe.compile_for(
+            model, phase, steps, optimizer=config.optimizer, warmup_epochs=config.warmup_epochs,
+            weight_decay=config.weight_decay, **task.compile_args(config),
+        )  # fmt: skip
+
+    run_dir = config.run_dir
+    state = checkpoints.latest(run_dir)
+    start, history, current = 0, [], None
+    if state is not None:
+        current = next(p for p in phases if p.name == state["phase"])
+        compile_for(current)
+        checkpoints.restore(run_dir, model, state)
+        start, history = state["epoch"], state["history"]
+        log.info(
+            "Resuming %s after epoch %d (phase %s, optimizer step %d).",
+            run_dir, start, current.name, state["optimizer_step"],
+        )  # fmt: skip
+    if start >= phases[-1].end:
+        log.info("Training already complete (%d epochs).", start)
+        return history
+    train_batches = task.train_batches(data, config, seed=config.seed + start)
+    val_batches = task.val_batches(data, config)
+    for phase in phases:
+        if start >= phase.end:
+            continue
+        if phase is not current:
+            compile_for(phase)
+            current = phase
+        trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+        log.info(
+            "Phase %s: epochs %d-%d, lr %g, unfreeze %s, %s trainable parameters.",
+            phase.name, phase.start + 1, phase.end, phase.lr, phase.unfreeze, f"{trainable:,}",
+        )  # fmt: skip
+        verbose, shown = progress.callbacks(
+            config.progress, phase.name, phases[-1].end, config.batch_size, config.log_every_steps
+        )
+        model.fit(
+            train_batches,
+            epochs=phase.end,
+            initial_epoch=max(start, phase.start),
+            steps_per_epoch=steps,
+            validation_data=val_batches,
+            callbacks=[*shown, checkpoints.Checkpointer(run_dir, phase.name, history)],
+            verbose=verbose,
+            shuffle=False,  # the pipeline shuffles
+        )
+    return history
+
+
+def export_model(task, config, model, data):
+    """Exports the trained model and checks every artifact; returns the checks.
+
+    What gets exported is the model rebuilt uncompiled and in float32 with the trained
+    weights: uncompiled, so `model.keras` carries no optimizer state (half the size) and
+    no backend-specific optimizer class (a torch one would drag PyTorch into the
+    TensorFlow export process); float32, so mixed-precision runs export plain float32
+    artifacts.
+    """
+    keras.mixed_precision.set_global_policy("float32")
+    inference = task.build_model(config, data, None)
+    inference.set_weights(model.get_weights())
+    checks = export.export_all(
+        inference, config.export_dir, task.labels(data), task.export_examples(data, config),
+        config.export_tolerance,
+    )  # fmt: skip
+    log.info("Exported to %s; every artifact matches the Keras model:", config.export_dir)
+    for name, check in checks.items():
+        log.info(
+            "  %-12s max abs diff %.2e, top-1 agreement %.0f%% on %d test images",
+            name, check["max_abs_diff"], 100 * check["top1_agreement"], check["images"],
+        )  # fmt: skip
+    return checks

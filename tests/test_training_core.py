@@ -1,0 +1,126 @@
+"""The training core as a library: `keras_resnets.training.run` from Python, config
+resolution, line progress, facts-only errors, and the thin app on top.
+"""
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import shared_data
+from keras_resnets.export import load_predictor
+from keras_resnets.tasks import classification_data as data
+from keras_resnets.tasks.classification import ClassificationTask
+from keras_resnets.training import ConfigError, DataError, RunConfig, progress, resolve, run
+from keras_resnets.training import config as config_lib
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_run_from_python_returns_what_it_writes(tmp_path, capsys):
+    task = ClassificationTask(data_dir=shared_data("flowers-mini"), max_images=10)
+    config = RunConfig(
+        model="resnet18", weights="none", image_size=32, epochs=1, steps_per_epoch=2,
+        batch_size=4, output_dir=tmp_path, export=False, progress="lines",
+    )  # fmt: skip
+    before = dataclasses.replace(config)
+    metrics = run(task, config)
+    assert config == before
+    run_dir = tmp_path / "resnet18-flowers-mini-none-32px"
+    assert json.loads((run_dir / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
+    assert metrics["options"]["data_dir"] == str(task.data_dir) and metrics["options"]["lr"] == 1e-3
+    assert [h["phase"] for h in metrics["history"]] == ["scratch"]
+    assert metrics["data"]["counts"] == {"train": 10, "val": 10, "test": 10}
+    assert metrics["plots"] == ["curves.png", "confusion_matrix.png"] and "export" not in metrics
+    out = capsys.readouterr().out
+    assert "\r" not in out
+    epochs = [line for line in out.splitlines() if line.startswith("Epoch ")]
+    assert len(epochs) == 1 and re.fullmatch(r"Epoch 1/1 scratch: .*val_loss .*img/s, [\d.]+ s", epochs[0])
+    assert "test confusion matrix" in out
+
+
+def test_resolve_fills_defaults_in_a_new_config():
+    config = RunConfig(model="ResNet50V2", optimizer="sgd")
+    resolved = resolve(config, "photos")
+    assert config == RunConfig(model="ResNet50V2", optimizer="sgd")
+    assert (resolved.model, resolved.weights, resolved.preprocessing, resolved.image_size) == (
+        "resnet50v2", "imagenet", "tf", 224,
+    )  # fmt: skip
+    assert (resolved.lr, resolved.finetune_lr, resolved.weight_decay) == (1e-2, 1e-3, 1e-4)
+    assert resolved.run_name == "resnet50v2-photos-imagenet-224px"
+    assert resolved.export_dir == "saved_models/resnet50v2-photos-imagenet-224px"
+    assert resolve(resolved, "photos") == resolved
+
+
+def test_default_weights_rule():
+    assert config_lib.default_weights("resnet50v2") == "imagenet"
+    assert config_lib.default_weights("dpn107") == "timm_mx_in1k"  # its only tag
+    assert config_lib.default_weights("cbamresnet50") == "none"
+
+
+@pytest.mark.parametrize(
+    "change, option",
+    [({"image_size": 16}, "image_size"), ({"unfreeze": "top"}, "unfreeze"),
+     ({"head_epochs": 0, "epochs": 0}, "epochs"), ({"model": "resnet5O"}, "model"),
+     ({"optimizer": "lamb"}, "optimizer")],
+)  # fmt: skip
+def test_bad_options_name_the_option_and_no_flag(change, option):
+    with pytest.raises(ConfigError) as caught:
+        resolve(RunConfig(**{"model": "resnet50v2", **change}), "x")
+    assert caught.value.option == option and "--" not in str(caught.value)
+
+
+def test_data_errors_state_facts(tmp_path):
+    with pytest.raises(DataError) as caught:
+        data.load_folder(tmp_path / "nowhere")
+    assert caught.value.option == "data_dir" and str(caught.value).endswith("is not a folder.")
+    with pytest.raises(DataError, match="neither data_dir nor dataset"):
+        ClassificationTask().load_data(RunConfig())
+
+
+def test_missing_predictor_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not an existing .keras or .tflite"):
+        load_predictor(tmp_path / "model.onnx")
+
+
+def fit_with_line_progress(epochs, steps, every_steps=None):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "categorical_crossentropy", metrics=["accuracy"])
+    x, y = np.ones((4 * steps, 4)), np.eye(2)[[0, 1] * (2 * steps)]
+    verbose, shown = progress.callbacks("auto", "head", epochs, 4, every_steps)
+    model.fit(x, y, batch_size=4, epochs=epochs, validation_data=(x, y), callbacks=shown, verbose=verbose)
+
+
+def test_line_progress_when_stdout_is_not_a_terminal(capsys):
+    fit_with_line_progress(epochs=3, steps=4)
+    out = capsys.readouterr().out
+    assert "\r" not in out and "\x08" not in out
+    lines = out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [f"Epoch {e}/3 head" for e in (1, 2, 3)]
+    for line in lines:
+        assert "loss " in line and "accuracy " in line and "val_accuracy " in line
+        assert line.endswith(" s") and "img/s" in line
+
+
+def test_line_progress_every_n_steps(capsys):
+    fit_with_line_progress(epochs=2, steps=4, every_steps=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "Epoch 1/2 head step 2", "Epoch 1/2 head step 4", "Epoch 1/2 head",
+        "Epoch 2/2 head step 2", "Epoch 2/2 head step 4", "Epoch 2/2 head",
+    ]  # fmt: skip
+
+
+def test_progress_modes():
+    assert progress.callbacks("bar", "head", 1, 4)[0] == 1
+    verbose, shown = progress.callbacks("none", "head", 1, 4)
+    assert verbose == 0 and [type(c) for c in shown] == [progress.Throughput]
+
+
+def test_finetune_app_is_thin():
+    lines = (ROOT / "apps" / "finetune.py").read_text().count("\n")
+    assert lines < 150, f"apps/finetune.py has {lines} lines"
