@@ -39,8 +39,18 @@ def test_run_from_python_returns_what_it_writes(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "\r" not in out
     epochs = [line for line in out.splitlines() if line.startswith("Epoch ")]
-    assert len(epochs) == 1 and re.fullmatch(r"Epoch 1/1 scratch: .*val_loss .*img/s, [\d.]+ s", epochs[0])
+    assert len(epochs) == 1
+    assert re.fullmatch(r"Epoch 1/1 scratch: .*val_loss .*img/s, [\d.]+ s", epochs[0])
     assert "test confusion matrix" in out
+
+    # Resuming takes the task's and the run's options from the run folder.
+    again = run(ClassificationTask(), RunConfig(run_name=run_dir.name, output_dir=tmp_path, resume=True,
+                                                export=False, progress="none"))  # fmt: skip
+    assert again["options"] == metrics["options"] and again["history"] == metrics["history"]
+    assert capsys.readouterr().out == ""
+    with pytest.raises(ConfigError, match="no run to resume") as caught:
+        run(task, dataclasses.replace(config, run_name="other", resume=True))
+    assert caught.value.option == "resume"
 
 
 def test_resolve_fills_defaults_in_a_new_config():
@@ -92,7 +102,9 @@ def fit_with_line_progress(epochs, steps, every_steps=None):
     model.compile("sgd", "categorical_crossentropy", metrics=["accuracy"])
     x, y = np.ones((4 * steps, 4)), np.eye(2)[[0, 1] * (2 * steps)]
     verbose, shown = progress.callbacks("auto", "head", epochs, 4, every_steps)
-    model.fit(x, y, batch_size=4, epochs=epochs, validation_data=(x, y), callbacks=shown, verbose=verbose)
+    model.fit(
+        x, y, batch_size=4, epochs=epochs, validation_data=(x, y), callbacks=shown, verbose=verbose
+    )
 
 
 def test_line_progress_when_stdout_is_not_a_terminal(capsys):

@@ -1,6 +1,7 @@
 """Per-epoch checkpoints that survive SIGKILL, and resuming from them.
 
-A run folder holds `config.json` (the options that define the run: `RunConfig.identity()` and the task's), one
+A run folder holds `config.json` (the options that define the run: the task's and
+`RunConfig.identity()`), one
 `epoch-NNNN.weights.h5` (model weights *and* optimizer state, step counter included:
 Keras saves the compiled optimizer along with the model) and `checkpoint.json`, which
 names that file and carries the epoch, phase and history so far.

@@ -59,7 +59,7 @@ def _rate(logs):
 class LineProgress(keras.callbacks.Callback):
     """One line per epoch, and one every `every_steps` training steps when that is set:
 
-        Epoch 3/10 finetune: loss 0.8123, accuracy 0.7125, val_loss 0.9012, val_accuracy 0.68; 41.2 img/s, 12.3 s
+        Epoch 3/8 finetune: accuracy 0.71, loss 0.81, val_accuracy 0.68, val_loss 0.9; 41.2 img/s, 12.3 s
 
     Place it after `Throughput`, whose numbers it prints. `stream` defaults to the
     `sys.stdout` of the moment, so redirections made after construction are honoured.
@@ -89,7 +89,9 @@ class LineProgress(keras.callbacks.Callback):
         logs = logs or {}
         seconds = logs.get("epoch_time_s")
         timing = f", {seconds:.1f} s" if seconds is not None else ""
-        self._print(f"Epoch {epoch + 1}/{self.epochs} {self.phase}: {_values(logs)}; {_rate(logs)}{timing}")
+        self._print(
+            f"Epoch {epoch + 1}/{self.epochs} {self.phase}: {_values(logs)}; {_rate(logs)}{timing}"
+        )
 
 
 def uses_lines(progress):

@@ -62,12 +62,15 @@ def make_optimizer(kind, lr, total_steps, warmup_steps, weight_decay):
     return optimizer
 
 
-def compile_for(model, phase, steps_per_epoch, *, optimizer, warmup_epochs, weight_decay, loss, metrics):
+def compile_for(
+    model, phase, steps_per_epoch, *, optimizer, warmup_epochs, weight_decay, loss, metrics
+):
     """Freezes for `phase` and compiles with a fresh optimizer whose schedule spans the phase."""
     set_trainable(model, phase.unfreeze)
     steps = steps_per_epoch * (phase.end - phase.start)
+    warmup_steps = warmup_epochs * steps_per_epoch
     model.compile(
-        optimizer=make_optimizer(optimizer, phase.lr, steps, warmup_epochs * steps_per_epoch, weight_decay),
+        optimizer=make_optimizer(optimizer, phase.lr, steps, warmup_steps, weight_decay),
         loss=loss,
         metrics=metrics,
     )
