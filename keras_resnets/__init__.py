@@ -1,90 +1,70 @@
-"""keras_resnets: the residual-network family for Keras 3 (TensorFlow, JAX, PyTorch)."""
+"""keras_resnets: the residual-network family for Keras 3 (TensorFlow, JAX, PyTorch).
 
-from keras_resnets import resnet, resnet_v2
-from keras_resnets.densenet import DenseNet121, DenseNet169, DenseNet201, DenseNet264
-from keras_resnets.dpn import DPN68, DPN92, DPN98, DPN107, DPN131, DPN68b
-from keras_resnets.imagenet import decode_predictions
-from keras_resnets.registry import create_model, get_spec, list_models, model_info
-from keras_resnets.resnet import ResNet18, ResNet34, ResNet50, ResNet101, ResNet152
-from keras_resnets.resnet_v2 import (
-    ResNet18V2,
-    ResNet34V2,
-    ResNet50V2,
-    ResNet101V2,
-    ResNet152V2,
-)
-from keras_resnets.resnet_bd import (
-    ResNet18D,
-    ResNet34D,
-    ResNet50B,
-    ResNet50D,
-    ResNet101B,
-    ResNet101D,
-    ResNet152B,
-    ResNet152D,
-)
-from keras_resnets.resnext import (
-    ResNeXt50,
-    ResNeXt101,
-    ResNeXt50_32x4d,
-    ResNeXt101_32x8d,
-    ResNeXt101_64x4d,
-    WideResNet50_2,
-    WideResNet101_2,
-)
-from keras_resnets.senet import (
-    CBAMResNet50,
-    SEResNet18,
-    SEResNet34,
-    SEResNet50,
-    SEResNet101,
-    SEResNet152,
-    SEResNeXt50_32x4d,
-    SEResNeXt101_32x4d,
-)
-from keras_resnets.cifar import (
-    WRN16_8,
-    WRN28_10,
-    WRN40_4,
-    ResNet20,
-    ResNet32,
-    ResNet44,
-    ResNet56,
-    ResNet110,
-    ResNet1202,
-)
-from keras_resnets.variants import (
-    HighwayNet18,
-    HighwayNet20,
-    HighwayNet32,
-    HighwayNet34,
-    HighwayNet44,
-    HighwayNet56,
-    HighwayNet110,
-    PlainNet18,
-    PlainNet20,
-    PlainNet32,
-    PlainNet34,
-    PlainNet44,
-    PlainNet56,
-    PlainNet110,
-    WeightedResNet20,
-    WeightedResNet32,
-    WeightedResNet44,
-    WeightedResNet56,
-    WeightedResNet110,
-)
-from keras_resnets.weights import WeightsUnavailableError
+    import keras_resnets as kr
+    model = kr.ResNet50V2(weights="imagenet")
+    kr.list_models("resnet*"); kr.create_model("resnet18", weights=None, classes=10)
+
+Names are resolved on first use (PEP 562), so `import keras_resnets.densenet` loads only
+what DenseNet needs, and nothing here depends on the order in which modules are imported:
+every table (specs, weights rows, converter layouts, stems and stages) is a literal in the
+module that owns it.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
+# Public function or class -> the module that defines it.
+_API = {
+    "create_model": "keras_resnets.core.registry",
+    "get_spec": "keras_resnets.core.registry",
+    "list_models": "keras_resnets.core.registry",
+    "model_info": "keras_resnets.core.registry",
+    "Spec": "keras_resnets.core.specs",
+    "decode_predictions": "keras_resnets.imagenet",
+    "WeightsUnavailableError": "keras_resnets.weights",
+}
+_SUBMODULES = (
+    "resnet", "resnet_v2", "resnet_bd", "resnext", "senet", "densenet", "dpn", "cifar",
+    "variants", "imagenet", "weights", "convert", "blocks", "core", "training", "tasks", "export",
+)  # fmt: skip
 
-def preprocess_input(x, model, data_format=None):
+
+def preprocess_input(x, model, data_format=None, weights=None):
     """Preprocesses RGB [0, 255] images the way `model`'s weights expect.
 
-    `model` is a registry name (e.g. "resnet50v2") or a spec; the mode comes from it.
+    `model` is a registry name (e.g. "resnet50v2") or a spec; the mode is the spec's, or
+    that of the weights row `weights` (a tag) where its training differed.
     """
-    spec = get_spec(model) if isinstance(model, str) else model
-    from keras_resnets.imagenet import preprocess_input as by_mode
+    from keras_resnets import imagenet
+    from keras_resnets import weights as weights_lib
+    from keras_resnets.core.registry import get_spec
 
-    return by_mode(x, mode=spec.preprocessing, data_format=data_format)
+    spec = get_spec(model) if isinstance(model, str) else model
+    mode = spec.preprocessing
+    if weights is not None:
+        entry = weights_lib.find(spec.registry_name, weights)
+        if entry is None:
+            tags = weights_lib.available(spec.registry_name)
+            raise ValueError(f"{spec.name} has no weights {weights!r}; its tags: {tags or 'none'}.")
+        mode = entry.preprocessing
+    return imagenet.preprocess_input(x, mode=mode, data_format=data_format)
+
+
+def __getattr__(name):
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"keras_resnets.{name}")
+    if not name.startswith("_"):
+        from keras_resnets.core import registry
+
+        if name in registry.ENTRYPOINTS:
+            return registry.ENTRYPOINTS[name]
+    raise AttributeError(f"module 'keras_resnets' has no attribute {name!r}")
+
+
+def __dir__():
+    from keras_resnets.core import registry
+
+    return sorted({*globals(), *_API, *_SUBMODULES, *registry.ENTRYPOINTS})

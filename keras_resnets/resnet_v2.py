@@ -5,13 +5,11 @@ a stage, biased last convolution), so the official Keras ImageNet files load. Th
 basic-block V2 nets use the same rules; no official weights exist for them.
 """
 
-import functools
-
 from keras_resnets import imagenet
-from keras_resnets.registry import entrypoint
-from keras_resnets.specs import Spec
+from keras_resnets.core.entrypoint import entrypoint
+from keras_resnets.core.specs import Spec
 
-_V2 = dict(
+V2 = dict(
     preact=True,
     strides=(2, 2, 2, 1),
     stride_block="last",
@@ -20,18 +18,11 @@ _V2 = dict(
     paper="He et al. 2016, arXiv:1603.05027",
 )
 
-SPECS = [
-    Spec("ResNet18V2", depths=(2, 2, 2, 2), block="basic", **_V2),
-    Spec("ResNet34V2", depths=(3, 4, 6, 3), block="basic", **_V2),
-    Spec("ResNet50V2", depths=(3, 4, 6, 3), **_V2),
-    Spec("ResNet101V2", depths=(3, 4, 23, 3), **_V2),
-    Spec("ResNet152V2", depths=(3, 8, 36, 3), **_V2),
-]
+ResNet18V2 = entrypoint(Spec("ResNet18V2", depths=(2, 2, 2, 2), block="basic", **V2), __name__)
+ResNet34V2 = entrypoint(Spec("ResNet34V2", depths=(3, 4, 6, 3), block="basic", **V2), __name__)
+ResNet50V2 = entrypoint(Spec("ResNet50V2", depths=(3, 4, 6, 3), **V2), __name__)
+ResNet101V2 = entrypoint(Spec("ResNet101V2", depths=(3, 4, 23, 3), **V2), __name__)
+ResNet152V2 = entrypoint(Spec("ResNet152V2", depths=(3, 8, 36, 3), **V2), __name__)
 
-ResNet18V2, ResNet34V2, ResNet50V2, ResNet101V2, ResNet152V2 = (
-    entrypoint(s, __name__) for s in SPECS
-)
-
-preprocess_input = functools.partial(imagenet.preprocess_input, mode="tf")
-preprocess_input.__doc__ = "TF-mode preprocessing (scales pixels to [-1, 1])."
+preprocess_input = imagenet.preprocessor("tf")
 decode_predictions = imagenet.decode_predictions

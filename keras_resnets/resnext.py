@@ -12,13 +12,9 @@ grouped 3x3 as a depthwise kernel, converted on load (`keras_resnets.convert.ker
 parameters are the same numbers in another order, so the counts equal ResNeXt50_32x4d's.
 """
 
-import dataclasses
-import functools
-
 from keras_resnets import imagenet, resnet_bd
-from keras_resnets import weights as weights_lib
-from keras_resnets.registry import entrypoint
-from keras_resnets.specs import Spec
+from keras_resnets.core.entrypoint import entrypoint
+from keras_resnets.core.specs import Spec
 
 RESNEXT = dict(family="resnext", paper="Xie et al. 2017, arXiv:1611.05431", **resnet_bd.TORCH_LAYOUT)
 # keras_applications' ResNeXt preprocesses in "torch" mode (its ResNets in "caffe" mode).
@@ -29,34 +25,15 @@ WIDE = dict(
     paper="Zagoruyko & Komodakis 2016, arXiv:1605.07146",
     **resnet_bd.TORCH_LAYOUT,
 )
+D50, D101 = resnet_bd.DEPTHS[50], resnet_bd.DEPTHS[101]
 
-# fmt: off
-for _row in (
-    weights_lib.keras_applications_row("resnext50", "67a5b30d522ed92f75a1f16eef299d1a", "62527c363bdd9ec598bed41947b379fc", "torch"),
-    weights_lib.keras_applications_row("resnext101", "34fb605428fcc7aa4d62f44404c11509", "0f678c91647380debd923963594981b3", "torch"),
-):
-    weights_lib.register(dataclasses.replace(_row, layout="keras2_resnext"))
-# fmt: on
+ResNeXt50_32x4d = entrypoint(Spec("ResNeXt50_32x4d", depths=D50, groups=32, base_width=4, **RESNEXT), __name__)
+ResNeXt101_32x8d = entrypoint(Spec("ResNeXt101_32x8d", depths=D101, groups=32, base_width=8, **RESNEXT), __name__)
+ResNeXt101_64x4d = entrypoint(Spec("ResNeXt101_64x4d", depths=D101, groups=64, base_width=4, **RESNEXT), __name__)
+WideResNet50_2 = entrypoint(Spec("WideResNet50_2", depths=D50, **WIDE), __name__)
+WideResNet101_2 = entrypoint(Spec("WideResNet101_2", depths=D101, **WIDE), __name__)
+ResNeXt50 = entrypoint(Spec("ResNeXt50", depths=D50, **KERAS2_RESNEXT), __name__)
+ResNeXt101 = entrypoint(Spec("ResNeXt101", depths=D101, **KERAS2_RESNEXT), __name__)
 
-SPECS = [
-    Spec("ResNeXt50_32x4d", depths=resnet_bd.DEPTHS[50], groups=32, base_width=4, **RESNEXT),
-    Spec("ResNeXt101_32x8d", depths=resnet_bd.DEPTHS[101], groups=32, base_width=8, **RESNEXT),
-    Spec("ResNeXt101_64x4d", depths=resnet_bd.DEPTHS[101], groups=64, base_width=4, **RESNEXT),
-    Spec("WideResNet50_2", depths=resnet_bd.DEPTHS[50], **WIDE),
-    Spec("WideResNet101_2", depths=resnet_bd.DEPTHS[101], **WIDE),
-    Spec("ResNeXt50", depths=resnet_bd.DEPTHS[50], **KERAS2_RESNEXT),
-    Spec("ResNeXt101", depths=resnet_bd.DEPTHS[101], **KERAS2_RESNEXT),
-]
-
-(
-    ResNeXt50_32x4d,
-    ResNeXt101_32x8d,
-    ResNeXt101_64x4d,
-    WideResNet50_2,
-    WideResNet101_2,
-    ResNeXt50,
-    ResNeXt101,
-) = (entrypoint(s, __name__) for s in SPECS)
-
-preprocess_input = resnet_bd.preprocess_input
+preprocess_input = imagenet.preprocessor("torch")
 decode_predictions = imagenet.decode_predictions

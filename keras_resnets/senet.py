@@ -6,33 +6,27 @@ layout (`seresnet50`, `seresnext50_32x4d`, ...), whose checkpoints convert. Any 
 model takes it too: `create_model("resnet50d", attention="se")`.
 """
 
-from keras_resnets import imagenet, resnet_bd
-from keras_resnets.registry import entrypoint
-from keras_resnets.specs import Spec
+from keras_resnets import imagenet
+from keras_resnets.core.entrypoint import entrypoint
+from keras_resnets.core.specs import Spec
+from keras_resnets.resnet_bd import DEPTHS, TORCH_LAYOUT
 
-SE = dict(attention="se", family="senet", paper="Hu et al. 2018, arXiv:1709.01507", **resnet_bd.TORCH_LAYOUT)
-CBAM = dict(attention="cbam", family="senet", paper="Woo et al. 2018, arXiv:1807.06521", **resnet_bd.TORCH_LAYOUT)
+SE = dict(attention="se", family="senet", paper="Hu et al. 2018, arXiv:1709.01507", **TORCH_LAYOUT)
+CBAM = dict(attention="cbam", family="senet", paper="Woo et al. 2018, arXiv:1807.06521", **TORCH_LAYOUT)
+SE_BASIC = dict(SE, block="basic")
 
+SEResNet18 = entrypoint(Spec("SEResNet18", depths=DEPTHS[18], **SE_BASIC), __name__)
+SEResNet34 = entrypoint(Spec("SEResNet34", depths=DEPTHS[34], **SE_BASIC), __name__)
+SEResNet50 = entrypoint(Spec("SEResNet50", depths=DEPTHS[50], **SE), __name__)
+SEResNet101 = entrypoint(Spec("SEResNet101", depths=DEPTHS[101], **SE), __name__)
+SEResNet152 = entrypoint(Spec("SEResNet152", depths=DEPTHS[152], **SE), __name__)
+SEResNeXt50_32x4d = entrypoint(
+    Spec("SEResNeXt50_32x4d", depths=DEPTHS[50], groups=32, base_width=4, **SE), __name__
+)
+SEResNeXt101_32x4d = entrypoint(
+    Spec("SEResNeXt101_32x4d", depths=DEPTHS[101], groups=32, base_width=4, **SE), __name__
+)
+CBAMResNet50 = entrypoint(Spec("CBAMResNet50", depths=DEPTHS[50], **CBAM), __name__)
 
-SPECS = [
-    Spec(f"SEResNet{d}", depths=resnet_bd.DEPTHS[d], block=resnet_bd.block_kind(d), **SE)
-    for d in (18, 34, 50, 101, 152)
-] + [
-    Spec("SEResNeXt50_32x4d", depths=resnet_bd.DEPTHS[50], groups=32, base_width=4, **SE),
-    Spec("SEResNeXt101_32x4d", depths=resnet_bd.DEPTHS[101], groups=32, base_width=4, **SE),
-    Spec("CBAMResNet50", depths=resnet_bd.DEPTHS[50], **CBAM),
-]
-
-(
-    SEResNet18,
-    SEResNet34,
-    SEResNet50,
-    SEResNet101,
-    SEResNet152,
-    SEResNeXt50_32x4d,
-    SEResNeXt101_32x4d,
-    CBAMResNet50,
-) = (entrypoint(s, __name__) for s in SPECS)
-
-preprocess_input = resnet_bd.preprocess_input
+preprocess_input = imagenet.preprocessor("torch")
 decode_predictions = imagenet.decode_predictions

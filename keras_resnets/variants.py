@@ -16,50 +16,38 @@ ResNet18/34 layout (torchvision's basic blocks).
 
 import dataclasses
 
-from keras_resnets import cifar
-from keras_resnets.registry import entrypoint
-from keras_resnets.resnet import SPECS as IMAGENET_SPECS
+from keras_resnets import cifar, imagenet, resnet_bd
+from keras_resnets.core.entrypoint import entrypoint
 
-HIGHWAY_PAPER = "Srivastava et al. 2015, arXiv:1507.06228"
-PLAIN_PAPER = "He et al. 2015, arXiv:1512.03385 (plain baselines)"
-WEIGHTED_PAPER = "Shen & Zeng 2016, arXiv:1605.08831"
-_IMAGENET = {s.name: s for s in IMAGENET_SPECS}
+PLAIN = dict(shortcut="none", family="plain", paper="He et al. 2015, arXiv:1512.03385 (plain baselines)")
+HIGHWAY = dict(shortcut="highway", family="highway", paper="Srivastava et al. 2015, arXiv:1507.06228")
+WEIGHTED = dict(residual_weight=True, family="weighted_resnet", paper="Shen & Zeng 2016, arXiv:1605.08831")
 
 
 def imagenet_spec(name, resnet, **options):
-    return dataclasses.replace(_IMAGENET[resnet], name=name, **options)
+    """A variant of torchvision's ResNet18/34 (`resnet` is the constructor)."""
+    return dataclasses.replace(resnet.spec, name=name, **options)
 
 
-CIFAR_DEPTHS = (20, 32, 44, 56, 110)
-PLAIN = dict(shortcut="none", family="plain", paper=PLAIN_PAPER)
-HIGHWAY = dict(shortcut="highway", family="highway", paper=HIGHWAY_PAPER)
-WEIGHTED = dict(residual_weight=True, family="weighted_resnet", paper=WEIGHTED_PAPER)
+PlainNet20 = entrypoint(cifar.resnet_spec("PlainNet20", 20, **PLAIN), __name__)
+PlainNet32 = entrypoint(cifar.resnet_spec("PlainNet32", 32, **PLAIN), __name__)
+PlainNet44 = entrypoint(cifar.resnet_spec("PlainNet44", 44, **PLAIN), __name__)
+PlainNet56 = entrypoint(cifar.resnet_spec("PlainNet56", 56, **PLAIN), __name__)
+PlainNet110 = entrypoint(cifar.resnet_spec("PlainNet110", 110, **PLAIN), __name__)
+PlainNet18 = entrypoint(imagenet_spec("PlainNet18", resnet_bd.ResNet18, **PLAIN), __name__)
+PlainNet34 = entrypoint(imagenet_spec("PlainNet34", resnet_bd.ResNet34, **PLAIN), __name__)
+HighwayNet20 = entrypoint(cifar.resnet_spec("HighwayNet20", 20, **HIGHWAY), __name__)
+HighwayNet32 = entrypoint(cifar.resnet_spec("HighwayNet32", 32, **HIGHWAY), __name__)
+HighwayNet44 = entrypoint(cifar.resnet_spec("HighwayNet44", 44, **HIGHWAY), __name__)
+HighwayNet56 = entrypoint(cifar.resnet_spec("HighwayNet56", 56, **HIGHWAY), __name__)
+HighwayNet110 = entrypoint(cifar.resnet_spec("HighwayNet110", 110, **HIGHWAY), __name__)
+HighwayNet18 = entrypoint(imagenet_spec("HighwayNet18", resnet_bd.ResNet18, **HIGHWAY), __name__)
+HighwayNet34 = entrypoint(imagenet_spec("HighwayNet34", resnet_bd.ResNet34, **HIGHWAY), __name__)
+WeightedResNet20 = entrypoint(cifar.resnet_spec("WeightedResNet20", 20, **WEIGHTED), __name__)
+WeightedResNet32 = entrypoint(cifar.resnet_spec("WeightedResNet32", 32, **WEIGHTED), __name__)
+WeightedResNet44 = entrypoint(cifar.resnet_spec("WeightedResNet44", 44, **WEIGHTED), __name__)
+WeightedResNet56 = entrypoint(cifar.resnet_spec("WeightedResNet56", 56, **WEIGHTED), __name__)
+WeightedResNet110 = entrypoint(cifar.resnet_spec("WeightedResNet110", 110, **WEIGHTED), __name__)
 
-SPECS = (
-    [cifar.resnet_spec(f"PlainNet{d}", d, **PLAIN) for d in CIFAR_DEPTHS]
-    + [imagenet_spec(f"PlainNet{d}", f"ResNet{d}", **PLAIN) for d in (18, 34)]
-    + [cifar.resnet_spec(f"HighwayNet{d}", d, **HIGHWAY) for d in CIFAR_DEPTHS]
-    + [imagenet_spec(f"HighwayNet{d}", f"ResNet{d}", **HIGHWAY) for d in (18, 34)]
-    + [cifar.resnet_spec(f"WeightedResNet{d}", d, **WEIGHTED) for d in CIFAR_DEPTHS]
-)
-(
-    PlainNet20,
-    PlainNet32,
-    PlainNet44,
-    PlainNet56,
-    PlainNet110,
-    PlainNet18,
-    PlainNet34,
-    HighwayNet20,
-    HighwayNet32,
-    HighwayNet44,
-    HighwayNet56,
-    HighwayNet110,
-    HighwayNet18,
-    HighwayNet34,
-    WeightedResNet20,
-    WeightedResNet32,
-    WeightedResNet44,
-    WeightedResNet56,
-    WeightedResNet110,
-) = (entrypoint(s, __name__) for s in SPECS)
+# Every variant here has the torch layout of the nets it varies (CIFAR ResNets, ResNet18/34).
+preprocess_input = imagenet.preprocessor("torch")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import keras_resnets as kr
+from keras_resnets.core.analysis import trainable_params
 from keras_resnets import cifar, convert
 from keras_resnets import weights as weights_lib
 from conftest import random_images, randomize_weights, shared_data
@@ -31,14 +32,13 @@ TRAINABLE = {
 # Top-1 of the original PyTorch code on the shared files (cifar10-test/PROVENANCE.md).
 FIRST20_CORRECT = {"resnet20": 20, "resnet32": 19, "resnet44": 20, "resnet56": 20}
 JPEG_ACCURACY = {"resnet20": 81.03, "resnet32": 82.56, "resnet44": 82.67, "resnet56": 83.20}
+# The models with a "cifar10" row: the published akamaster checkpoints.
+CIFAR10_MODELS = sorted(e.model for e in weights_lib.TABLE if e.tag == "cifar10")
 
-
-def trainable(model):
-    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
 
 def checkpoint(name):
-    fname, _ = cifar.AKAMASTER_FILES[name]
+    fname = weights_lib.find(name, "cifar10").url.rsplit("/", 1)[1]
     return shared_data("cifar10-pretrained") / fname
 
 
@@ -71,7 +71,7 @@ def first20():
 @pytest.mark.parametrize("name", sorted(TRAINABLE))
 def test_trainable_params(name):
     model = kr.create_model(name, input_shape=(32, 32, 3))
-    assert trainable(model) == TRAINABLE[name]
+    assert trainable_params(model) == TRAINABLE[name]
     assert model.output.shape == (None, 10)
     assert name in kr.list_models()
 
@@ -79,23 +79,22 @@ def test_trainable_params(name):
 @pytest.mark.slow
 @pytest.mark.backend
 def test_resnet1202_builds_with_19_4m_params():
-    assert trainable(kr.ResNet1202(input_shape=(32, 32, 3))) == 19_421_274
+    assert trainable_params(kr.ResNet1202(input_shape=(32, 32, 3))) == 19_421_274
 
 
-@pytest.mark.parametrize("name", sorted(cifar.AKAMASTER_FILES))
+@pytest.mark.parametrize("name", CIFAR10_MODELS)
 def test_checkpoint_names_carry_their_sha256_prefix(name):
-    fname, sha256 = cifar.AKAMASTER_FILES[name]
     entry = weights_lib.find(name, "cifar10")
-    assert (entry.file_hash, entry.layout, entry.classes, entry.resolution) == (
-        sha256, "akamaster_th", 10, 32
-    )
+    fname, sha256 = entry.url.rsplit("/", 1)[1], entry.file_hash
+    assert (entry.layout, entry.classes, entry.resolution) == ("akamaster_cifar", 10, 32)
+    assert len(sha256) == 64
     assert entry.preprocessing == "torch"
     assert entry.url.endswith("/pretrained_models/" + fname)
     assert fname.rsplit("-", 1)[1] == sha256[:8] + ".th"
     assert weights_lib.file_hash(checkpoint(name), "sha256") == sha256
 
 
-@pytest.mark.parametrize("name", sorted(cifar.AKAMASTER_FILES))
+@pytest.mark.parametrize("name", CIFAR10_MODELS)
 def test_our_trainable_params_are_the_checkpoints(name):
     state = convert.read_checkpoint(checkpoint(name))
     learned = sum(v.size for k, v in state.items() if not k.endswith(("running_mean", "running_var")))

@@ -1,6 +1,7 @@
 """DenseNet and Dual Path Networks: counts, layer names, official Keras files, converters."""
 
 import importlib.util
+import inspect
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 import keras_resnets as kr
+from keras_resnets.core.analysis import trainable_params
 from conftest import random_images, randomize_weights
 from keras_resnets import convert
 from keras_resnets import weights as weights_lib
@@ -46,9 +48,6 @@ needs_torch = pytest.mark.skipif(
     reason=f"the PyTorch references need {', '.join(MISSING)} (pip install -r requirements-dev.txt)",
 )
 
-
-def trainable_params(model):
-    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
 
 @pytest.mark.backend
@@ -85,10 +84,10 @@ def test_weights_rows():
     assert weights_lib.find("densenet169", "tv_in1k").url == "https://download.pytorch.org/models/densenet169-b2777c0a.pth"
     dpn92 = weights_lib.find("dpn92", "timm_mx_in1k")
     assert dpn92.url == "https://huggingface.co/timm/dpn92.mx_in1k/resolve/main/model.safetensors"
-    assert (dpn92.layout, dpn92.preprocessing) == ("timm", "dpn")
+    assert (dpn92.layout, dpn92.source, dpn92.preprocessing) == ("timm_dpn", "timm", "dpn")
     assert weights_lib.find("dpn68b", "timm_ra_in1k").preprocessing == "torch"
-    assert kr.DenseNet121.__signature__.parameters["weights"].default == "imagenet"
-    assert kr.DPN92.__signature__.parameters["weights"].default is None
+    assert inspect.signature(kr.DenseNet121).parameters["weights"].default == "imagenet"
+    assert inspect.signature(kr.DPN92).parameters["weights"].default is None
 
 
 def test_dpn_preprocessing():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import keras_resnets as kr
+from keras_resnets.core.analysis import trainable_params
 from conftest import random_images, randomize_weights
 
 # keras.applications totals (BatchNorm statistics included) and torchvision trainable counts.
@@ -31,7 +32,7 @@ def test_total_params_equal_keras_applications(name):
 @pytest.mark.parametrize("name", sorted(TRAINABLE_PARAMS))
 def test_trainable_params_equal_torchvision(name):
     model = kr.create_model(name, weights=None)
-    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    trainable = trainable_params(model)
     assert trainable == TRAINABLE_PARAMS[name]
 
 

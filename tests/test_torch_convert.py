@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 import keras_resnets as kr
-from keras_resnets import builder, convert
+from keras_resnets import convert
+from keras_resnets.core import builder
 from keras_resnets import weights as weights_lib
 from keras_resnets.convert import __main__ as cli
 from test_torch_family import REFERENCE_PARAMS
@@ -156,7 +157,7 @@ def test_table_loader_converts_once_then_loads_the_cache(reference, tmp_path, mo
             tag="test_in1k",
             url="https://download.pytorch.org/models/" + fname,
             file_hash=prefix,
-            layout="torchvision",
+            layout="torch_resnet",
             resolution=72,
             preprocessing="torch",
         )

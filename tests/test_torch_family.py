@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import keras_resnets as kr
+from keras_resnets.core.analysis import trainable_params
 from keras_resnets import weights as weights_lib
 
 # Trainable parameters of the torchvision/timm reference of each entrypoint (the
@@ -14,6 +15,7 @@ REFERENCE_PARAMS = {
     "resnet101b": 44_549_160,
     "resnet152b": 60_192_808,
     "resnet18d": 11_708_744,
+    "resnet26d": 16_014_408,
     "resnet34d": 21_816_904,
     "resnet50d": 25_576_264,
     "resnet101d": 44_568_392,
@@ -33,9 +35,6 @@ REFERENCE_PARAMS = {
     "cbamresnet50": 28_073_576,
 }
 
-
-def trainable_params(model):
-    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
 
 @pytest.mark.backend
@@ -101,14 +100,14 @@ def test_avg_down_shortcut_on_odd_sizes():
 def test_torch_weights_rows():
     tv1, tv2 = (weights_lib.find("resnet50b", tag) for tag in ("tv_in1k", "tv2_in1k"))
     assert tv1.url == "https://download.pytorch.org/models/resnet50-0676ba61.pth"
-    assert (tv1.file_hash, tv1.layout) == ("0676ba61", "torchvision")
+    assert (tv1.file_hash, tv1.layout, tv1.source) == ("0676ba61", "torch_resnet", "torchvision")
     assert tv2.url.endswith("resnet50-11ad3fa6.pth")
     a1 = weights_lib.find("resnet50b", "timm_a1_in1k")
     assert a1.url == "https://huggingface.co/timm/resnet50.a1_in1k/resolve/main/model.safetensors"
-    assert (a1.layout, a1.resolution, a1.file_hash) == ("timm", 288, None)
+    assert (a1.layout, a1.source, a1.resolution, a1.file_hash) == ("torch_resnet", "timm", 288, None)
     ours = set(REFERENCE_PARAMS) | {"resnet18", "resnet34"}
     rows = [e for e in weights_lib.TABLE if e.model in ours]
-    assert {e.layout for e in rows} == {"torchvision", "timm"}
+    assert {(e.layout, e.source) for e in rows} == {("torch_resnet", "torchvision"), ("torch_resnet", "timm")}
     assert {e.preprocessing for e in rows} == {"torch"}
     no_weights = {"seresnet18", "seresnet34", "seresnet101", "seresnet152", "cbamresnet50"}
     for name in set(REFERENCE_PARAMS) - no_weights:  # neither library has weights for those

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import keras_resnets as kr
-from keras_resnets import layers as custom
-from keras_resnets import shortcuts
+from keras_resnets.core.analysis import trainable_params
+from keras_resnets.blocks import layers as custom
+from keras_resnets.blocks import shortcuts
 from conftest import random_images, randomize_weights
 
 # Trainable parameters, measured on the built models (the README states the same).
@@ -33,9 +34,6 @@ TRAINABLE = {
 }
 
 
-def trainable(model):
-    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-
 
 def layers_of(model, kind):
     return [layer for layer in model.layers if isinstance(layer, kind)]
@@ -45,7 +43,7 @@ def layers_of(model, kind):
 @pytest.mark.parametrize("name", sorted(TRAINABLE))
 def test_trainable_params(name):
     model = kr.create_model(name, input_shape=(32, 32, 3))
-    assert trainable(model) == TRAINABLE[name]
+    assert trainable_params(model) == TRAINABLE[name]
     assert name in kr.list_models()
 
 
@@ -109,7 +107,7 @@ def test_residual_weight_starts_at_zero_and_is_projected_to_the_unit_interval():
 def test_residual_weight_is_an_option_of_imagenet_specs():
     base = kr.create_model("resnet50", weights=None)
     weighted = kr.create_model("resnet50", residual_weight=True)
-    assert trainable(weighted) == trainable(base) + 16
+    assert trainable_params(weighted) == trainable_params(base) + 16
     assert isinstance(weighted.get_layer("conv5_block3_out"), keras.layers.Add)
     with pytest.raises(TypeError):
         kr.create_model("resnet50", residual_wieght=True)

@@ -45,7 +45,7 @@ def _timm(name):
 REFERENCES = {
     "resnet18": _torchvision("resnet18"),
     **{f"resnet{d}b": _torchvision(f"resnet{d}") for d in (50, 101, 152)},
-    **{f"resnet{d}d": _timm(f"resnet{d}d") for d in (18, 34, 50, 101, 152)},
+    **{f"resnet{d}d": _timm(f"resnet{d}d") for d in (18, 26, 34, 50, 101, 152)},
     "wideresnet50_2": _torchvision("wide_resnet50_2"),
     "wideresnet101_2": _torchvision("wide_resnet101_2"),
     **{n: _torchvision(n) for n in ("resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d")},

@@ -38,7 +38,8 @@ def main(argv=None):
     if not args.output.endswith(".weights.h5"):
         parser.error("--output must end in .weights.h5")
 
-    from keras_resnets import builder, convert, registry
+    from keras_resnets import convert
+    from keras_resnets.core import builder, registry
 
     spec = registry.get_spec(args.model)
     include_top = args.include_top == "true"
@@ -55,15 +56,11 @@ def main(argv=None):
 
 
 def _convertible():
-    from keras_resnets import convert, registry
+    from keras_resnets.core import registry
 
     # The keras.applications layouts (ResNet50, the V2 nets) have biased convolutions;
     # PyTorch-trained ones have none (a BN follows every convolution).
-    return [
-        n
-        for n in registry.list_models()
-        if registry.get_spec(n).family in convert.MAPPINGS and not registry.get_spec(n).use_bias
-    ]
+    return [n for n in registry.list_models() if not registry.get_spec(n).use_bias]
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import re
 import keras
 import numpy as np
 
-from keras_resnets import convert
+from keras_resnets.convert.checkpoint import by_prefix
 
 # BatchNorm epsilon of torchvision and timm; keras.applications' DenseNet uses 1.001e-5.
 TORCH_EPSILON = 1e-5
@@ -49,7 +49,7 @@ def torch_prefix(layer_name, spec, legacy=False):
 def mapping(tensors, model, spec):
     legacy = tensors.has("features.denseblock1.denselayer1.norm.1.weight")
     prefix = functools.partial(torch_prefix, legacy=legacy)
-    pairs = convert.by_prefix(prefix, head_keys=HEAD_KEYS)(tensors, model, spec)
+    pairs = by_prefix(prefix, head_keys=HEAD_KEYS)(tensors, model, spec)
     return [(name, _match_epsilon(model.get_layer(name), arrays)) for name, arrays in pairs]
 
 
@@ -62,5 +62,3 @@ def _match_epsilon(layer, arrays):
     variance = arrays[3].astype(np.float64) + TORCH_EPSILON - layer.epsilon
     return arrays[:3] + [variance.astype(np.float32)]
 
-
-convert.MAPPINGS["densenet"] = mapping

@@ -18,7 +18,7 @@ import re
 import keras
 import numpy as np
 
-from keras_resnets import convert
+from keras_resnets.convert.checkpoint import discard_head
 
 HEAD_KEYS = ("classifier.weight", "classifier.bias")
 _PARTS = {"1": "c1x1_a", "2": "c3x3_b", "3": "c1x1_c"}
@@ -73,8 +73,7 @@ def _split_kernel(kernels, tensors, match, spec):
 
 
 def mapping(tensors, model, spec):
-    if "predictions" not in {layer.name for layer in model.layers}:
-        tensors.discard(HEAD_KEYS)
+    discard_head(tensors, model, HEAD_KEYS)
     kernels = _Kernels(tensors)
     pairs = []
     for layer in model.layers:
@@ -92,5 +91,3 @@ def mapping(tensors, model, spec):
             pairs.append((layer.name, None if prefix is None else tensors.for_layer(layer, prefix)))
     return pairs
 
-
-convert.MAPPINGS["dpn"] = mapping

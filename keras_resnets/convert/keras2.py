@@ -14,19 +14,17 @@ other order, so the parameter counts are equal. Every other layer has our name a
 except the classifier, called `probs` there and `predictions` here.
 
 The file is read by layer and weight name into a state dict (`"conv1_conv/kernel"`) and
-assigned through `keras_resnets.convert.convert`, so it is all or nothing: missing, extra or
-misshapen tensors are reported together, by name. `weights.LOADERS["keras2_resnext"]`
-fetches the official file and caches the converted `.weights.h5` beside it.
+assigned through `keras_resnets.convert.checkpoint.assign`, so it is all or nothing:
+missing, extra or
+misshapen tensors are reported together, by name (layout "keras2_resnext" of the weights
+table; the converted `.weights.h5` is cached beside the official file).
 """
-
-import functools
 
 import h5py
 import keras
 import numpy as np
 
-from keras_resnets import convert
-from keras_resnets import weights as weights_lib
+from keras_resnets.convert.checkpoint import CheckpointMismatchError, assign, discard_head
 
 BN_WEIGHTS = ("gamma", "beta", "moving_mean", "moving_variance")
 # Our name -> the name of the same layer in keras_applications' ResNeXt.
@@ -55,7 +53,7 @@ def read_legacy_h5(path):
         root = f["model_weights"] if "model_weights" in f else f
         layer_names = _attribute(root, "layer_names")
         if not layer_names:
-            raise convert.CheckpointMismatchError(
+            raise CheckpointMismatchError(
                 f"{path} is not a legacy Keras .h5 weights file (no `layer_names`)."
             )
         tensors = {}
@@ -95,18 +93,12 @@ def _layer_arrays(tensors, layer):
 
 
 def mapping(tensors, model, spec):
-    """`convert.convert` mapping: each of our layers from its Keras 2 namesake."""
-    if "predictions" not in {layer.name for layer in model.layers}:
-        head = KERAS2_NAMES["predictions"]
-        tensors.discard([k for k in tensors.state if k.startswith(f"{head}/")])
+    """Mapping of layout "keras2_resnext": each of our layers from its Keras 2 namesake."""
+    head = KERAS2_NAMES["predictions"]
+    discard_head(tensors, model, [k for k in tensors.state if k.startswith(f"{head}/")])
     return [(layer.name, _layer_arrays(tensors, layer)) for layer in model.layers if layer.weights]
 
 
 def load_keras2_h5(model, path, spec):
     """Loads a keras_applications ResNeXt `.h5` into our `model` (layout of `spec`)."""
-    return convert.convert(model, read_legacy_h5(path), spec, mapping=mapping)
-
-
-weights_lib.LOADERS["keras2_resnext"] = functools.partial(
-    convert.load_converted, load=load_keras2_h5
-)
+    return assign(model, read_legacy_h5(path), spec, mapping)

@@ -7,12 +7,12 @@ torchvision's `ResNet` and timm's (B, D, wide, ResNeXt, SE, CBAM) share one nami
     layer{s-1}.{i-1}.downsample.0 / .1  projection conv / BN (avg_down: .1 / .2, .0 is the pool)
     layer{s-1}.{i-1}.se.fc1 / .fc2      SE reduce / expand
     ....se.channel.fc1 / .fc2, ....se.spatial.conv.conv / .bn   CBAM
-    fc                                  classifier
+    fc                                  classifier (akamaster's CIFAR ResNets: linear)
 """
 
 import re
 
-from keras_resnets import convert
+from keras_resnets.convert.checkpoint import by_prefix
 
 # Our deep-stem conv j / BN j -> index in timm's `conv1` Sequential (conv, bn, relu, ...).
 _DEEP_STEM = {"1_conv": 0, "1_bn": 1, "2_conv": 3, "2_bn": 4, "3_conv": 6}
@@ -58,5 +58,10 @@ def torch_prefix(layer_name, spec):
     return None if inner is None else f"layer{stage - 1}.{index - 1}.{inner}"
 
 
-for _family in ("resnet", "resnext", "wide_resnet", "senet"):
-    convert.MAPPINGS[_family] = convert.by_prefix(torch_prefix)
+def akamaster_prefix(layer_name, spec):
+    """akamaster's CIFAR state dicts use these names too, with the classifier called `linear`."""
+    return "linear" if layer_name == "predictions" else torch_prefix(layer_name, spec)
+
+
+mapping = by_prefix(torch_prefix)
+akamaster_mapping = by_prefix(akamaster_prefix, head_keys=("linear.weight", "linear.bias"))

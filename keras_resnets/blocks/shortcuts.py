@@ -19,16 +19,13 @@ by the same names in every variant.
 import keras
 from keras import layers
 
-from keras_resnets import layers as custom
+from keras_resnets.blocks import layers as custom
+from keras_resnets.blocks.ops import channel_axis
 
 PARAMETER_FREE = ("zeropad", "highway", "none")
 # Srivastava et al. start the transform gates nearly closed with a negative bias (e.g. -1
 # or -3); -2, the middle, lets about 12% of the branch through where the kernel term is small.
 HIGHWAY_GATE_BIAS = -2.0
-
-
-def _channels(x):
-    return x.shape[-1 if keras.config.image_data_format() == "channels_last" else 1]
 
 
 def zero_pad(x, filters_in, filters_out, stride, name):
@@ -80,6 +77,6 @@ def join(block_input, shortcut, branch, spec, stride, name, out_name):
     if shortcut is None:
         return branch
     if spec.shortcut == "highway":
-        gate = transform_gate(block_input, _channels(branch), stride, name)
+        gate = transform_gate(block_input, branch.shape[channel_axis()], stride, name)
         return custom.Highway(name=out_name)([shortcut, branch, gate])
     return layers.Add(name=out_name)([shortcut, branch])

@@ -6,10 +6,14 @@ import keras
 import numpy as np
 
 
+def trainable_params(model):
+    """Parameters the optimizer updates (what torchvision and timm count as parameters)."""
+    return int(sum(math.prod(w.shape) for w in model.trainable_weights))
+
+
 def count_params(model):
-    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
-    total = sum(math.prod(w.shape) for w in model.weights)
-    return {"total": int(total), "trainable": int(trainable)}
+    """Trainable and total parameters; the total includes BatchNorm's moving statistics."""
+    return {"total": int(sum(math.prod(w.shape) for w in model.weights)), "trainable": trainable_params(model)}
 
 
 def _spatial(shape):

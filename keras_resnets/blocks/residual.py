@@ -17,47 +17,10 @@ Creation order inside a block also follows keras.applications (shortcut layers b
 branch, `Add([shortcut, branch])`), because Keras loads legacy `.h5` files by layer order.
 """
 
-import keras
 from keras import layers
 
-from keras_resnets import attention
-from keras_resnets import shortcuts
-
-
-def channel_axis():
-    # Positive, as keras.applications writes it, so that our layer configs equal theirs.
-    return 3 if keras.config.image_data_format() == "channels_last" else 1
-
-
-def conv(x, filters, kernel, stride, name, use_bias, groups=1, explicit_pad=False):
-    """A convolution whose padding matches PyTorch and Caffe (symmetric, k // 2).
-
-    TensorFlow's "same" pads asymmetrically when the stride is 2, so strided and
-    explicitly padded convolutions get a ZeroPadding2D layer named `<name>_pad`.
-    """
-    padding = "valid"
-    if kernel > 1:
-        if explicit_pad or stride > 1:
-            x = layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
-        else:
-            padding = "same"
-    return layers.Conv2D(
-        filters,
-        kernel,
-        strides=stride,
-        padding=padding,
-        groups=groups,
-        use_bias=use_bias,
-        name=f"{name}_conv",
-    )(x)
-
-
-def batch_norm(x, name, epsilon):
-    return layers.BatchNormalization(axis=channel_axis(), epsilon=epsilon, name=name)(x)
-
-
-def relu(x, name):
-    return layers.Activation("relu", name=name)(x)
+from keras_resnets.blocks import attention, shortcuts
+from keras_resnets.blocks.ops import batch_norm, conv, relu
 
 
 def branch_convs(spec, width, filters_out, stride):
@@ -96,18 +59,32 @@ def subsample(x, stride, name):
     return layers.MaxPooling2D(1, strides=stride, name=f"{name}_0_pool")(x)
 
 
+def skip_path(x, preact, spec, filters_in, filters_out, stride, name):
+    """The shortcut of a block; `preact` is a pre-activation block's BN-ReLU'd input, else None.
+
+    A post-activation block projects (conv + BN) whenever the shape changes; a
+    pre-activation one projects its activated input (no BN: the next block's pre-activation
+    follows) only when the width changes, and subsamples the raw input when only the
+    resolution does, as keras.applications' ResNetV2.
+    """
+    if spec.shortcut in shortcuts.PARAMETER_FREE:
+        return shortcuts.parameter_free(x, spec, filters_in, filters_out, stride, name)
+    if preact is None and (filters_in != filters_out or stride > 1):
+        return projection(x, spec, filters_out, stride, name, with_bn=True)
+    if preact is not None and filters_in != filters_out:
+        return projection(preact, spec, filters_out, stride, name, with_bn=False)
+    if stride > 1:
+        return subsample(x, stride, name)
+    return x
+
+
 def residual_block(x, spec, filters_in, width, filters_out, stride, name):
     """Post-activation block (He et al. 2015): relu(shortcut + BN(branch)).
 
     Weighted (Shen & Zeng 2016): shortcut + lambda * relu(BN(branch)), no ReLU after the sum.
     """
     inputs = x
-    if spec.shortcut in shortcuts.PARAMETER_FREE:
-        shortcut = shortcuts.parameter_free(x, spec, filters_in, filters_out, stride, name)
-    elif filters_in != filters_out or stride > 1:
-        shortcut = projection(x, spec, filters_out, stride, name, with_bn=True)
-    else:
-        shortcut = x
+    shortcut = skip_path(x, None, spec, filters_in, filters_out, stride, name)
     rows = branch_convs(spec, width, filters_out, stride)
     for j, (kernel, filters, conv_stride, groups) in enumerate(rows, start=1):
         x = conv(x, filters, kernel, conv_stride, f"{name}_{j}", spec.use_bias, groups)
@@ -131,14 +108,7 @@ def preact_residual_block(x, spec, filters_in, width, filters_out, stride, name)
     """
     preact = batch_norm(x, f"{name}_preact_bn", spec.bn_epsilon)
     preact = relu(preact, f"{name}_preact_relu")
-    if spec.shortcut in shortcuts.PARAMETER_FREE:
-        shortcut = shortcuts.parameter_free(x, spec, filters_in, filters_out, stride, name)
-    elif filters_in != filters_out:
-        shortcut = projection(preact, spec, filters_out, stride, name, with_bn=False)
-    elif stride > 1:
-        shortcut = subsample(x, stride, name)
-    else:
-        shortcut = x
+    shortcut = skip_path(x, preact, spec, filters_in, filters_out, stride, name)
     rows = branch_convs(spec, width, filters_out, stride)
     x = preact
     for j, (kernel, filters, conv_stride, groups) in enumerate(rows, start=1):
@@ -161,51 +131,30 @@ def preact_residual_block(x, spec, filters_in, width, filters_out, stride, name)
     return shortcuts.join(preact, shortcut, x, spec, stride, name, f"{name}_out")
 
 
-def imagenet_stem(x, spec, pool_name="pool1_pool"):
-    """7x7/2 convolution and 3x3/2 max-pool; V2 leaves BN+ReLU to the first block.
+def residual_stages(x, spec):
+    """The stages of a residual network: `spec.depths[s]` blocks of `spec.widths[s]`.
 
-    `pool_name`: keras.applications' DenseNet calls its max-pool "pool1".
+    The stride of a stage sits in its first block (He et al., torchvision) or, in the
+    keras.applications V2 layout, its last (`spec.stride_block`).
     """
-    x = conv(x, spec.stem_width, spec.stem_kernel, 2, "conv1", use_bias=spec.use_bias)
-    if not spec.preact:
-        x = batch_norm(x, "conv1_bn", spec.bn_epsilon)
-        x = relu(x, "conv1_relu")
-    return stem_pool(x, pool_name)
-
-
-def stem_pool(x, name="pool1_pool"):
-    """3x3/2 max-pool after a stem.
-
-    Zero padding equals PyTorch's -inf padding here: inputs are >= 0 after ReLU (V1), and
-    keras.applications V2 pads its un-activated stem with zeros too.
-    """
-    x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
-    return layers.MaxPooling2D(3, strides=2, name=name)(x)
-
-
-def deep_stem(x, spec):
-    """ResNet-C/D stem (He et al. 2019): three 3x3 convolutions instead of the 7x7."""
-    widths = (spec.stem_width // 2, spec.stem_width // 2, spec.stem_width)
-    for j, width in enumerate(widths, start=1):
-        x = conv(x, width, 3, 2 if j == 1 else 1, f"conv1_{j}", use_bias=spec.use_bias)
-        if j < len(widths):
-            x = batch_norm(x, f"conv1_{j}_bn", spec.bn_epsilon)
-            x = relu(x, f"conv1_{j}_relu")
-    if not spec.preact:
-        x = batch_norm(x, "conv1_bn", spec.bn_epsilon)
-        x = relu(x, "conv1_relu")
-    return stem_pool(x)
-
-
-def cifar_stem(x, spec):
-    """One 3x3 convolution at full resolution (He et al. 2015 section 4.2, WRN); V2 leaves
-    BN+ReLU to the first block."""
-    x = conv(x, spec.stem_width, 3, 1, "conv1", use_bias=spec.use_bias)
-    if not spec.preact:
-        x = batch_norm(x, "conv1_bn", spec.bn_epsilon)
-        x = relu(x, "conv1_relu")
+    filters_in = spec.stem_width
+    block_fn = preact_residual_block if spec.preact else residual_block
+    for index, (depth, width, stride) in enumerate(zip(spec.depths, spec.widths, spec.strides)):
+        inner = int(width * spec.base_width / 64) * spec.groups
+        filters_out = width * spec.expansion
+        strided = 0 if spec.stride_block == "first" else depth - 1
+        for i in range(depth):
+            x = block_fn(
+                x,
+                spec,
+                filters_in,
+                inner,
+                filters_out,
+                stride if i == strided else 1,
+                name=f"conv{index + 2}_block{i + 1}",
+            )
+            filters_in = filters_out
+    if spec.preact:
+        x = batch_norm(x, "post_bn", spec.bn_epsilon)
+        x = relu(x, "post_relu")
     return x
-
-
-STEMS = {"imagenet": imagenet_stem, "deep": deep_stem, "cifar": cifar_stem}
-BLOCKS = {False: residual_block, True: preact_residual_block}

@@ -1,8 +1,9 @@
-"""Name -> spec registry: `list_models`, `create_model`, `model_info`, and entrypoints.
+"""Name -> spec registry: `list_models`, `create_model`, `model_info`, `get_spec`.
 
-Public constructors such as `ResNet50V2` are generated from a spec by `entrypoint`:
-they share `build_model`'s signature (so `help()` and IDEs show the real arguments)
-and differ only in the spec and the default weights.
+The registry is read off the family modules listed in `FAMILIES`: every public
+constructor there (`keras_resnets.core.entrypoint`) is one registered model, so adding a
+variant is one line in its family module (plus a weights row if it has weights).
+`PATTERNS` are names that stand for a whole family, e.g. "wrn-28-10".
 """
 
 import dataclasses
@@ -10,16 +11,23 @@ import difflib
 import fnmatch
 import functools
 import inspect
-import re
 
-from keras_resnets import builder
+from keras_resnets import cifar, densenet, dpn, resnet, resnet_bd, resnet_v2, resnext, senet, variants
 from keras_resnets import weights as weights_lib
-from keras_resnets.specs import Spec
+from keras_resnets.core import builder
+from keras_resnets.core.entrypoint import is_entrypoint
+from keras_resnets.core.specs import Spec
 
-_SPECS = {}
-# (regex, factory) pairs for names that stand for a whole family, e.g. "wrn-28-10";
-# `factory(*match.groups())` returns the spec.
-_PATTERNS = []
+FAMILIES = (resnet, resnet_v2, resnet_bd, resnext, senet, densenet, dpn, cifar, variants)
+ENTRYPOINTS = {
+    name: value
+    for module in FAMILIES
+    for name, value in vars(module).items()
+    if is_entrypoint(value) and value.__module__ == module.__name__
+}
+_SPECS = {fn.spec.registry_name: fn.spec for fn in ENTRYPOINTS.values()}
+# (compiled regex, factory): `factory(*match.groups())` returns the spec.
+PATTERNS = (cifar.WRN_PATTERN,)
 # Spec fields that `create_model` accepts as architecture options (the others, such as
 # `classes` and `name`, are `build_model` arguments).
 SPEC_OPTIONS = sorted(
@@ -27,45 +35,9 @@ SPEC_OPTIONS = sorted(
 )
 
 
-def entrypoint(spec, module):
-    """Registers `spec` and returns its public constructor, e.g. `ResNet50(...)`."""
-    if spec.registry_name in _SPECS:
-        raise ValueError(f"Model {spec.registry_name!r} is registered twice.")
-    _SPECS[spec.registry_name] = spec
-    default_weights = weights_lib.default_tag(spec.registry_name)
-
-    def constructor(*, weights=default_weights, classes=spec.classes, **kwargs):
-        return builder.build_model(spec, weights=weights, classes=classes, **kwargs)
-
-    signature = inspect.signature(builder.build_model)
-    params = [
-        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-        for p in signature.parameters.values()
-        if p.name != "spec"
-    ]
-    defaults = {"weights": default_weights, "classes": spec.classes}
-    params = [p.replace(default=defaults[p.name]) if p.name in defaults else p for p in params]
-    constructor.__signature__ = signature.replace(parameters=params)
-    constructor.__name__ = constructor.__qualname__ = spec.name
-    constructor.__module__ = module
-    constructor.__doc__ = (
-        f"Instantiates {spec.name}{f' ({spec.paper})' if spec.paper else ''}.\n\n"
-        f"Registry name: {spec.registry_name!r}; pretrained weights: "
-        f"{weights_lib.available(spec.registry_name) or 'none'} (default {default_weights!r}).\n"
-        "Inputs are expected preprocessed with the family's `preprocess_input`.\n\n"
-        + builder.build_model.__doc__.split("\n\n", 1)[1]
-    )
-    return constructor
-
-
-def register_pattern(regex, factory):
-    """Lets `get_spec` build the spec of any name of a family (`regex`), e.g. "wrn-28-10"."""
-    _PATTERNS.append((re.compile(regex), factory))
-
-
 def get_spec(name):
     key = name.lower()
-    for regex, factory in _PATTERNS:
+    for regex, factory in PATTERNS:
         match = regex.fullmatch(key)
         if match:
             return factory(*match.groups())
@@ -108,7 +80,7 @@ def create_model(name, **kwargs):
 
 @functools.lru_cache(maxsize=None)
 def _counts(name):
-    from keras_resnets import analysis
+    from keras_resnets.core import analysis
 
     spec = get_spec(name)
     model = builder.build_model(spec, weights=None, classes=spec.classes)
@@ -141,6 +113,8 @@ def model_info(name):
                 "resolution": e.resolution,
                 "classes": e.classes,
                 "preprocessing": e.preprocessing,
+                # None: the source publishes no hash (timm), so the download is not checked.
+                "file_hash": e.file_hash,
             }
             for e in weights_lib.TABLE
             if e.model == spec.registry_name

@@ -1,4 +1,9 @@
-"""The one Functional builder that every entrypoint calls."""
+"""The one Functional builder that every entrypoint calls.
+
+A spec says what a network is; the tables below say which block functions lay it out:
+`STEMS` by `spec.stem`, `STAGES` by `spec.block`. Each stage function returns the last
+feature map, its final normalisation included.
+"""
 
 import sys
 import warnings
@@ -6,10 +11,24 @@ import warnings
 import keras
 from keras import layers
 
-from keras_resnets import blocks
 from keras_resnets import weights as weights_lib
+from keras_resnets.blocks import dense, dual_path, residual, stems
+from keras_resnets.imagenet import Preprocess
 
 MIN_SIZE = 32
+
+STEMS = {
+    "imagenet": stems.imagenet_stem,
+    "deep": stems.deep_stem,
+    "cifar": stems.cifar_stem,
+    "densenet": stems.densenet_stem,
+}
+STAGES = {
+    "basic": residual.residual_stages,
+    "bottleneck": residual.residual_stages,
+    "dense": dense.dense_stages,
+    "dual_path": dual_path.dual_path_stages,
+}
 
 
 def build_model(
@@ -22,25 +41,30 @@ def build_model(
     classes=1000,
     classifier_activation="softmax",
     name=None,
+    include_preprocessing=False,
 ):
     """Builds `spec` as a Keras Functional model, with the keras.applications arguments.
 
     Args:
-        spec: a `keras_resnets.specs.Spec`.
+        spec: a `keras_resnets.Spec`.
         include_top: whether to add the global-average-pool + dense classifier.
         weights: `None` (random initialisation), a tag from the weights table
             (`"imagenet"`, `"cifar10"`, ...; see `keras_resnets.model_info(name)`),
-            or the path to a weights file (`.weights.h5`, or legacy `.h5` loaded by order).
+            or the path to a weights file: `.weights.h5`, a legacy `.h5` (loaded by layer
+            order), or a PyTorch checkpoint (`.pth`, `.safetensors`, ...), converted.
         input_tensor: optional Keras tensor to use as the image input.
         input_shape: optional `(H, W, C)` (or `(C, H, W)` for channels_first); at least
             32x32; any size (`None` entries too) when `include_top=False`.
         pooling: `None`, `"avg"` or `"max"`: pooling of the last feature map when
-            `include_top=False`.
+            `include_top=False`. Anything else is an error (keras.applications ignores it).
         classes: number of classes when `include_top=True` and the weights carry no
             classifier of that size.
         classifier_activation: activation of the `predictions` layer (`None` for logits);
             only `None` or `"softmax"` with pretrained weights.
         name: model name; defaults to the registry name.
+        include_preprocessing: `True` puts the weights' own preprocessing inside the model
+            (a `Preprocess` layer named "preprocess"), which then takes RGB in [0, 255];
+            `False` (keras.applications' ResNets) expects `preprocess_input` outside.
     """
     entry = weights_lib.resolve(spec, weights)
     if entry is not None and include_top and classes != entry.classes:
@@ -51,6 +75,8 @@ def build_model(
         )
     if pooling not in (None, "avg", "max"):
         raise ValueError(f"`pooling` must be None, 'avg' or 'max'. Received: pooling={pooling!r}")
+    if include_top:
+        _validate_activation(classifier_activation, weights)
     input_shape = obtain_input_shape(
         input_shape,
         default_size=entry.resolution if entry else spec.default_size,
@@ -58,14 +84,17 @@ def build_model(
         fixed_size=entry is not None and include_top,
         three_channels=entry is not None,
     )
-    img_input = _image_input(input_tensor, input_shape)
+    # The file comes first: offline, a missing one fails in seconds, before a deep
+    # model spends its build time.
+    weights_path = weights_lib.locate(entry, include_top, spec) if entry is not None else None
 
-    x = blocks.STEMS[spec.stem](img_input, spec)
-    x = build_stages(x, spec)
-    if spec.preact:
-        x = blocks.batch_norm(x, "post_bn", spec.bn_epsilon)
-        x = blocks.relu(x, "post_relu")
-    x = _head(x, include_top, pooling, classes, classifier_activation, weights)
+    img_input = _image_input(input_tensor, input_shape)
+    x = img_input
+    if include_preprocessing:
+        x = Preprocess(entry.preprocessing if entry else spec.preprocessing, name="preprocess")(x)
+    x = STEMS[spec.stem](x, spec)
+    x = STAGES[spec.block](x, spec)
+    x = _head(x, include_top, pooling, classes, classifier_activation)
 
     if input_tensor is not None:
         inputs = keras.utils.get_source_inputs(input_tensor)
@@ -74,16 +103,10 @@ def build_model(
     model = _functional(inputs, x, name or spec.registry_name)
 
     if entry is not None:
-        weights_lib.load_pretrained(model, entry, include_top)
+        weights_lib.load(model, weights_path, entry, spec, include_top)
     elif weights is not None:
-        weights_lib.load_file(model, weights)
+        weights_lib.load_file(model, weights, spec)
     return model
-
-
-# Stage functions of the families that are not residual stacks, by `spec.block`
-# ("dense": DenseNet, "dual_path": DPN); their modules register them on import. Each
-# returns the last feature map, its final normalisation included.
-STAGES = {}
 
 
 def _functional(inputs, outputs, name):
@@ -97,33 +120,9 @@ def _functional(inputs, outputs, name):
         sys.setrecursionlimit(limit)
 
 
-def build_stages(x, spec):
-    if spec.block in STAGES:
-        return STAGES[spec.block](x, spec)
-    filters_in = spec.stem_width
-    block_fn = blocks.BLOCKS[spec.preact]
-    for index, (depth, width, stride) in enumerate(zip(spec.depths, spec.widths, spec.strides)):
-        inner = int(width * spec.base_width / 64) * spec.groups
-        filters_out = width * spec.expansion
-        strided = 0 if spec.stride_block == "first" else depth - 1
-        for i in range(depth):
-            x = block_fn(
-                x,
-                spec,
-                filters_in,
-                inner,
-                filters_out,
-                stride if i == strided else 1,
-                name=f"conv{index + 2}_block{i + 1}",
-            )
-            filters_in = filters_out
-    return x
-
-
-def _head(x, include_top, pooling, classes, classifier_activation, weights):
+def _head(x, include_top, pooling, classes, classifier_activation):
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        _validate_activation(classifier_activation, weights)
         return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     if pooling == "avg":
         return layers.GlobalAveragePooling2D(name="avg_pool")(x)

@@ -1,81 +1,46 @@
-"""The pretrained-weights table and the one code path that fetches and loads it.
+"""Pretrained weights: the table, and the one path that fetches, verifies and loads a row.
 
-Each row says where a file comes from, its hash, its layout (how it maps onto our
-layers), its preprocessing and evaluation resolution. Architecture lives in the spec
-tables; a model may have several rows (tags), e.g. "imagenet" and "cifar10".
+The rows are one literal table (`keras_resnets.weights.rows`); `TABLE` is its working copy,
+which `register` extends for weights of your own. Architecture lives in the spec tables;
+a model may have several rows (tags), e.g. "imagenet" and "tv_in1k".
+
+Loading a row is two steps, so that a missing file fails before any model is built:
+`locate` returns a verified local file (the cached conversion, the cached download, or a
+fresh download), `load` puts it into the built model through the spec it was built from.
 
 Files are cached like keras.applications' (`$KERAS_HOME/models`, default
 `~/.keras/models`), so a file placed there by hand works with no network.
 """
 
 import contextlib
-import dataclasses
 import hashlib
 import os
 import socket
-from typing import Optional
 
 import keras
 
+from keras_resnets.weights.entry import WeightsEntry
+from keras_resnets.weights.rows import ROWS
+
 DOWNLOAD_TIMEOUT_S = 20
-KERAS_APPLICATIONS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
+KERAS_LAYOUT = "keras_h5"
+# Files that `weights=<path>` converts (PyTorch checkpoints); anything else loads as Keras weights.
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".th", ".bin", ".safetensors")
+
+TABLE = list(ROWS)
+
+__all__ = [
+    "TABLE", "WeightsEntry", "WeightsUnavailableError", "available", "cache_dir", "default_tag",
+    "fetch", "file_hash", "find", "load", "load_file", "locate", "register", "resolve",
+]  # fmt: skip
 
 
 class WeightsUnavailableError(OSError):
     """A pretrained file could not be downloaded or failed its hash check."""
 
 
-@dataclasses.dataclass(frozen=True)
-class WeightsEntry:
-    model: str  # registry name
-    tag: str  # what users pass as `weights=`
-    url: str  # file with the classifier
-    # md5 (32 hex) or sha256 (64 hex) of that file, or a sha256 prefix (torchvision's
-    # file names carry the first 8 hex digits).
-    file_hash: Optional[str]
-    notop_url: Optional[str] = None  # file without the classifier, when the source has one
-    notop_hash: Optional[str] = None
-    # How the file maps onto our layers: "keras_h5" = a legacy Keras .h5 loaded by order.
-    layout: str = "keras_h5"
-    classes: int = 1000
-    resolution: int = 224
-    preprocessing: str = "caffe"
-    source: str = "keras.applications"
-    license: str = "MIT (keras-team/keras)"
-
-    def file_for(self, include_top):
-        if include_top or self.notop_url is None:
-            return self.url, self.file_hash
-        return self.notop_url, self.notop_hash
-
-
-def keras_applications_row(model, top_hash, notop_hash, preprocessing, folder="resnet"):
-    base = KERAS_APPLICATIONS_URL + folder + "/" + model
-    return WeightsEntry(
-        model=model,
-        tag="imagenet",
-        url=base + "_weights_tf_dim_ordering_tf_kernels.h5",
-        file_hash=top_hash,
-        notop_url=base + "_weights_tf_dim_ordering_tf_kernels_notop.h5",
-        notop_hash=notop_hash,
-        preprocessing=preprocessing,
-    )
-
-
-# fmt: off
-TABLE = [
-    keras_applications_row("resnet50", "2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626", "caffe"),
-    keras_applications_row("resnet101", "f1aeb4b969a6efcfb50fad2f0c20cfc5", "88cf7a10940856eca736dc7b7e228a21", "caffe"),
-    keras_applications_row("resnet152", "100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c", "caffe"),
-    keras_applications_row("resnet50v2", "3ef43a0b657b3be2300d5770ece849e0", "fac2f116257151a9d068a22e544a4917", "tf"),
-    keras_applications_row("resnet101v2", "6343647c601c52e1368623803854d971", "c0ed64b8031c3730f411d2eb4eea35b5", "tf"),
-    keras_applications_row("resnet152v2", "a49b44d1979771252814e80f8ec446f9", "ed17cf2e0169df9d443503ef94b23b33", "tf"),
-]
-# fmt: on
-
-
 def register(entry):
-    """Adds (or replaces) a row; families with their own sources call this."""
+    """Adds (or replaces) a row: weights of your own, under a tag of your choice."""
     TABLE[:] = [e for e in TABLE if (e.model, e.tag) != (entry.model, entry.tag)] + [entry]
 
 
@@ -189,22 +154,50 @@ def fetch(url, expected_hash, fname=None, cache_subdir="models"):
     return path
 
 
-def load_file(model, path):
-    """Loads a local weights file: Keras 3 `.weights.h5`/`.keras`, or a legacy `.h5` by order."""
-    model.load_weights(os.fspath(path))
+def _models_dir():
+    return os.path.join(cache_dir(), "models")
 
 
-# layout -> function(model, entry, include_top); converter modules add their layouts.
-LOADERS = {}
+def locate(entry, include_top, spec):
+    """A verified local file for `entry`: what `load` needs, found before the model is built.
+
+    Converted layouts are cached after their first load as `.weights.h5` beside the
+    checkpoint (`keras_resnets.convert.cached_weights_path`); that file is used when present.
+    """
+    url, expected_hash = entry.file_for(include_top)
+    if entry.layout == KERAS_LAYOUT:
+        return fetch(url, expected_hash)
+    from keras_resnets import convert
+
+    fname = convert.checkpoint_fname(url)
+    cached = convert.cached_weights_path(os.path.join(_models_dir(), fname), spec, include_top)
+    if os.path.exists(cached):
+        return cached
+    return fetch(url, expected_hash, fname=fname)
 
 
-def _load_keras_h5(model, entry, include_top):
-    url, expected = entry.file_for(include_top)
-    load_file(model, fetch(url, expected))
+def load(model, path, entry, spec, include_top):
+    """Loads `path` from `locate` into `model`; a fresh checkpoint is converted and cached."""
+    if entry.layout == KERAS_LAYOUT or path.endswith(".weights.h5"):
+        model.load_weights(path)
+        return
+    from keras_resnets import convert
+
+    convert.load_file(model, path, entry.layout, spec)
+    cached = convert.cached_weights_path(path, spec, include_top)
+    # Written under a temporary name first, so an interrupted save is never loaded.
+    partial = cached[: -len(".weights.h5")] + ".partial.weights.h5"
+    model.save_weights(partial)
+    os.replace(partial, cached)
 
 
-LOADERS["keras_h5"] = _load_keras_h5
+def load_file(model, path, spec):
+    """`weights=<path>`: a Keras 3 `.weights.h5`/`.keras`, a legacy `.h5` (by layer order),
+    or a PyTorch checkpoint, converted through `spec` in the layout of its architecture."""
+    path = os.fspath(path)
+    if path.endswith(CHECKPOINT_SUFFIXES):
+        from keras_resnets import convert
 
-
-def load_pretrained(model, entry, include_top):
-    LOADERS[entry.layout](model, entry, include_top)
+        convert.load_file(model, path, convert.layout_for(spec), spec)
+    else:
+        model.load_weights(path)

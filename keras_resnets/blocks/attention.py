@@ -18,12 +18,11 @@ import keras
 from keras import layers
 from keras import ops
 
+from keras_resnets.blocks.ops import channel_axis
+
 # Squeeze ratio of both modules (Hu et al. 2018; Woo et al. 2018).
 REDUCTION = 16
 
-
-def _channel_axis():
-    return -1 if keras.config.image_data_format() == "channels_last" else 1
 
 
 def reduced_channels(channels, divisor):
@@ -33,7 +32,7 @@ def reduced_channels(channels, divisor):
 
 def squeeze_excite(x, spec, name):
     """Hu et al. 2018: scale channels by a gate computed from their global average."""
-    channels = x.shape[_channel_axis()]
+    channels = x.shape[channel_axis()]
     # timm rounds the squeeze width to a multiple of 8 (so 64 channels squeeze to 8, not 4).
     reduced = reduced_channels(channels, 8)
     s = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_se_pool")(x)
@@ -48,7 +47,7 @@ class ChannelStats(layers.Layer):
     """Mean and max over the channels, stacked as two channels (CBAM's spatial input)."""
 
     def call(self, x):
-        axis = _channel_axis()
+        axis = channel_axis()
         return ops.concatenate(
             [ops.mean(x, axis=axis, keepdims=True), ops.max(x, axis=axis, keepdims=True)],
             axis=axis,
@@ -56,14 +55,14 @@ class ChannelStats(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)
-        shape[_channel_axis()] = 2
+        shape[channel_axis()] = 2
         return tuple(shape)
 
 
 def cbam(x, spec, name):
     """Woo et al. 2018: a channel gate from average- and max-pooled features, then a
     spatial gate from a 7x7 convolution of the channel mean and max."""
-    channels = x.shape[_channel_axis()]
+    channels = x.shape[channel_axis()]
     reduce = layers.Conv2D(reduced_channels(channels, 1), 1, use_bias=False, name=f"{name}_cbam_reduce")
     relu = layers.Activation("relu", name=f"{name}_cbam_relu")
     expand = layers.Conv2D(channels, 1, use_bias=False, name=f"{name}_cbam_expand")
@@ -78,7 +77,7 @@ def cbam(x, spec, name):
     s = ChannelStats(name=f"{name}_cbam_stats")(x)
     s = layers.Conv2D(1, 7, padding="same", use_bias=False, name=f"{name}_cbam_spatial_conv")(s)
     s = layers.BatchNormalization(
-        axis=_channel_axis(), epsilon=spec.bn_epsilon, name=f"{name}_cbam_spatial_bn"
+        axis=channel_axis(), epsilon=spec.bn_epsilon, name=f"{name}_cbam_spatial_bn"
     )(s)
     s = layers.Activation("sigmoid", name=f"{name}_cbam_spatial_gate")(s)
     return layers.Multiply(name=f"{name}_cbam_spatial_scale")([x, s])

@@ -9,9 +9,8 @@ import keras
 from keras import layers
 from keras import ops
 
+from keras_resnets.blocks.ops import channel_axis
 
-def _channel_axis():
-    return -1 if keras.config.image_data_format() == "channels_last" else 1
 
 
 @keras.saving.register_keras_serializable(package="keras_resnets")
@@ -30,12 +29,12 @@ class ChannelPad(layers.Layer):
 
     def call(self, x):
         widths = [[0, 0]] * len(x.shape)
-        widths[_channel_axis()] = [self.before, self.after]
+        widths[channel_axis()] = [self.before, self.after]
         return ops.pad(x, widths)
 
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)
-        shape[_channel_axis()] += self.before + self.after
+        shape[channel_axis()] += self.before + self.after
         return tuple(shape)
 
     def get_config(self):
