@@ -21,6 +21,7 @@ _API = {
     "list_models": "keras_resnets.core.registry",
     "model_info": "keras_resnets.core.registry",
     "Spec": "keras_resnets.core.specs",
+    "features": "keras_resnets.core.features",
     "decode_predictions": "keras_resnets.imagenet",
     "WeightsUnavailableError": "keras_resnets.weights",
 }

@@ -13,35 +13,38 @@ Layer names, keras.applications' DenseNet (`{b}` = `conv{stage}_block{i}`):
 from keras import layers
 
 from keras_resnets.blocks.ops import batch_norm, channel_axis, conv, relu
+from keras_resnets.blocks.pyramid import stage_plan
 
 
-def dense_layer(x, spec, width, growth, name):
+def dense_layer(x, spec, width, growth, name, dilation=1):
     """BN-ReLU-1x1 conv-BN-ReLU-3x3 conv, whose `growth` channels join the input."""
     y = batch_norm(x, f"{name}_0_bn", spec.bn_epsilon)
     y = relu(y, f"{name}_0_relu")
     y = conv(y, width, 1, 1, f"{name}_1", use_bias=False)
     y = batch_norm(y, f"{name}_1_bn", spec.bn_epsilon)
     y = relu(y, f"{name}_1_relu")
-    y = conv(y, growth, 3, 1, f"{name}_2", use_bias=False)
+    y = conv(y, growth, 3, 1, f"{name}_2", use_bias=False, dilation=dilation)
     return layers.Concatenate(axis=channel_axis(), name=f"{name}_concat")([x, y])
 
 
-def transition(x, spec, stride, name):
-    """BN-ReLU, a 1x1 convolution keeping `spec.compression` of the channels, average pool."""
+def transition(x, spec, stride, applied, name, taps):
+    """BN-ReLU, a 1x1 convolution keeping `spec.compression` of the channels, average pool
+    (of `applied` stride); the BN-ReLU output is the previous level's tap."""
     channels = x.shape[channel_axis()]
     x = batch_norm(x, f"{name}_bn", spec.bn_epsilon)
     x = relu(x, f"{name}_relu")
+    taps.before(x, stride)
     x = conv(x, int(channels * spec.compression), 1, 1, name, use_bias=False)
-    return layers.AveragePooling2D(stride, strides=stride, name=f"{name}_pool")(x)
+    return layers.AveragePooling2D(applied, strides=applied, name=f"{name}_pool")(x)
 
 
-def dense_stages(x, spec):
+def dense_stages(x, spec, taps):
     """The dense stages; `spec.widths` are the 1x1 bottleneck widths (4 x growth)."""
-    rows = zip(spec.depths, spec.widths, spec.growth_rates, spec.strides)
-    for index, (depth, width, growth, stride) in enumerate(rows):
+    rows = zip(spec.depths, spec.widths, spec.growth_rates, stage_plan(spec))
+    for index, (depth, width, growth, (stride, applied, dilation)) in enumerate(rows):
         if index:  # the transition after the previous stage carries this stage's stride
-            x = transition(x, spec, stride, f"pool{index + 1}")
+            x = transition(x, spec, stride, applied, f"pool{index + 1}", taps)
         for i in range(depth):
-            x = dense_layer(x, spec, width, growth, f"conv{index + 2}_block{i + 1}")
+            x = dense_layer(x, spec, width, growth, f"conv{index + 2}_block{i + 1}", dilation)
     x = batch_norm(x, "bn", spec.bn_epsilon)
-    return relu(x, "relu")
+    return taps.finish(relu(x, "relu"))

@@ -26,6 +26,7 @@ block i of stage s (2..5), `n = conv{s}_block{i}`:
 from keras import layers
 
 from keras_resnets.blocks.ops import batch_norm, channel_axis, conv, relu
+from keras_resnets.blocks.pyramid import stage_plan
 
 
 def _bn_relu(x, spec, name):
@@ -33,7 +34,7 @@ def _bn_relu(x, spec, name):
     return relu(x, f"{name}_relu")
 
 
-def dual_path_block(x, paths, spec, width, inner, growth, stride, name):
+def dual_path_block(x, paths, spec, width, inner, growth, stride, name, dilation=1):
     """One block; `x` is `[residual, dense]`, `paths` the two tensors, or None to project."""
     if paths is None:
         y = _bn_relu(x, spec, f"{name}_proj")
@@ -43,7 +44,7 @@ def dual_path_block(x, paths, spec, width, inner, growth, stride, name):
         residual, dense = paths
     y = conv(_bn_relu(x, spec, f"{name}_1"), inner, 1, 1, f"{name}_1", use_bias=False)
     y = _bn_relu(y, spec, f"{name}_2")
-    y = conv(y, inner, 3, stride, f"{name}_2", use_bias=False, groups=spec.groups)
+    y = conv(y, inner, 3, stride, f"{name}_2", use_bias=False, groups=spec.groups, dilation=dilation)
     y = _bn_relu(y, spec, f"{name}_3")
     new_residual = conv(y, width, 1, 1, f"{name}_3_res", use_bias=False)
     new_dense = conv(y, growth, 1, 1, f"{name}_3_dense", use_bias=False)
@@ -54,12 +55,13 @@ def dual_path_block(x, paths, spec, width, inner, growth, stride, name):
     return x, (residual, dense)
 
 
-def dual_path_stages(x, spec):
-    rows = zip(spec.depths, spec.widths, spec.growth_rates, spec.strides)
-    for index, (depth, width, growth, stride) in enumerate(rows):
+def dual_path_stages(x, spec, taps):
+    rows = zip(spec.depths, spec.widths, spec.growth_rates, stage_plan(spec))
+    for index, (depth, width, growth, (stride, applied, dilation)) in enumerate(rows):
         inner = spec.groups * spec.base_width * 2**index
         paths = None
         for i in range(depth):
+            taps.before(x, stride if i == 0 else 1)
             x, paths = dual_path_block(
                 x,
                 paths,
@@ -67,9 +69,10 @@ def dual_path_stages(x, spec):
                 width,
                 inner,
                 growth,
-                stride if i == 0 else 1,
+                applied if i == 0 else 1,
                 f"conv{index + 2}_block{i + 1}",
+                dilation,
             )
     # timm's "conv5_bn_ac": BN + ReLU. Its `fc_act_layer="elu"` argument does not reach
     # that layer (timm 1.0.31 builds a ReLU there), so neither do we.
-    return _bn_relu(x, spec, "post")
+    return taps.finish(_bn_relu(x, spec, "post"))

@@ -9,8 +9,8 @@ def channel_axis():
     return 3 if keras.config.image_data_format() == "channels_last" else 1
 
 
-def conv(x, filters, kernel, stride, name, use_bias, groups=1, explicit_pad=False):
-    """A convolution whose padding matches PyTorch and Caffe (symmetric, k // 2).
+def conv(x, filters, kernel, stride, name, use_bias, groups=1, explicit_pad=False, dilation=1):
+    """A convolution whose padding matches PyTorch and Caffe (symmetric, dilation * (k // 2)).
 
     TensorFlow's "same" pads asymmetrically when the stride is 2, so strided and
     explicitly padded convolutions get a ZeroPadding2D layer named `<name>_pad`.
@@ -18,7 +18,7 @@ def conv(x, filters, kernel, stride, name, use_bias, groups=1, explicit_pad=Fals
     padding = "valid"
     if kernel > 1:
         if explicit_pad or stride > 1:
-            x = layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
+            x = layers.ZeroPadding2D(dilation * (kernel // 2), name=f"{name}_pad")(x)
         else:
             padding = "same"
     return layers.Conv2D(
@@ -26,6 +26,7 @@ def conv(x, filters, kernel, stride, name, use_bias, groups=1, explicit_pad=Fals
         kernel,
         strides=stride,
         padding=padding,
+        dilation_rate=dilation,
         groups=groups,
         use_bias=use_bias,
         name=f"{name}_conv",

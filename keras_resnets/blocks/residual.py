@@ -21,6 +21,7 @@ from keras import layers
 
 from keras_resnets.blocks import attention, shortcuts
 from keras_resnets.blocks.ops import batch_norm, conv, relu
+from keras_resnets.blocks.pyramid import stage_plan
 
 
 def branch_convs(spec, width, filters_out, stride):
@@ -33,6 +34,10 @@ def branch_convs(spec, width, filters_out, stride):
         (3, width, stride_3x3, spec.groups),
         (1, filters_out, 1, 1),
     ]
+
+
+def _dilated(kernel, dilation):
+    return dilation if kernel > 1 else 1
 
 
 def projection(x, spec, filters_out, stride, name, with_bn):
@@ -78,7 +83,7 @@ def skip_path(x, preact, spec, filters_in, filters_out, stride, name):
     return x
 
 
-def residual_block(x, spec, filters_in, width, filters_out, stride, name):
+def residual_block(x, spec, filters_in, width, filters_out, stride, name, dilation=1):
     """Post-activation block (He et al. 2015): relu(shortcut + BN(branch)).
 
     Weighted (Shen & Zeng 2016): shortcut + lambda * relu(BN(branch)), no ReLU after the sum.
@@ -87,7 +92,10 @@ def residual_block(x, spec, filters_in, width, filters_out, stride, name):
     shortcut = skip_path(x, None, spec, filters_in, filters_out, stride, name)
     rows = branch_convs(spec, width, filters_out, stride)
     for j, (kernel, filters, conv_stride, groups) in enumerate(rows, start=1):
-        x = conv(x, filters, kernel, conv_stride, f"{name}_{j}", spec.use_bias, groups)
+        x = conv(
+            x, filters, kernel, conv_stride, f"{name}_{j}", spec.use_bias, groups,
+            dilation=_dilated(kernel, dilation),
+        )  # fmt: skip
         x = batch_norm(x, f"{name}_{j}_bn", spec.bn_epsilon)
         if j < len(rows):
             x = relu(x, f"{name}_{j}_relu")
@@ -100,7 +108,7 @@ def residual_block(x, spec, filters_in, width, filters_out, stride, name):
     return relu(x, f"{name}_out")
 
 
-def preact_residual_block(x, spec, filters_in, width, filters_out, stride, name):
+def preact_residual_block(x, spec, filters_in, width, filters_out, stride, name, dilation=1):
     """Pre-activation block (He et al. 2016): shortcut + branch(relu(BN(x))).
 
     Inner convolutions are bias-free (a BN follows them); the last one and the
@@ -122,6 +130,7 @@ def preact_residual_block(x, spec, filters_in, width, filters_out, stride, name)
             use_bias=spec.use_bias and last,
             groups=groups,
             explicit_pad=True,
+            dilation=_dilated(kernel, dilation),
         )
         if not last:
             x = batch_norm(x, f"{name}_{j}_bn", spec.bn_epsilon)
@@ -131,30 +140,34 @@ def preact_residual_block(x, spec, filters_in, width, filters_out, stride, name)
     return shortcuts.join(preact, shortcut, x, spec, stride, name, f"{name}_out")
 
 
-def residual_stages(x, spec):
+def residual_stages(x, spec, taps):
     """The stages of a residual network: `spec.depths[s]` blocks of `spec.widths[s]`.
 
     The stride of a stage sits in its first block (He et al., torchvision) or, in the
-    keras.applications V2 layout, its last (`spec.stride_block`).
+    keras.applications V2 layout, its last (`spec.stride_block`); `taps` records the
+    feature pyramid (`keras_resnets.blocks.pyramid`).
     """
     filters_in = spec.stem_width
     block_fn = preact_residual_block if spec.preact else residual_block
-    for index, (depth, width, stride) in enumerate(zip(spec.depths, spec.widths, spec.strides)):
+    rows = zip(spec.depths, spec.widths, stage_plan(spec))
+    for index, (depth, width, (stride, applied, dilation)) in enumerate(rows):
         inner = int(width * spec.base_width / 64) * spec.groups
         filters_out = width * spec.expansion
         strided = 0 if spec.stride_block == "first" else depth - 1
         for i in range(depth):
+            taps.before(x, stride if i == strided else 1)
             x = block_fn(
                 x,
                 spec,
                 filters_in,
                 inner,
                 filters_out,
-                stride if i == strided else 1,
+                applied if i == strided else 1,
                 name=f"conv{index + 2}_block{i + 1}",
+                dilation=dilation,
             )
             filters_in = filters_out
     if spec.preact:
         x = batch_norm(x, "post_bn", spec.bn_epsilon)
         x = relu(x, "post_relu")
-    return x
+    return taps.finish(x)

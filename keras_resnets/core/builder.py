@@ -2,7 +2,9 @@
 
 A spec says what a network is; the tables below say which block functions lay it out:
 `STEMS` by `spec.stem`, `STAGES` by `spec.block`. Each stage function returns the last
-feature map, its final normalisation included.
+feature map, its final normalisation included, and records the feature-pyramid taps on the
+way; the built model carries them as `model.pyramid_level_inputs` (level -> layer name, the
+attribute keras-cv's task models read).
 """
 
 import sys
@@ -12,7 +14,7 @@ import keras
 from keras import layers
 
 from keras_resnets import weights as weights_lib
-from keras_resnets.blocks import dense, dual_path, residual, stems
+from keras_resnets.blocks import dense, dual_path, pyramid, residual, stems
 from keras_resnets.imagenet import Preprocess
 
 MIN_SIZE = 32
@@ -93,7 +95,8 @@ def build_model(
     if include_preprocessing:
         x = Preprocess(entry.preprocessing if entry else spec.preprocessing, name="preprocess")(x)
     x = STEMS[spec.stem](x, spec)
-    x = STAGES[spec.block](x, spec)
+    taps = pyramid.Taps(spec)
+    x = STAGES[spec.block](x, spec, taps)
     x = _head(x, include_top, pooling, classes, classifier_activation)
 
     if input_tensor is not None:
@@ -101,6 +104,9 @@ def build_model(
     else:
         inputs = img_input
     model = _functional(inputs, x, name or spec.registry_name)
+    model.pyramid_level_inputs = {
+        level: tensor._keras_history.operation.name for level, tensor in taps.tensors.items()
+    }
 
     if entry is not None:
         weights_lib.load(model, weights_path, entry, spec, include_top)

@@ -27,6 +27,9 @@ class Spec:
     preact: bool = False  # pre-activation (He et al. 2016, "V2") blocks
     # Stage strides; the stem already divides by 4 on ImageNet.
     strides: Tuple[int, ...] = (1, 2, 2, 2)
+    # None, or 8/16: dilate the stages past that stride instead of striding (segmentation
+    # backbones; `keras_resnets.blocks.pyramid`). Weight shapes are unchanged.
+    output_stride: Optional[int] = None
     # Which block of a stage carries the stride: "first" (He et al., torchvision) or
     # "last" (the keras.applications V2 layout, whose official weights need it).
     stride_block: str = "first"
