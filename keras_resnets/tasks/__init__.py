@@ -22,7 +22,9 @@ training curves, and the verified export. A task supplies the rest by subclassin
 - `evaluate(model, data, config, run_dir)`: an `Evaluation` (its metrics go into
   `metrics.json`, its plots into `run_dir`, its summary to stdout);
 - `export_examples(data, config)`: real model inputs on which every exported artifact is
-  checked against the Keras model; `labels(data)`: names of the outputs (`labels.txt`).
+  checked against the Keras model; `labels(data)`: names of the outputs (`labels.txt`);
+- optional: `callbacks(model, data, config, run_dir)`: extra Keras callbacks for every
+  training phase (e.g. pictures of predictions after each epoch); none by default.
 
 Modules:
   images: image files as model inputs (decoding, checking, resizing), for every image task.
@@ -87,6 +89,9 @@ class Task(abc.ABC):
 
     @abc.abstractmethod
     def labels(self, data): ...
+
+    def callbacks(self, model, data, config, run_dir):
+        return []
 
 
 def _json_value(value):

@@ -124,6 +124,7 @@ def train(task, config, model, data):
         return history
     train_batches = task.train_batches(data, config, seed=config.seed + start)
     val_batches = task.val_batches(data, config)
+    task_callbacks = task.callbacks(model, data, config, run_dir)
     for phase in phases:
         if start >= phase.end:
             continue
@@ -144,7 +145,8 @@ def train(task, config, model, data):
             initial_epoch=max(start, phase.start),
             steps_per_epoch=steps,
             validation_data=val_batches,
-            callbacks=[*shown, checkpoints.Checkpointer(run_dir, phase.name, history)],
+            # The checkpoint comes last, so that what the task logs is in its history.
+            callbacks=[*shown, *task_callbacks, checkpoints.Checkpointer(run_dir, phase.name, history)],
             verbose=verbose,
             shuffle=False,  # the pipeline shuffles
         )
