@@ -18,7 +18,8 @@ training curves, and the verified export. A task supplies the rest by subclassin
   nested `keras.Model`, called with `training=False` when `config.pretrained`, so that
   the core can freeze and unfreeze backbone stages; `weights` is None when the core
   rebuilds the model in float32 for export and copies the trained weights into it;
-- `compile_args(config)`: fresh `loss` and `metrics` for `model.compile`;
+- `compile_args(config)`: fresh keyword arguments of `model.compile` besides the optimizer
+  (`loss` and `metrics` for most models);
 - `evaluate(model, data, config, run_dir)`: an `Evaluation` (its metrics go into
   `metrics.json`, its plots into `run_dir`, its summary to stdout);
 - `export_examples(data, config)`: real model inputs on which every exported artifact is

@@ -62,17 +62,18 @@ def make_optimizer(kind, lr, total_steps, warmup_steps, weight_decay):
     return optimizer
 
 
-def compile_for(
-    model, phase, steps_per_epoch, *, optimizer, warmup_epochs, weight_decay, loss, metrics
-):
-    """Freezes for `phase` and compiles with a fresh optimizer whose schedule spans the phase."""
+def compile_for(model, phase, steps_per_epoch, *, optimizer, warmup_epochs, weight_decay, **compile_args):
+    """Freezes for `phase` and compiles with a fresh optimizer whose schedule spans the phase.
+
+    `compile_args` are the task's (`Task.compile_args`): `loss` and `metrics` for most
+    models, whatever else a task model's own `compile` takes (e.g. a detector's box loss).
+    """
     set_trainable(model, phase.unfreeze)
     steps = steps_per_epoch * (phase.end - phase.start)
     warmup_steps = warmup_epochs * steps_per_epoch
     model.compile(
         optimizer=make_optimizer(optimizer, phase.lr, steps, warmup_steps, weight_decay),
-        loss=loss,
-        metrics=metrics,
+        **compile_args,
     )
     # Creates the optimizer's slots now, so that a checkpoint can be loaded into them.
     model.optimizer.build(model.trainable_variables)
