@@ -1,5 +1,5 @@
-"""`python -m keras_resnets.export DIR --inputs X.npz --result R.json`: the TensorFlow side of
-an export from a JAX or PyTorch run (see `artifacts`)."""
+"""`python -m keras_resnets.export MODEL.keras OUT_DIR --request R.json --arrays A.npz --result
+ROWS.json`: the TensorFlow side of an export from a JAX or PyTorch model (see `exporter`)."""
 
 import argparse
 import json
@@ -8,28 +8,31 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_resnets.export.artifacts import KERAS_FILE, export_tf_artifacts
-from keras_resnets.export.checks import DEFAULT_TOLERANCE
+from keras_resnets.export.exporter import Request, export_artifacts
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m keras_resnets.export",
-        description="Export <dir>/model.keras as SavedModel and TFLite under TensorFlow and "
-        "check both against reference outputs (used by export_all under JAX/PyTorch).",
+        description="Rebuild a .keras model under TensorFlow, write the requested artifacts and "
+        "check them against the reference outputs of the backend it was built on.",
     )
+    parser.add_argument("keras_file")
     parser.add_argument("out_dir")
-    parser.add_argument("--inputs", required=True, help=".npz with `images` and `reference`")
-    parser.add_argument("--result", required=True, help="where to write the checks as JSON")
-    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE)
+    parser.add_argument("--request", required=True, help="the Request as JSON")
+    parser.add_argument("--arrays", required=True, help=".npz: images, reference_<i>, optional labels and representative")
+    parser.add_argument("--result", required=True, help="where to write the report rows as JSON")
     args = parser.parse_args(argv)
     if keras.backend.backend() != "tensorflow":
         parser.error("run with KERAS_BACKEND=tensorflow")
-    data = np.load(args.inputs)
-    model = keras.saving.load_model(Path(args.out_dir) / KERAS_FILE, compile=False)
-    checks = export_tf_artifacts(model, args.out_dir, data["images"], data["reference"], args.tolerance)
-    with open(args.result, "w") as f:
-        json.dump(checks, f)
+    request = Request.from_json(Path(args.request).read_text())
+    arrays = np.load(args.arrays)
+    reference = [arrays[f"reference_{i}"] for i in range(sum(k.startswith("reference_") for k in arrays))]
+    model = keras.saving.load_model(args.keras_file, compile=False)
+    rows = export_artifacts(
+        model, args.out_dir, request, arrays["images"], arrays.get("labels"), arrays.get("representative"), reference
+    )
+    Path(args.result).write_text(json.dumps(rows))
 
 
 if __name__ == "__main__":

@@ -1,121 +1,134 @@
-"""Writes `model.keras`, `saved_model/`, `model.tflite` and `labels.txt`, each checked.
+"""What an export writes, and how each file is written from a TensorFlow-backend model.
 
-Every artifact is reloaded and run on real example inputs, and its outputs are compared
-with the trained model's (`checks.compare`); any failure raises `ExportVerificationError`.
+An export folder (by default `saved_models/<name>/`) holds some of: `model.keras`,
+`saved_model/` (TensorFlow SavedModel), `model.tflite` (float32 LiteRT),
+`model_<quantization>.tflite` (float16, dynamic-range, full int8), `model.onnx`,
+`labels.txt` (one output name per line, in output order) and `export_report.json`.
 
-SavedModel and LiteRT export need TensorFlow (LiteRT refuses the JAX backend), so under
-JAX or PyTorch the `.keras` file is written and checked in-process, and a TensorFlow
-subprocess (`python -m keras_resnets.export`) rebuilds the model from that file, exports
-the SavedModel and TFLite files and checks them against the reference outputs computed
-by the original backend.
+Every exported graph has one input named "images": NHWC float32 with a dynamic batch and
+the model's fixed spatial size. The SavedModel serves it as the `serving_default`
+signature (also `serve`). TFLite files are converted from a SavedModel of the same
+endpoint (`TFLiteConverter.from_saved_model`, the path that also gives full-integer
+models), with builtin ops only, so `ai_edge_litert` runs them without TensorFlow. ONNX
+goes through Keras' own `format="onnx"` export (tf2onnx under TensorFlow).
 """
 
-import json
+import dataclasses
 import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
+import tempfile
 
 import keras
-import numpy as np
-
-# Registers the Preprocess layer, which task models (and so `model.keras`) hold.
-import keras_resnets.imagenet  # noqa: F401
-from keras_resnets.export.checks import DEFAULT_TOLERANCE, ExportVerificationError, compare
 
 KERAS_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
 TFLITE_FILE = "model.tflite"
+ONNX_FILE = "model.onnx"
 LABELS_FILE = "labels.txt"
+REPORT_FILE = "export_report.json"
+FORMATS = ("keras", "saved_model", "tflite", "onnx")
+QUANTIZATIONS = ("float16", "dynamic", "int8")
+FILES = {"keras": KERAS_FILE, "saved_model": SAVED_MODEL_DIR, "tflite": TFLITE_FILE, "onnx": ONNX_FILE}
+INPUT_NAME = "images"
 
 
-def run_keras_file(path, images):
-    return keras.saving.load_model(path, compile=False).predict(images, verbose=0)
+@dataclasses.dataclass(frozen=True)
+class Artifact:
+    format: str
+    quantize: str = None  # TFLite only
+
+    @property
+    def name(self):
+        return self.format if self.quantize is None else f"{self.format}_{self.quantize}"
+
+    @property
+    def file(self):
+        return FILES[self.format] if self.quantize is None else f"model_{self.quantize}.tflite"
 
 
-def run_saved_model(path, images):
+def plan(formats, quantize):
+    """The artifacts for `formats`; TFLite once per entry of `quantize` (None: float32)."""
+    quantize = quantize if isinstance(quantize, (list, tuple)) else (quantize,)
+    unknown = [q for q in quantize if q is not None and q not in QUANTIZATIONS]
+    if unknown:
+        raise ValueError(f"Unknown quantization(s) {unknown}; use None or some of {QUANTIZATIONS}.")
+    return [
+        Artifact(f, q)
+        for f in formats
+        for q in (quantize if f == "tflite" else (None,))
+    ]
+
+
+def write(artifact, model, path, **tflite_options):
+    """Writes `artifact` of `model` (TensorFlow backend) to `path`."""
+    # Looked up at call time, so a test can swap one writer for a faulty one.
+    writers = {"keras": write_keras, "saved_model": write_saved_model, "tflite": write_tflite, "onnx": write_onnx}
+    options = {"quantize": artifact.quantize, **tflite_options} if artifact.quantize else {}
+    writers[artifact.format](model, path, **options)
+
+
+
+
+
+def input_spec(model, dtype="float32"):
+    return keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype=dtype, name=INPUT_NAME)
+
+
+def _write_serving_archive(model, path, dtype="float32"):
+    """A SavedModel whose `serve` endpoint takes `dtype` images and feeds them as float32."""
     import tensorflow as tf
 
-    loaded = tf.saved_model.load(os.fspath(path))  # must outlive the call: it owns the variables
-    return loaded.serve(tf.constant(images)).numpy()
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        "serve",
+        lambda images: model(tf.cast(images, tf.float32), training=False),
+        input_signature=[input_spec(model, dtype)],
+    )
+    archive.write_out(os.fspath(path), verbose=False)
 
 
-def run_tflite(path, images):
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=os.fspath(path))
-    index = interpreter.get_input_details()[0]["index"]
-    interpreter.resize_tensor_input(index, images.shape)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(index, images.astype(np.float32))
-    interpreter.invoke()
-    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+def write_keras(model, path):
+    model.save(path)
 
 
 def write_saved_model(model, path):
-    model.export(os.fspath(path), format="tf_saved_model", verbose=False)
+    shutil.rmtree(path, ignore_errors=True)
+    _write_serving_archive(model, path)
 
 
-def write_tflite(model, path):
-    model.export(os.fspath(path), format="litert", verbose=False)
+def write_tflite(model, path, quantize=None, representative_data=None, int8_io=True, takes_pixels=False):
+    """A `.tflite` file: float32, or quantized ("float16", "dynamic" range, full "int8").
 
-
-def export_tf_artifacts(model, out_dir, images, reference, tolerance):
-    """SavedModel + TFLite from a model built under the TensorFlow backend, both checked."""
-    out_dir = Path(out_dir)
-    shutil.rmtree(out_dir / SAVED_MODEL_DIR, ignore_errors=True)
-    write_saved_model(model, out_dir / SAVED_MODEL_DIR)
-    write_tflite(model, out_dir / TFLITE_FILE)
-    return {
-        "saved_model": compare(run_saved_model(out_dir / SAVED_MODEL_DIR, images), reference, tolerance),
-        "tflite": compare(run_tflite(out_dir / TFLITE_FILE, images), reference, tolerance),
-    }
-
-
-def _export_in_tensorflow_subprocess(out_dir, images, reference, tolerance):
-    out_dir = Path(out_dir)
-    inputs = out_dir / ".verify-inputs.npz"
-    result = out_dir / ".verify-result.json"
-    np.savez(inputs, images=images, reference=reference)
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
-    command = [
-        sys.executable, "-m", "keras_resnets.export", os.fspath(out_dir),
-        "--inputs", os.fspath(inputs), "--result", os.fspath(result), "--tolerance", str(tolerance),
-    ]  # fmt: skip
-    try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
-        if done.returncode != 0 or not result.exists():
-            raise ExportVerificationError(
-                "The TensorFlow export subprocess failed (exit "
-                f"{done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
-            )
-        with open(result) as f:
-            return json.load(f)
-    finally:
-        inputs.unlink(missing_ok=True)
-        result.unlink(missing_ok=True)
-
-
-def export_all(model, out_dir, labels, images, tolerance=DEFAULT_TOLERANCE):
-    """Writes every artifact and returns {artifact: check}; raises if any check fails.
-
-    `labels` name the outputs in order (`labels.txt`); `images` are real example inputs.
+    Full int8 calibrates its activation ranges on `representative_data` (real images, one
+    at a time). With `int8_io` its input and output are integers too: raw uint8 pixels
+    when the model `takes_pixels` (its preprocessing is in the graph), else int8 values
+    with the file's scale and zero point; without, they stay float32.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / LABELS_FILE).write_text("".join(f"{name}\n" for name in labels))
-    reference = np.asarray(model.predict(images, verbose=0))
-    model.save(out_dir / KERAS_FILE)
-    checks = {"keras": compare(run_keras_file(out_dir / KERAS_FILE, images), reference, tolerance)}
-    if keras.backend.backend() == "tensorflow":
-        checks.update(export_tf_artifacts(model, out_dir, images, reference, tolerance))
-    else:
-        checks.update(_export_in_tensorflow_subprocess(out_dir, images, reference, tolerance))
-    failed = {name: check for name, check in checks.items() if not check["ok"]}
-    if failed:
-        raise ExportVerificationError(
-            f"Exported artifacts in {out_dir} do not match the trained Keras model on "
-            f"{len(images)} test images (tolerance {tolerance}): {json.dumps(failed)}"
-        )
-    return checks
+    import tensorflow as tf
+
+    pixel_input = quantize == "int8" and int8_io and takes_pixels
+    with tempfile.TemporaryDirectory() as saved_model:
+        _write_serving_archive(model, saved_model, "uint8" if pixel_input else "float32")
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
+        if quantize is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        if quantize == "int8":
+            samples = representative_data.astype("uint8" if pixel_input else "float32")
+            converter.representative_dataset = lambda: ([samples[i : i + 1]] for i in range(len(samples)))
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            if int8_io:
+                io_type = tf.uint8 if pixel_input else tf.int8
+                converter.inference_output_type = io_type
+                if not pixel_input:  # a uint8 pixel input is already an integer tensor
+                    converter.inference_input_type = io_type
+        content = converter.convert()
+    with open(path, "wb") as f:
+        f.write(content)
+
+
+def write_onnx(model, path):
+    model.export(os.fspath(path), format="onnx", input_signature=[input_spec(model)], verbose=False)
+

@@ -1,9 +1,19 @@
-"""Whether an exported artifact computes what the Keras model does, on the same inputs.
+"""Whether an exported artifact computes what the Keras model does, on the same real inputs.
 
-The max abs difference of the outputs must be within the tolerance, and the top-1 entry
-of the last axis must agree on every input whose reference top-1/top-2 margin is wider
-than that tolerance (closer calls may flip legitimately).
+Outputs are lists of arrays (one per model output). Scores are compared along their last
+axis at every position, so class probabilities (N, classes) and per-pixel maps
+(N, H, W, classes) are checked the same way; outputs that are not scores (decoded boxes)
+bring their own check (`export(..., check=fn)`, called as `check_outputs` is and
+returning at least {"ok": bool}).
+
+Float artifacts must match within `Bounds.tolerance`: max abs difference, and the same
+top-1 wherever the reference's top-1/top-2 margin is wider than the tolerance (closer
+calls may flip legitimately). Quantized artifacts must agree on top-1 at least
+`Bounds.min_agreement[quantize]` of the time and, when labels are given, lose at most
+`Bounds.max_accuracy_drop[quantize]` points of accuracy against the Keras model.
 """
+
+import dataclasses
 
 import numpy as np
 
@@ -11,21 +21,78 @@ DEFAULT_TOLERANCE = 1e-3
 
 
 class ExportVerificationError(RuntimeError):
-    """An exported artifact does not reproduce the Keras model."""
+    """An exported artifact does not reproduce the Keras model within its bounds.
+
+    `report` is the export's report (failed rows included) when there is one.
+    """
+
+    def __init__(self, *args, report=None):
+        super().__init__(*args)
+        self.report = report
+
+
+@dataclasses.dataclass(frozen=True)
+class Bounds:
+    tolerance: float = DEFAULT_TOLERANCE
+    min_agreement: dict = dataclasses.field(
+        default_factory=lambda: {"float16": 0.99, "dynamic": 0.99, "int8": 0.97}
+    )
+    max_accuracy_drop: dict = dataclasses.field(
+        default_factory=lambda: {"float16": 0.2, "dynamic": 0.2, "int8": 1.0}
+    )  # percentage points
+
+
+def _scores(array):
+    array = np.asarray(array, dtype=np.float64)
+    return array.reshape(-1, array.shape[-1]) if array.ndim > 1 else array.reshape(-1, 1)
 
 
 def compare(outputs, reference, tolerance):
-    outputs = np.asarray(outputs, dtype=np.float64)
-    reference = np.asarray(reference, dtype=np.float64)
-    if outputs.shape != reference.shape:
-        return {"ok": False, "error": f"output shape {outputs.shape} != {reference.shape}"}
-    top2 = np.sort(reference, axis=-1)[:, -2:]
-    clear = (top2[:, 1] - top2[:, 0]) > tolerance
-    agree = np.argmax(outputs, axis=-1) == np.argmax(reference, axis=-1)
-    diff = float(np.max(np.abs(outputs - reference)))
+    """One output array (or a list of them) against the reference: the float check."""
+    if not isinstance(outputs, (list, tuple)):
+        outputs, reference = [outputs], [reference]
+    shapes = [np.shape(o) for o in outputs], [np.shape(r) for r in reference]
+    if shapes[0] != shapes[1]:
+        return {"ok": False, "error": f"output shapes {shapes[0]} != {shapes[1]}"}
+    ok, diff, agreement = True, 0.0, 1.0
+    for out, ref in zip(map(_scores, outputs), map(_scores, reference)):
+        top2 = np.sort(ref, axis=-1)[:, -2:]
+        clear = (top2[:, -1] - top2[:, 0]) > tolerance
+        agree = np.argmax(out, axis=-1) == np.argmax(ref, axis=-1)
+        diff = max(diff, float(np.max(np.abs(out - ref))))
+        agreement = min(agreement, float(agree.mean()))
+        ok = ok and bool(agree[clear].all())
     return {
-        "ok": bool(diff <= tolerance and agree[clear].all()),
+        "ok": bool(ok and diff <= tolerance),
         "max_abs_diff": diff,
-        "top1_agreement": float(agree.mean()),
-        "images": int(len(reference)),
+        "top1_agreement": agreement,
+        "images": int(len(reference[0])),
     }
+
+
+def accuracy(outputs, labels):
+    """Top-1 accuracy (in %) of the first output against integer labels of its leading
+    shape (per image, or per pixel); None without labels or when the shapes do not fit."""
+    first = np.asarray(outputs[0])
+    if labels is None or first.ndim < 2 or np.shape(labels) != first.shape[:-1]:
+        return None
+    return float(100 * np.mean(np.argmax(first, axis=-1) == np.asarray(labels)))
+
+
+def check_outputs(outputs, reference, bounds, quantize, labels=None):
+    """The float check, or for a quantized artifact its agreement and accuracy bounds."""
+    check = compare(outputs, reference, bounds.tolerance)
+    if quantize is None or "error" in check:
+        return check
+    least, most = bounds.min_agreement[quantize], bounds.max_accuracy_drop[quantize]
+    problems = []
+    if check["top1_agreement"] < least:
+        problems.append(f"top-1 agreement {check['top1_agreement']:.2%} < {least:.0%}")
+    if accuracy(reference, labels) is not None:
+        check["accuracy_drop"] = accuracy(reference, labels) - accuracy(outputs, labels)
+        if check["accuracy_drop"] > most:
+            problems.append(f"accuracy drop {check['accuracy_drop']:.2f} > {most} points")
+    check["ok"] = not problems
+    if problems:
+        check["error"] = ", ".join(problems)
+    return check

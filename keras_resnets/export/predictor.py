@@ -7,7 +7,8 @@ from typing import Callable
 
 import numpy as np
 
-from keras_resnets.export.artifacts import KERAS_FILE, LABELS_FILE, run_tflite
+from keras_resnets.export.artifacts import KERAS_FILE, LABELS_FILE
+from keras_resnets.export.runners import load_runner
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,7 +38,8 @@ def load_predictor(path):
         from ai_edge_litert.interpreter import Interpreter
 
         side = int(Interpreter(model_path=os.fspath(path)).get_input_details()[0]["shape"][1])
-        return Predictor(lambda images: run_tflite(path, images), side, labels)
+        run = load_runner(path)
+        return Predictor(lambda images: run(images)[0], side, labels)
     import keras
 
     model = keras.saving.load_model(path, compile=False)

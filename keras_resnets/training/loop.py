@@ -33,6 +33,8 @@ def run(task, config):
     if config.resume:
         task, config = saved_options(task, config)
     config = resolve(config, task.data_name())
+    if config.export:
+        require_export_packages()
     keras.utils.set_random_seed(config.seed)
     dtype_policy = precision.policy(config.mixed_precision)
     keras.mixed_precision.set_global_policy(dtype_policy)
@@ -151,6 +153,15 @@ def train(task, config, model, data):
             shuffle=False,  # the pipeline shuffles
         )
     return history
+
+
+def require_export_packages():
+    """Fails before any data is loaded or any step trained when the export at the end of
+    the run could not be written for want of a package."""
+    try:
+        export.require(export.RUN_FORMATS)
+    except export.MissingExportDependencyError as exc:
+        raise ConfigError(f"{exc} Or train without exporting (export=False).", "export") from exc
 
 
 def export_model(task, config, model, data):

@@ -1,0 +1,153 @@
+"""Export a model for mobile and serving, each artifact verified on real images.
+
+    python apps/export.py --model resnet56 --weights cifar10 --include-preprocessing \
+        --quantize none float16 dynamic int8 \
+        --eval-data ../shared/data/cifar10-test/cifar10_test_yoongikim_jpeg.npz
+    python apps/export.py --model saved_models/<run>/model.keras --formats tflite --quantize int8 \
+        --eval-data ../shared/data/flowers-mini
+
+`--model` is a registered name (built with `--weights`) or a `.keras` file. The formats go
+to `saved_models/<name>/` (or `--output-dir`): SavedModel, TFLite (float32 and each
+`--quantize` mode), ONNX. Every artifact runs on the `--eval-data` images in its own
+runtime and is compared with the Keras model; the table (size, max abs diff, top-1
+agreement, accuracy, latency, images/s) is printed and written to `export_report.json`.
+Full int8 calibrates on `--calibration-data` or `--dataset` (default: evaluation images).
+
+Exit status: 0 every artifact passed; 2 bad options or a missing package (nothing was
+done); 3 an artifact failed its check (it was removed; the report says why).
+"""
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from keras_resnets import export, imagenet  # noqa: E402
+from keras_resnets.export import data, report  # noqa: E402
+
+EXIT_USAGE, EXIT_EXPORT = 2, 3
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="export.py", description=__doc__.split("\n\n")[0], epilog="More in README.md.")
+    add = p.add_argument_group("model").add_argument
+    add("--model", required=True, help="a name of keras_resnets.list_models(), or a .keras file")
+    add("--weights", help="with a name: a weights tag, 'none' or a file; default: the model's default")
+    add("--image-size", type=int, help="with a name: input side; default: the weights' resolution")
+    add("--preprocessing", choices=imagenet.MODES,
+        help="the model's input preprocessing; default: the weights' own (a name), the Preprocess "
+        "layer's (a .keras file)")  # fmt: skip
+    add("--include-preprocessing", action="store_true",
+        help="bake the preprocessing into the exported graphs: they take RGB 0-255 (uint8 for int8)")  # fmt: skip
+    add = p.add_argument_group("formats").add_argument
+    add("--formats", nargs="+", default=list(export.DEFAULT_FORMATS), choices=export.FORMATS)
+    add("--quantize", nargs="+", default=["none"], choices=["none", *export.QUANTIZATIONS],
+        help="TFLite files to write: none (float32), float16, dynamic (range), int8 (full integer)")  # fmt: skip
+    add("--float-io", action="store_true", help="float32 input and output for the int8 model")
+    add = p.add_argument_group("data").add_argument
+    add("--eval-data", required=True, help="a .npz of uint8 images (x, y) or an image folder")
+    add("--eval-images", type=int, help="at most this many, spread over the set; default: all")
+    calibration = p.add_mutually_exclusive_group()
+    calibration.add_argument("--calibration-data", help="int8 calibration images: .npz or folder")
+    calibration.add_argument("--dataset", help="int8 calibration from a tensorflow-datasets set")
+    add("--calibration-images", type=int, default=export.exporter.CALIBRATION_IMAGES)
+    add = p.add_argument_group("checks and output").add_argument
+    add("--output-dir", help="default: saved_models/<model name>")
+    add("--tolerance", type=float, default=export.DEFAULT_TOLERANCE, help="float artifacts: max abs diff")
+    add("--min-agreement", type=float, help="quantized: min top-1 agreement in %% (default 99, int8 97)")
+    add("--max-accuracy-drop", type=float, help="quantized: max points lost (default 0.2, int8 1)")
+    add("--timing-runs", type=int, default=20, help="runs per latency/throughput median")
+    return p
+
+
+def load_model(args):
+    """(model, name, preprocessing mode or None, class names or None)."""
+    import keras
+
+    import keras_resnets as kr
+    from keras_resnets import weights as weights_lib
+    from keras_resnets.core import registry
+
+    if args.model.endswith(".keras"):
+        model = keras.saving.load_model(args.model, compile=False)
+        labels_file = Path(args.model).parent / export.LABELS_FILE
+        names = labels_file.read_text().splitlines() if labels_file.exists() else None
+        mode = args.preprocessing or export.exporter.preprocessing_mode(model)
+        return model, Path(args.model).stem, mode, names
+    spec = registry.get_spec(args.model)
+    tag = weights_lib.default_tag(spec.registry_name) if args.weights is None else args.weights
+    tag = None if tag == "none" else tag
+    entry = weights_lib.find(spec.registry_name, tag) if tag else None
+    side = args.image_size or (entry.resolution if entry else None) or spec.default_size
+    model = kr.create_model(spec.registry_name, weights=tag, input_shape=(side, side, 3))
+    mode = args.preprocessing or (entry.preprocessing if entry else spec.preprocessing)
+    classes = model.output_shape[-1]
+    names = [imagenet.class_index()[i][1] for i in range(1000)] if classes == 1000 else None
+    return model, spec.registry_name, mode, names
+
+
+def bounds(args):
+    defaults = export.Bounds()
+    agreement = {q: args.min_agreement / 100 for q in export.QUANTIZATIONS} if args.min_agreement else None
+    drop = {q: args.max_accuracy_drop for q in export.QUANTIZATIONS} if args.max_accuracy_drop is not None else None
+    return dataclasses.replace(
+        defaults, tolerance=args.tolerance,
+        min_agreement=agreement or defaults.min_agreement, max_accuracy_drop=drop or defaults.max_accuracy_drop,
+    )  # fmt: skip
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    try:
+        export.require(args.formats)  # before building, loading or converting anything
+    except export.MissingExportDependencyError as exc:
+        print(f"export.py: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        model, name, mode, class_names = load_model(args)
+        side = int(model.input_shape[1])
+        images, labels, data_names = data.load_images(args.eval_data, side, args.eval_images)
+        if args.calibration_data:
+            calibration = data.load_images(args.calibration_data, side, args.calibration_images)[0]
+        elif args.dataset:
+            calibration = data.load_dataset_images(args.dataset, side, args.calibration_images)
+        else:
+            calibration = images[data.spread(len(images), args.calibration_images)]
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        parser.error(str(exc))
+    pixels = args.include_preprocessing or export.takes_pixels(model)
+    if not pixels and mode is None:
+        parser.error(f"{args.model} holds no Preprocess layer: pass --preprocessing MODE.")
+    if not pixels:  # the exported graphs take preprocessed images: so must the checks
+        images, calibration = (imagenet.preprocess_input(x.copy(), mode) for x in (images, calibration))
+    include = (mode if not export.takes_pixels(model) else True) if args.include_preprocessing else False
+    if class_names is None and data_names and len(data_names) == model.output_shape[-1]:
+        class_names = data_names
+    try:
+        result = export.export(
+            model, args.output_dir or Path("saved_models") / name, formats=args.formats,
+            quantize=[None if q == "none" else q for q in args.quantize], representative_data=calibration,
+            include_preprocessing=include, eval_data=(images, labels), class_names=class_names,
+            int8_io=not args.float_io, bounds=bounds(args), timing_runs=args.timing_runs,
+        )  # fmt: skip
+        status = 0
+    except export.ExportVerificationError as exc:
+        print(f"export.py: export check failed: {exc}", file=sys.stderr)
+        result, status = exc.report, EXIT_EXPORT
+    except ValueError as exc:
+        parser.error(str(exc))
+    if result is not None:
+        print(report.table(result))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,307 @@
+"""`export(model, path, ...)`: every requested artifact, written, verified and reported.
+
+Each artifact is written, reloaded in its own runtime, run on the real evaluation images
+and checked against the Keras model (`checks`); its size, latency and throughput are
+measured (`report`). An artifact that fails its check is deleted, and after the report is
+written `ExportVerificationError` names every failure: nothing that did not pass stays
+exported.
+
+SavedModel, TFLite and ONNX need the TensorFlow backend (LiteRT export refuses JAX, and
+one converter path keeps the artifacts alike). Under JAX or PyTorch the Keras model's
+outputs are computed there, `model.keras` is written and checked in-process, and a
+TensorFlow subprocess (`python -m keras_resnets.export`) rebuilds the model from that
+file and writes and checks the rest against those outputs.
+"""
+
+import dataclasses
+import importlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from keras_resnets.export import artifacts, checks, dependencies, report, runners
+from keras_resnets.imagenet import Preprocess
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FORMATS = ("saved_model", "tflite", "onnx")
+CALIBRATION_IMAGES = 300
+RUN_FORMATS = ("keras", "saved_model", "tflite")  # what a training run exports
+RUN_TIMING_RUNS = 5  # a training run's export: a quick speed figure, not a benchmark
+
+
+def preprocessing_mode(model):
+    """The mode of the `Preprocess` layer `model` holds (so it takes RGB 0-255), or None."""
+    for layer in model.layers:
+        mode = layer.mode if isinstance(layer, Preprocess) else None
+        if mode is None and isinstance(layer, keras.Model):
+            mode = preprocessing_mode(layer)
+        if mode is not None:
+            return mode
+    return None
+
+
+def takes_pixels(model):
+    return preprocessing_mode(model) is not None
+
+
+def with_preprocessing(model, include_preprocessing):
+    """`model`, taking RGB [0, 255] when asked: False leaves it as it is; True requires
+    its own `Preprocess` layer; a mode ("caffe", "tf", "torch", "dpn") puts one in front."""
+    if include_preprocessing is False or include_preprocessing is None:
+        return model
+    if takes_pixels(model):
+        if include_preprocessing is True:
+            return model
+        raise ValueError(
+            f"{model.name} already holds its preprocessing; pass include_preprocessing=True, "
+            f"not {include_preprocessing!r}, or it would be applied twice."
+        )
+    if include_preprocessing is True:
+        raise ValueError(
+            f"{model.name} has no Preprocess layer, so its weights' preprocessing is unknown "
+            "here: pass include_preprocessing='<mode>' (caffe, tf, torch or dpn), or build it "
+            "with include_preprocessing=True."
+        )
+    inputs = keras.Input(model.input_shape[1:], name="image")
+    outputs = model(Preprocess(include_preprocessing, name="preprocess")(inputs))
+    return keras.Model(inputs, outputs, name=model.name)
+
+
+def _check_fixed_size(model):
+    if None in model.input_shape[1:]:
+        raise ValueError(
+            f"{model.name} takes inputs of shape {model.input_shape}; exports need a fixed "
+            "spatial size: build it with input_shape=(height, width, 3)."
+        )
+
+
+def _images_and_labels(eval_data):
+    images, labels = eval_data if isinstance(eval_data, (tuple, list)) else (eval_data, None)
+    if images is None or len(images) == 0:
+        raise ValueError(
+            "export needs real example images (eval_data=images or (images, labels)) to "
+            "verify every artifact against the Keras model."
+        )
+    return np.asarray(images, dtype=np.float32), None if labels is None else np.asarray(labels)
+
+
+def _check_function(name):
+    if name is None:
+        return checks.check_outputs
+    module, _, qualname = name.partition(":")
+    return getattr(importlib.import_module(module), qualname)
+
+
+def _check_name(check):
+    """`check` as "module:qualname", so that a TensorFlow subprocess can import it."""
+    if check is None:
+        return None
+    name = f"{check.__module__}:{check.__qualname__}"
+    if "<" in name or check.__module__ == "__main__":
+        raise ValueError(f"check={name} must be a module-level function that can be imported.")
+    return name
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """What to export and how to judge it; travels as JSON to the TensorFlow subprocess."""
+
+    artifacts: list
+    bounds: checks.Bounds
+    int8_io: bool
+    takes_pixels: bool
+    timing_runs: int
+    check: str = None  # "module:qualname" of a custom check, else `checks.check_outputs`
+
+    def to_json(self):
+        return json.dumps({**dataclasses.asdict(self), "artifacts": [dataclasses.astuple(a) for a in self.artifacts]})
+
+    @classmethod
+    def from_json(cls, text):
+        fields = json.loads(text)
+        fields["artifacts"] = [artifacts.Artifact(*a) for a in fields["artifacts"]]
+        fields["bounds"] = checks.Bounds(**fields["bounds"])
+        return cls(**fields)
+
+
+def verify(artifact, path, request, images, labels, reference):
+    """The report row of a written artifact: its check, accuracy, size and speed."""
+    run = runners.load_runner(path)
+    outputs = runners.run_batched(run, images)
+    check = _check_function(request.check)(outputs, reference, request.bounds, artifact.quantize, labels)
+    return {
+        "ok": bool(check["ok"]),
+        "check": check,
+        "accuracy": checks.accuracy(outputs, labels),
+        "size_mb": report.size_mb(path),
+        **report.speed(run, images, request.timing_runs),
+    }
+
+
+def export_artifacts(model, out_dir, request, images, labels, representative, reference):
+    """Writes and verifies `request.artifacts` of a TensorFlow-backend model: report rows."""
+    tflite_options = {
+        "representative_data": representative,
+        "int8_io": request.int8_io,
+        "takes_pixels": request.takes_pixels,
+    }
+    rows = []
+    for artifact in request.artifacts:
+        path = Path(out_dir) / artifact.file
+        row = {"artifact": artifact.name, "file": artifact.file, "quantize": artifact.quantize}
+        try:
+            artifacts.write(artifact, model, path, **tflite_options)
+            row.update(verify(artifact, path, request, images, labels, reference))
+        except Exception as exc:  # a converter or runtime failure is this artifact's failure
+            log.exception("Exporting %s failed", artifact.name)
+            row.update(ok=False, error=f"{type(exc).__name__}: {exc}")
+        if not row["ok"]:
+            row.setdefault("error", row["check"].get("error") or "outside its tolerance")
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        rows.append(row)
+    return rows
+
+
+def _export_in_tensorflow_subprocess(keras_file, out_dir, request, images, labels, representative, reference):
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        arrays = {"images": images, "representative": representative}
+        arrays.update({f"reference_{i}": r for i, r in enumerate(reference)})
+        if labels is not None:
+            arrays["labels"] = labels
+        np.savez(tmp / "arrays.npz", **{k: v for k, v in arrays.items() if v is not None})
+        (tmp / "request.json").write_text(request.to_json())
+        command = [
+            sys.executable, "-m", "keras_resnets.export", os.fspath(keras_file), os.fspath(out_dir),
+            "--request", os.fspath(tmp / "request.json"), "--arrays", os.fspath(tmp / "arrays.npz"),
+            "--result", os.fspath(tmp / "rows.json"),
+        ]  # fmt: skip
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode != 0 or not (tmp / "rows.json").exists():
+            raise checks.ExportVerificationError(
+                f"The TensorFlow export subprocess failed (exit {done.returncode}):\n"
+                f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+            )
+        return json.loads((tmp / "rows.json").read_text())
+
+
+def export(
+    model,
+    path,
+    formats=DEFAULT_FORMATS,
+    quantize=None,
+    representative_data=None,
+    include_preprocessing=False,
+    eval_data=None,
+    class_names=None,
+    int8_io=True,
+    bounds=checks.Bounds(),
+    check=None,
+    timing_runs=20,
+):
+    """Exports `model` to `path` in every format, verifies each artifact; returns the report.
+
+    Args:
+        formats: some of "keras", "saved_model", "tflite", "onnx".
+        quantize: None (float32), "float16", "dynamic" (dynamic-range int8 weights) or
+            "int8" (full integer), or a list of these: one TFLite file each.
+        representative_data: real images (as the exported model takes them) that calibrate
+            full int8; default: the first 300 evaluation images.
+        include_preprocessing: False: the model as it is; True: it must hold its own
+            `Preprocess` layer; a mode ("caffe", "tf", "torch", "dpn"): put in front, so
+            the exported model takes RGB [0, 255] (and the int8 one raw uint8 pixels).
+        eval_data: real images, or (images, labels), as the exported model takes them:
+            every artifact is run on them and compared with the Keras model.
+        class_names: output names, written to `labels.txt`.
+        int8_io: integer input and output for the full-int8 TFLite file (else float32).
+        bounds: `checks.Bounds`: float tolerance, quantized agreement and accuracy drop.
+        check: a module-level function replacing `checks.check_outputs` (same arguments),
+            for outputs that are not scores.
+        timing_runs: calls per latency and throughput median (0: no timing).
+
+    Raises:
+        `MissingExportDependencyError` before any work when a format's package is missing;
+        `ExportVerificationError` after the report when an artifact failed its check.
+    """
+    formats = tuple(formats)
+    dependencies.require(formats)
+    planned = artifacts.plan(formats, quantize)
+    images, labels = _images_and_labels(eval_data)
+    model = with_preprocessing(model, include_preprocessing)
+    _check_fixed_size(model)
+    if any(a.quantize == "int8" for a in planned) and representative_data is None:
+        representative_data = images[:CALIBRATION_IMAGES]
+    request = Request(
+        artifacts=[a for a in planned if a.format != "keras"], bounds=bounds, int8_io=int8_io,
+        takes_pixels=takes_pixels(model), timing_runs=timing_runs, check=_check_name(check),
+    )  # fmt: skip
+    out_dir = Path(path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if class_names is not None:
+        (out_dir / artifacts.LABELS_FILE).write_text("".join(f"{name}\n" for name in class_names))
+
+    run_model = runners.keras_runner(model)
+    reference = runners.run_batched(run_model, images)
+    keras_model = {"accuracy": checks.accuracy(reference, labels), **report.speed(run_model, images, timing_runs)}
+    data = (images, labels, representative_data, reference)
+    keras_request = dataclasses.replace(request, artifacts=[a for a in planned if a.format == "keras"])
+    rows = export_artifacts(model, out_dir, keras_request, *data)
+    if request.artifacts and keras.backend.backend() == "tensorflow":
+        rows += export_artifacts(model, out_dir, request, *data)
+    elif request.artifacts:
+        keras_file = out_dir / artifacts.KERAS_FILE
+        if "keras" not in formats or not keras_file.exists():
+            keras_file = out_dir / ".export-source.keras"
+            artifacts.write_keras(model, keras_file)
+        try:
+            rows += _export_in_tensorflow_subprocess(keras_file, out_dir, request, *data)
+        finally:
+            if keras_file.name.startswith("."):
+                keras_file.unlink()
+
+    result = {
+        "model": model.name,
+        "backend": keras.backend.backend(),
+        "input": {"shape": list(model.input_shape[1:]), "takes_pixels": request.takes_pixels},
+        "eval_images": len(images),
+        "labels": labels is not None,
+        "calibration_images": None if representative_data is None else len(representative_data),
+        "bounds": dataclasses.asdict(bounds),
+        "timing": {"runs": timing_runs, "batch": report.THROUGHPUT_BATCH, "cpu_count": os.cpu_count()},
+        "keras_model": keras_model,
+        "artifacts": rows,
+        "exported": [row["file"] for row in rows if row["ok"]],
+        "passed": all(row["ok"] for row in rows),
+    }
+    report.write(result, out_dir / artifacts.REPORT_FILE)
+    log.info("Export report for %s:\n%s", out_dir, report.table(result))
+    failed = [row for row in rows if not row["ok"]]
+    if failed:
+        raise checks.ExportVerificationError(
+            f"{len(failed)} exported artifact(s) in {out_dir} failed verification on "
+            f"{len(images)} real images and were removed: "
+            + "; ".join(f"{row['file']}: {row['error']} ({json.dumps(row.get('check'))})" for row in failed),
+            report=result,
+        )
+    return result
+
+
+def export_all(model, out_dir, labels, images, tolerance=checks.DEFAULT_TOLERANCE):
+    """`model.keras`, SavedModel and float32 TFLite, each checked on `images` (real example
+    inputs); `labels` name the outputs (`labels.txt`). Returns {artifact: check}; raises
+    `ExportVerificationError` if any check fails. What a training run exports."""
+    result = export(
+        model, out_dir, formats=RUN_FORMATS, eval_data=images,
+        class_names=labels, bounds=checks.Bounds(tolerance=tolerance), timing_runs=RUN_TIMING_RUNS,
+    )  # fmt: skip
+    return {row["artifact"]: row["check"] for row in result["artifacts"]}

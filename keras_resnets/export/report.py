@@ -1,0 +1,80 @@
+"""The verification report: per artifact its check, accuracy, size and speed on this CPU.
+
+Latency is the median of `runs` single-image calls after one warm-up call; throughput is
+8 images per call at batch 8, from the median of `runs` calls. Printed as a table and
+written to `export_report.json`.
+"""
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+THROUGHPUT_BATCH = 8
+
+
+def _median_seconds(run, batch, runs):
+    run(batch)  # warm-up: first calls allocate and compile
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        run(batch)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def speed(run, images, runs):
+    """{"latency_ms", "images_per_s"} of `run` on real images (None when `runs` is 0)."""
+    if runs <= 0:
+        return {"latency_ms": None, "images_per_s": None}
+    batch = np.resize(images, (THROUGHPUT_BATCH, *images.shape[1:]))  # repeats a short set
+    return {
+        "latency_ms": 1000 * _median_seconds(run, images[:1], runs),
+        "images_per_s": THROUGHPUT_BATCH / _median_seconds(run, batch, runs),
+    }
+
+
+def size_mb(path):
+    path = Path(path)
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) / 1e6
+
+
+def _cell(value, spec):
+    return "-" if value is None else format(value, spec)
+
+
+def table(report):
+    """The report as a markdown table: the Keras model first, then every artifact."""
+    lines = [
+        "| artifact | status | size MB | max abs diff | top-1 agreement | accuracy % | "
+        "latency ms | img/s @8 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    keras_row = report["keras_model"]
+    lines.append(
+        f"| Keras model ({report['backend']}) | reference | - | - | - | "
+        f"{_cell(keras_row['accuracy'], '.2f')} | {_cell(keras_row['latency_ms'], '.2f')} | "
+        f"{_cell(keras_row['images_per_s'], '.1f')} |"
+    )
+    for row in report["artifacts"]:
+        check = row.get("check", {})
+        status = "ok" if row["ok"] else f"FAILED: {row['error']}"
+        agreement = check.get("top1_agreement")
+        lines.append(
+            f"| {row['file']} | {status} | {_cell(row.get('size_mb'), '.3f')} | "
+            f"{_cell(check.get('max_abs_diff'), '.1e')} | "
+            f"{_cell(None if agreement is None else 100 * agreement, '.2f')}% | "
+            f"{_cell(row.get('accuracy'), '.2f')} | {_cell(row.get('latency_ms'), '.2f')} | "
+            f"{_cell(row.get('images_per_s'), '.1f')} |"
+        )
+    return "\n".join(lines)
+
+
+def write(report, path):
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    os.replace(tmp, path)
