@@ -1,0 +1,154 @@
+"""keras_resnets.export and apps/export.py on tiny models and real images.
+
+- a small model of every block family, exported to every format and checked in each runtime;
+- the real CIFAR-10 ResNet20 quantized three ways, within its agreement and accuracy bounds;
+- a failed artifact is removed, reported and raised; the app exits 3;
+- a JAX model exports through the TensorFlow subprocess, with its preprocessing baked in;
+- a missing package stops a training run before any step, and the app before any work.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import randomize_weights, shared_data
+from test_finetune import load_app
+
+from keras_resnets import export, training
+from keras_resnets.core.builder import build_model
+from keras_resnets.core.specs import Spec
+from keras_resnets.export import dependencies
+
+TESTS = Path(__file__).resolve().parent
+
+TINY = dict(depths=(1, 1), widths=(8, 16), strides=(1, 2), stem="cifar", stem_width=8)
+FAMILIES = {
+    "basic": dict(TINY, block="basic"),
+    "bottleneck": dict(TINY, block="bottleneck"),
+    "preactivation": dict(TINY, block="basic", preact=True),
+    "grouped": dict(TINY, block="bottleneck", groups=4, base_width=8),
+    "se": dict(TINY, block="basic", attention="se"),
+    "cbam": dict(TINY, block="basic", attention="cbam"),
+    "dense": dict(TINY, block="dense", widths=(16, 16), growth_rates=(8, 8), use_bias=False),
+    "dual_path": dict(TINY, block="dual_path", widths=(16, 32), growth_rates=(8, 8), groups=4, base_width=4),
+    "highway": dict(TINY, block="basic", shortcut="highway"),
+    "weighted": dict(TINY, block="basic", residual_weight=True),
+}  # fmt: skip
+ALL_FORMATS = ("keras", "saved_model", "tflite", "onnx")
+
+
+def cifar_images(count):
+    data = np.load(shared_data("cifar10-test") / "cifar10_test_yoongikim_jpeg.npz")
+    keep = np.linspace(0, len(data["y"]) - 1, count).astype(int)
+    return data["x"][keep].astype("float32"), data["y"][keep]
+
+
+def tiny_model(family, seed=0):
+    spec = Spec(f"Tiny_{family}", **FAMILIES[family])
+    model = build_model(spec, weights=None, input_shape=(32, 32, 3), classes=10, include_preprocessing=True)
+    return randomize_weights(model, seed)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_block_family_exports_to_every_format(family, tmp_path):
+    images, labels = cifar_images(8)
+    result = export.export(tiny_model(family), tmp_path, formats=ALL_FORMATS, eval_data=(images, labels), timing_runs=1)
+    assert result["passed"] and result["exported"] == ["model.keras", "saved_model", "model.tflite", "model.onnx"]
+    for row in result["artifacts"]:
+        assert row["check"]["max_abs_diff"] <= export.DEFAULT_TOLERANCE and row["check"]["images"] == 8
+        assert row["size_mb"] > 0 and row["latency_ms"] > 0 and row["images_per_s"] > 0
+    assert json.loads((tmp_path / export.REPORT_FILE).read_text())["exported"] == result["exported"]
+
+
+def test_real_resnet20_quantized_within_bounds_and_int8_takes_pixels(tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    import keras_resnets as kr
+    from keras_resnets import weights
+
+    shutil.copy(shared_data("cifar10-pretrained") / "resnet20-12fca82f.th", weights._models_dir())
+    model = kr.ResNet20(weights="cifar10", include_preprocessing=True)
+    images, labels = cifar_images(200)
+    # 200 images: one flipped call is 0.5%, so the agreement bound is loosened from 97/99%.
+    bounds = export.Bounds(min_agreement={"float16": 0.99, "dynamic": 0.97, "int8": 0.93})
+    result = export.export(
+        model, tmp_path, formats=("tflite",), quantize=["float16", "dynamic", "int8"],
+        eval_data=(images, labels), representative_data=images[::2], bounds=bounds, timing_runs=3,
+    )  # fmt: skip
+    rows = {row["artifact"]: row for row in result["artifacts"]}
+    assert set(rows) == {"tflite_float16", "tflite_dynamic", "tflite_int8"} and result["passed"]
+    assert abs(rows["tflite_float16"]["accuracy"] - result["keras_model"]["accuracy"]) <= 0.5
+    assert rows["tflite_int8"]["check"]["accuracy_drop"] <= 1.0
+    assert rows["tflite_int8"]["size_mb"] < rows["tflite_float16"]["size_mb"] * 0.6
+    details = Interpreter(model_path=str(tmp_path / "model_int8.tflite")).get_input_details()[0]
+    assert details["dtype"] == np.uint8 and tuple(details["quantization"]) == (0.0, 0)  # raw pixels
+
+
+def test_failed_artifact_is_removed_reported_and_raised(tmp_path):
+    images, labels = cifar_images(8)
+    impossible = export.Bounds(min_agreement={"int8": 1.01}, max_accuracy_drop={"int8": 1.0})
+    with pytest.raises(export.ExportVerificationError, match="model_int8.tflite: top-1 agreement") as failure:
+        export.export(
+            tiny_model("basic"), tmp_path, formats=("tflite",), quantize=[None, "int8"],
+            eval_data=(images, labels), bounds=impossible, timing_runs=0,
+        )  # fmt: skip
+    report = json.loads((tmp_path / export.REPORT_FILE).read_text())
+    assert report["exported"] == ["model.tflite"] and not report["passed"]
+    assert failure.value.report["artifacts"][1]["ok"] is False
+    assert (tmp_path / "model.tflite").exists() and not (tmp_path / "model_int8.tflite").exists()
+
+
+def test_jax_model_exports_through_tensorflow_with_preprocessing_baked_in(tmp_path):
+    shared_data("cifar10-test")
+    script = f"""
+import numpy as np, sys
+sys.path.insert(0, {str(TESTS)!r})
+from test_export import cifar_images, FAMILIES
+from conftest import randomize_weights
+from keras_resnets import export
+from keras_resnets.core.builder import build_model
+from keras_resnets.core.specs import Spec
+model = randomize_weights(build_model(Spec("T", **FAMILIES["se"]), weights=None, input_shape=(32, 32, 3), classes=10))
+images, labels = cifar_images(8)
+result = export.export(model, {str(tmp_path)!r}, formats=("keras", "saved_model", "tflite", "onnx"),
+                       include_preprocessing="torch", eval_data=(images, labels), timing_runs=1)
+print(result["backend"], result["input"]["takes_pixels"], result["exported"])
+"""
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "jax True ['model.keras', 'saved_model', 'model.tflite', 'model.onnx']" in done.stdout
+
+
+def test_missing_package_stops_a_run_before_any_training_step(tmp_path, monkeypatch):
+    from keras_resnets.tasks.classification import ClassificationTask
+    from keras_resnets.training import loop
+
+    def find_spec(name):
+        return None if name == "ai_edge_litert" else real_find_spec(name)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the run loaded data or trained before checking the export packages")
+
+    real_find_spec = dependencies.importlib.util.find_spec
+    monkeypatch.setattr(dependencies.importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(loop, "train", never)
+    monkeypatch.setattr(ClassificationTask, "load_data", never)
+    task = ClassificationTask(data_dir=shared_data("flowers-mini"))
+    config = training.RunConfig(model="resnet20", weights=None, epochs=1, output_dir=tmp_path, progress="none")
+    with pytest.raises(training.ConfigError, match=r"pip install ai-edge-litert") as failure:
+        training.run(task, config)
+    assert failure.value.option == "export"
+
+
+def test_app_exits_before_any_work_when_a_package_is_missing(monkeypatch, capsys):
+    app = load_app("export")
+    monkeypatch.setattr(dependencies.importlib.util, "find_spec", lambda name: None if name == "onnxruntime" else object())
+    monkeypatch.setattr(app, "load_model", lambda args: pytest.fail("built the model first"))
+    code = app.main(["--model", "resnet20", "--formats", "onnx", "--eval-data", "nowhere.npz"])
+    assert code == app.EXIT_USAGE and "pip install onnxruntime" in capsys.readouterr().err
