@@ -1,4 +1,4 @@
-"""apps/benchmark.py measures and appends one JSON line per model (no timing asserted)."""
+"""apps/benchmark.py measures each configuration in its own process (no timing asserted)."""
 
 import json
 import sys
@@ -10,18 +10,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apps"))
 import benchmark  # noqa: E402
 
 
-def test_benchmark_appends_a_result_per_model(tmp_path):
-    out = tmp_path / "bench.jsonl"
-    args = ["--model", "resnet18", "--batch-size", "2", "--image-size", "32", "--repeats", "1"]
-    benchmark.main(args + ["--train", "--output", str(out)])
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(rows) == 1
-    assert rows[0]["model"] == "resnet18" and rows[0]["params"] == 11_699_112
-    assert rows[0]["infer_images_per_s"] > 0 and rows[0]["train_images_per_s"] > 0
-    assert rows[0]["backend"] == benchmark.keras.backend.backend()
+def test_one_tiny_configuration_end_to_end(tmp_path):
+    args = ["--models", "resnet18", "--batch-sizes", "2", "--image-size", "32", "--warmup", "0"]
+    args += ["--repeats", "1", "--modes", "infer", "train", "--backends", "tensorflow"]
+    assert benchmark.main(args + ["--output-dir", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert [(r["model"], r["implementation"], r["mode"]) for r in rows] == [
+        ("resnet18", "ours", "infer"), ("resnet18", "ours", "train")
+    ]
+    for row in rows:
+        assert row["images_per_s"] > 0 and row["matmul_peak_flops"] > 0
+        assert 0 < row["fraction_of_peak"] < 2  # FLOP/s from the model's MACs against the peak
+        assert row["macs_per_image"] == 37_523_456  # ResNet18 at 32 px, counted on the built model
+    assert (tmp_path / "results.png").stat().st_size > 0
+    assert "| resnet18 | ours | tensorflow | train |" in (tmp_path / "results.md").read_text()
+
+
+def test_peer_ratios_compare_the_same_network():
+    rows = [
+        {"model": "resnet50b", "implementation": imp, "backend": backend, "mode": "infer",
+         "batch_size": 8, "image_size": 64, "precision": "float32", "images_per_s": rate,
+         "macs_per_image": 100 if imp == "ours" else None, "matmul_peak_flops": 1e3}
+        for imp, backend, rate in [("ours", "tensorflow", 30.0), ("ours", "jax", 20.0), ("timm", "tensorflow", 15.0)]
+    ]  # fmt: skip
+    timm = benchmark.benchmark.report.add_derived(rows)[2]
+    assert timm["ours_over_peer"] == 2.0 and timm["ours_backend"] == "tensorflow"
+    assert timm["flops"] == 2 * 100 * 15.0  # MACs from our model of the same network
 
 
 def test_unknown_model_fails_before_measuring(tmp_path):
     with pytest.raises(ValueError, match="Unknown model"):
-        benchmark.main(["--model", "resnet19", "--output", str(tmp_path / "x.jsonl")])
-    assert not (tmp_path / "x.jsonl").exists()
+        benchmark.main(["--models", "resnet19", "--output-dir", str(tmp_path / "x")])
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,32 @@
+"""Who else implements each architecture, under which name.
+
+`PEERS[our model][implementation] = their name`. keras.applications runs on the Keras
+backend being measured; timm and torchvision run in plain PyTorch, eagerly and under
+`torch.compile`. Peers must be the same network: our `resnet50` is keras.applications'
+(stride in the 1x1), while timm's and torchvision's `resnet50` is ResNet-B, our `resnet50b`.
+"""
+
+KERAS_IMPLEMENTATIONS = ("ours", "keras")
+TORCH_IMPLEMENTATIONS = ("timm", "timm_compile", "torchvision", "torchvision_compile")
+IMPLEMENTATIONS = KERAS_IMPLEMENTATIONS + TORCH_IMPLEMENTATIONS
+
+# fmt: off
+PEERS = {
+    "resnet18": {"timm": "resnet18", "torchvision": "resnet18"},
+    "resnet50": {"keras": "ResNet50"},
+    "resnet50b": {"timm": "resnet50", "torchvision": "resnet50"},
+    "resnet50v2": {"keras": "ResNet50V2"},
+    "densenet121": {"keras": "DenseNet121", "timm": "densenet121", "torchvision": "densenet121"},
+}
+# fmt: on
+
+
+def peer_name(model, implementation):
+    """Their name of our `model`, or None when `implementation` has no such network."""
+    if implementation == "ours":
+        return model
+    return PEERS.get(model, {}).get(implementation.removesuffix("_compile"))
+
+
+def is_torch(implementation):
+    return implementation in TORCH_IMPLEMENTATIONS
