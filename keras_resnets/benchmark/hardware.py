@@ -23,12 +23,18 @@ def describe():
 
 
 def _gpu_name():
-    try:
-        import torch
+    # nvidia-smi rather than a framework: importing torch or TensorFlow here would fix the
+    # import order of the process (torchvision after TensorFlow crashes).
+    import shutil
+    import subprocess
 
-        return f"; GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
-    except ImportError:
+    if shutil.which("nvidia-smi") is None:
         return ""
+    done = subprocess.run(
+        ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True
+    )
+    names = done.stdout.strip().splitlines()
+    return f"; GPU {names[0]}" if done.returncode == 0 and names else ""
 
 
 def cpu_flags():
