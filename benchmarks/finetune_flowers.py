@@ -103,6 +103,7 @@ def throughput_part(args):
     from keras_resnets.tasks import classification
     from keras_resnets.tasks import classification_data as data
     from keras_resnets.training import RunConfig, recipe
+    from keras_resnets.core import analysis
 
     source = data.load_folder(DATA)
     batches = data.pipeline(
@@ -148,9 +149,7 @@ def throughput_part(args):
     median = {name: float(np.median(r)) for name, r in rates.items()}
     # Other processes only ever slow a round down, so the best round is the least disturbed.
     best = {name: float(np.max(r)) for name, r in rates.items()}
-    trainable = {
-        name: int(sum(np.prod(w.shape) for w in m.trainable_weights)) for name, m in models.items()
-    }
+    trainable = {name: analysis.trainable_params(m) for name, m in models.items()}
     return {
         "model": "resnet50v2, phase 2 of the default recipe (top 2 stages + head trainable)",
         "image_size": args.throughput_size,

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from keras_resnets import export
+from keras_resnets.core import analysis
 from keras_resnets.training import checkpoints, plots, precision, progress, recipe
 from keras_resnets.training.config import IDENTITY, resolve
 from keras_resnets.training.errors import ConfigError
@@ -133,7 +134,7 @@ def train(task, config, model, data):
         if phase is not current:
             compile_for(phase)
             current = phase
-        trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+        trainable = analysis.trainable_params(model)
         log.info(
             "Phase %s: epochs %d-%d, lr %g, unfreeze %s, %s trainable parameters.",
             phase.name, phase.start + 1, phase.end, phase.lr, phase.unfreeze, f"{trainable:,}",
