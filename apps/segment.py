@@ -1,0 +1,81 @@
+"""Train a semantic segmenter (DeepLabV3+ or a light FPN decoder) on any keras_resnets backbone.
+
+    python apps/segment.py --data ../shared/data/segmentation-mini --weights none --image-size 96
+    python apps/segment.py --data DIR --model resnet50v2 --head fpn --epochs 20
+    python apps/segment.py --dataset oxford_iiit_pet                  # tensorflow-datasets
+
+A local folder holds images/<name>.jpg, masks/<name>.png (single-channel class indices,
+255 = void) and classes.txt (one name per line, in index order). Every image/mask pair is
+checked before training: a missing mask, a mask of another size than its image or a class
+index out of range stops the run with the file named, or with --skip-bad the pair is left
+out and listed in metrics.json. Images and masks are cropped and flipped together (masks
+resized by nearest neighbour); void pixels count in neither the loss nor the metrics.
+
+The backbone is the model's feature pyramid (keras_resnets.features): DeepLabV3+ puts
+ASPP on its stride-16 map (the late stages dilated) and fuses a stride-4 map in its
+decoder; --head fpn merges every level top-down on the undilated backbone at a fraction
+of the cost. The recipe, checkpoints (rerun the same command to resume after a kill),
+curves, metrics.json and the verified export (model.keras, SavedModel, TFLite: per-pixel
+probabilities checked against the Keras model on real test images) are those of
+apps/finetune.py. After every epoch, the exact validation mIoU is logged and
+runs/<run-name>/predictions_epoch<N>.png shows predicted masks over fixed validation
+images beside the ground truth; at the end, a split table, per-class IoU and
+predictions_test.png.
+
+Offline, ImageNet weights cannot be downloaded: train from scratch with --weights none
+(the default model, resnet18, trains in minutes on a CPU at 64-128 px), pass a backbone
+weights file, or put a weights file in ~/.keras/models first.
+
+Exit status: 0 done, 2 bad input or options (the message says what to do), 3 an exported
+artifact failed its check.
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from keras_resnets.heads.segmentation import HEADS  # noqa: E402
+from keras_resnets.tasks.segmentation import OUTPUT_STRIDES, SegmentationTask  # noqa: E402
+from keras_resnets.tasks.segmentation_data import TFDS_SETS  # noqa: E402
+from keras_resnets.training import cli  # noqa: E402
+
+LOCAL_DATA = (
+    "--data PATH, a folder with images/, masks/ and classes.txt (in this workplace: "
+    "--data ../shared/data/segmentation-mini)"
+)
+ADVICE = {
+    "data_dir": f"Use {LOCAL_DATA}.",
+    "dataset": f"Use a local copy instead: {LOCAL_DATA}.",
+    "skip_bad": "Fix or remove those files, or pass --skip-bad to leave them out.",
+}
+
+
+def parse_args(argv=None):
+    parser, groups = cli.parser("segment.py", __doc__, default_model="resnet18")
+    where = groups["data"].add_mutually_exclusive_group()
+    where.add_argument("--data", help="a local folder: images/, masks/ (PNG class indices, 255 = void), classes.txt")
+    where.add_argument("--dataset", help=f"a tensorflow-datasets segmentation set: {', '.join(sorted(TFDS_SETS))}")
+    data = groups["data"].add_argument
+    data("--tfds-dir", help="tensorflow-datasets storage folder (default: its own)")
+    data("--max-images", type=int, help="use at most this many images per split (quick trials)")
+    data("--skip-bad", action="store_true", help="leave out unusable image/mask pairs instead of stopping")
+    data("--no-cache", action="store_true", help="do not cache decoded images in memory")
+    model = groups["model"].add_argument
+    model("--head", choices=tuple(HEADS), default="deeplabv3plus", help="the decoder")
+    model("--output-stride", type=int, choices=OUTPUT_STRIDES,
+          help="backbone output stride (late stages dilated below 32); default: 16 for deeplabv3plus, 32 for fpn")  # fmt: skip
+    groups["output"].add_argument(
+        "--pictures", type=int, default=4, help="validation images drawn after every epoch"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    options = {"data_dir": args.data, "cache": not args.no_cache}
+    return cli.main("segment.py", SegmentationTask, args, options, ADVICE)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""Semantic segmentation: a class per pixel, a DeepLabV3+ or FPN decoder on any backbone.
+
+    from keras_resnets.training import RunConfig, run
+    from keras_resnets.tasks.segmentation import SegmentationTask
+
+    task = SegmentationTask(data_dir="../shared/data/segmentation-mini", head="fpn")
+    metrics = run(task, RunConfig(model="resnet18", weights="none", image_size=96))
+
+The model takes RGB [0, 255] images (N, S, S, 3) and returns per-pixel class
+probabilities (N, S, S, classes): Preprocess -> the backbone's feature pyramid
+(`keras_resnets.features`, a nested model, dilated to `output_stride`) -> decoder
+(`keras_resnets.heads.segmentation`) -> float32 softmax. Label 255 is void: the loss, the
+metrics and the pictures ignore it.
+"""
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Optional
+
+import keras
+import numpy as np
+from keras import ops
+
+import keras_resnets as kr
+from keras_resnets.heads import segmentation as heads
+from keras_resnets.imagenet import Preprocess
+from keras_resnets.metrics.segmentation import VOID
+from keras_resnets.tasks import Evaluation, Task
+from keras_resnets.tasks import segmentation_data as data
+from keras_resnets.tasks.classification_data import limit
+from keras_resnets.tasks import segmentation_report as report
+from keras_resnets.training.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+# DeepLab's ASPP wants a stride-16 map (the paper's speed/accuracy choice); the FPN
+# decoder merges every level, so it keeps the undilated, cheaper stride-32 backbone.
+DEFAULT_OUTPUT_STRIDE = {"deeplabv3plus": 16, "fpn": 32}
+OUTPUT_STRIDES = (8, 16, 32)
+
+
+def segmenter(backbone, num_classes, preprocessing, pretrained, head):
+    """Input (RGB [0, 255]) -> Preprocess -> `backbone` ({level: map}) -> `head` -> softmax.
+
+    A pretrained backbone is called with `training=False` (BatchNorm in inference mode,
+    as the classifier does: `classification.classifier`); the head's BatchNorm trains.
+    """
+    inputs = keras.Input(backbone.input_shape[1:], name="image")
+    x = Preprocess(preprocessing, name="preprocess")(inputs)
+    features = backbone(x, training=False) if pretrained else backbone(x)
+    logits = heads.segmentation_logits(head, features, num_classes, tuple(backbone.input_shape[1:3]))
+    # float32: softmax and the loss need it under mixed precision.
+    outputs = keras.layers.Activation("softmax", dtype="float32", name="segmentation")(logits)
+    return keras.Model(inputs, outputs, name=f"{backbone.name}_{head}")
+
+
+def void_masked_crossentropy(y_true, y_pred):
+    """Mean cross-entropy over the batch's non-void pixels (label 255 counts for nothing)."""
+    labels = ops.cast(y_true, "int32")
+    valid = ops.not_equal(labels, VOID)
+    losses = ops.sparse_categorical_crossentropy(ops.where(valid, labels, 0), y_pred)
+    weights = ops.cast(valid, losses.dtype)
+    return ops.sum(losses * weights) / ops.maximum(ops.sum(weights), 1.0)
+
+
+def void_masked_pixel_accuracy(y_true, y_pred):
+    """Per-batch fraction of non-void pixels predicted right (the exact figure is the report's)."""
+    labels = ops.cast(y_true, "int32")
+    valid = ops.cast(ops.not_equal(labels, VOID), "float32")
+    right = ops.cast(ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), labels), "float32")
+    return ops.sum(right * valid) / ops.maximum(ops.sum(valid), 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmentationTask(Task):
+    """data_dir: a folder with images/, masks/ and classes.txt, or dataset: a
+    tensorflow-datasets segmentation set (`segmentation_data.TFDS_SETS`); see
+    `segmentation_data`. head: "deeplabv3plus" or "fpn". output_stride: 8, 16 or 32 (no
+    dilation); None: the head's default (`DEFAULT_OUTPUT_STRIDE`). skip_bad: leave out
+    unusable image/mask pairs (listed) instead of stopping. pictures: validation images
+    drawn after every epoch.
+    """
+
+    data_dir: Optional[str] = None
+    dataset: Optional[str] = None
+    tfds_dir: Optional[str] = None
+    max_images: Optional[int] = None
+    skip_bad: bool = False
+    cache: bool = True
+    head: str = "deeplabv3plus"
+    output_stride: Optional[int] = None
+    pictures: int = 4
+
+    identity = ("dataset", "data_dir", "max_images", "skip_bad", "head", "output_stride")
+    curves = (
+        ("loss", "loss (void pixels ignored; train: on augmented crops)"),
+        ("pixel_accuracy", "pixel accuracy (train: per-batch mean on augmented crops)"),
+        ("mean_iou", "mean IoU (validation, exact)"),
+    )
+
+    def data_name(self):
+        return Path(self.data_dir).resolve().name if self.data_dir else self.dataset
+
+    def load_data(self, config):
+        heads.check_head(self.head)
+        if self.data_dir:
+            source = data.load_folder(self.data_dir, self.skip_bad)
+        elif self.dataset:
+            source = data.load_tfds(self.dataset, self.tfds_dir)
+        else:
+            raise DataError("No data: neither data_dir nor dataset is set.", "data_dir")
+        if self.max_images:
+            # Every split keeps its first `max_images` (seeded shuffle): quick trials.
+            limit(source, self.max_images)
+        counts = ", ".join(f"{k} {v.count}" for k, v in source.splits.items())
+        log.info("Data %s: %d classes; %s; split: %s", source.name, len(source.class_names), counts, source.split_rule)
+        if source.skipped:
+            log.warning("%d unusable image/mask pairs skipped (listed above).", len(source.skipped))
+        return source
+
+    def stride(self):
+        stride = self.output_stride or DEFAULT_OUTPUT_STRIDE[self.head]
+        if stride not in OUTPUT_STRIDES:
+            raise ConfigError(f"output_stride is one of {OUTPUT_STRIDES}; got {stride}.", "output_stride")
+        return None if stride == 32 else stride
+
+    def train_size(self, source):
+        return source.splits["train"].count
+
+    def train_batches(self, source, config, seed):
+        split = source.splits["train"]
+        return data.pipeline(split, config.image_size, config.batch_size, training=True, seed=seed, cache=self.cache)
+
+    def _batches(self, source, config, split):
+        return data.pipeline(source.splits[split], config.image_size, config.batch_size, cache=self.cache)
+
+    def val_batches(self, source, config):
+        return self._batches(source, config, "val")
+
+    def build_model(self, config, source, weights):
+        size = config.image_size
+        network = kr.create_model(
+            config.model, weights=weights, include_top=False, input_shape=(size, size, 3),
+            output_stride=self.stride(),
+        )  # fmt: skip
+        backbone = kr.features(network, levels=heads.head_levels(self.head, network.pyramid_level_inputs))
+        return segmenter(backbone, len(source.class_names), config.preprocessing, config.pretrained, self.head)
+
+    def compile_args(self, config):
+        return {
+            "loss": void_masked_crossentropy,
+            "metrics": [keras.metrics.MeanMetricWrapper(void_masked_pixel_accuracy, name="pixel_accuracy")],
+        }
+
+    def callbacks(self, model, source, config, run_dir):
+        examples = data.take(source.splits["val"], config.image_size, self.pictures)
+        return [report.EpochReport(self.val_batches(source, config), examples, source.class_names, run_dir, model.name)]
+
+    def evaluate(self, model, source, config, run_dir):
+        """Every split's exact mIoU, pixel accuracy and loss; per-class IoU and pictures on test."""
+        num_classes = len(source.class_names)
+        splits, matrices = {}, {}
+        for split in data.SPLITS:
+            matrices[split], loss = report.evaluate_split(model, self._batches(source, config, split), num_classes)
+            splits[split] = report.split_metrics(matrices[split], loss, source.splits[split].count)
+        classes = report.per_class(matrices["test"], source.class_names)
+        images, masks = data.take(source.splits["test"], config.image_size, self.pictures)
+        predicted = np.argmax(np.asarray(model.predict_on_batch(images)), axis=-1)
+        report.plot_predictions(
+            images, masks, predicted, source.class_names, run_dir / "predictions_test.png",
+            f"{model.name}: test images ({splits['test']['mean_iou']:.1%} test mIoU)",
+        )  # fmt: skip
+        metrics = {
+            "data": {
+                "source": source.name,
+                "classes": source.class_names,
+                "split_rule": source.split_rule,
+                "counts": {k: v.count for k, v in source.splits.items()},
+                "skipped_files": [{"file": f, "reason": r} for f, r in source.skipped],
+            },
+            "splits": splits,
+            "per_class_iou_test": classes,
+        }
+        epochs = sorted(p.name for p in Path(run_dir).glob("predictions_epoch*.png"))
+        return Evaluation(metrics, report.format_summary(splits, classes), [*epochs, "predictions_test.png"])
+
+    def export_examples(self, source, config):
+        images, _ = data.take(source.splits["test"], config.image_size, config.export_images)
+        return images
+
+    def labels(self, source):
+        return source.class_names
