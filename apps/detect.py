@@ -1,0 +1,90 @@
+"""Train a RetinaNet object detector on any keras_resnets backbone, end to end.
+
+    python apps/detect.py --data ../shared/data/detection-mini --model resnet18 --weights none --image-size 256
+    python apps/detect.py --data DIR --model resnet50 --epochs 20          # ImageNet weights, 512 px
+    python apps/detect.py --dataset voc/2007                               # tensorflow-datasets
+
+A local folder is COCO (annotations.json + images/) or YOLO (images/, labels/<name>.txt with
+'class cx cy w h' lines normalised to [0, 1], classes.txt); images without boxes are
+background. Every image and box is checked before training: an unreadable image, a label
+file without its image, an unknown class id, a degenerate box or one outside its image
+stops the run with the file named, or with --skip-bad is left out and listed in
+metrics.json. Random crop and flip move the boxes with the image (--augment).
+
+The detector is RetinaNet: the backbone's P3-P5 taps (keras_resnets.features), a feature
+pyramid P3-P7, class and box towers shared over the levels, focal loss and smooth L1 on
+keras-cv's anchors and label encoding. The recipe, checkpoints (rerun the same command to
+resume after a kill), curves and metrics.json are those of apps/finetune.py. After every
+epoch the exact validation mAP (COCO's definition, keras_resnets.metrics.coco_map) is
+logged and runs/<run-name>/predictions_epoch<N>.png draws the detections (class, score)
+and the ground truth over fixed validation images; at the end, a split table of
+mAP/mAP@.5/mAP@.75, per-class AP and predictions_test.png.
+
+The export (model.keras, SavedModel, TFLite) ends with the decoded boxes (N, A, 4) in input
+pixels and the class scores (N, A, classes); NMS is postprocess.py (NumPy only) in the
+export folder. Each artifact is checked against the Keras model on real test images, boxes
+and final detections included; a failed check exits with status 3.
+
+Offline, ImageNet weights cannot be downloaded: train from scratch with --weights none
+(resnet18 at 256 px trains on a CPU), pass a backbone weights file, or put a weights file in
+~/.keras/models first. The image size is a multiple of 128 (the stride of P7).
+
+Exit status: 0 done, 2 bad input or options (the message says what to do), 3 an exported
+artifact failed its check.
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from keras_resnets.tasks.detection import DetectionTask  # noqa: E402
+from keras_resnets.tasks.detection_data import AUGMENTATIONS, FORMATS, TFDS_SETS  # noqa: E402
+from keras_resnets.training import cli  # noqa: E402
+
+DEFAULT_IMAGE_SIZE = 512
+LOCAL_DATA = (
+    "--data PATH, a COCO (annotations.json + images/) or YOLO (images/, labels/, classes.txt) "
+    "folder (in this workplace: --data ../shared/data/detection-mini)"
+)
+ADVICE = {
+    "data_dir": f"Use {LOCAL_DATA}.",
+    "dataset": f"Use a local copy instead: {LOCAL_DATA}.",
+    "skip_bad": "Fix or remove those boxes and files, or pass --skip-bad to leave them out.",
+}
+
+
+def parse_args(argv=None):
+    parser, groups = cli.parser("detect.py", __doc__, default_model="resnet50")
+    parser.set_defaults(image_size=DEFAULT_IMAGE_SIZE)
+    parser._option_string_actions["--image-size"].help = "input side in pixels, a multiple of 128"
+    where = groups["data"].add_mutually_exclusive_group()
+    where.add_argument("--data", help="a local COCO or YOLO folder (see above)")
+    where.add_argument("--dataset", help=f"a tensorflow-datasets detection set: {', '.join(TFDS_SETS)}")
+    data = groups["data"].add_argument
+    data("--format", choices=FORMATS, help="layout of --data; default: coco when annotations.json exists, else yolo")
+    data("--tfds-dir", help="tensorflow-datasets storage folder (default: its own)")
+    data("--max-images", type=int, help="use at most this many images per split (quick trials)")
+    data("--skip-bad", action="store_true", help="leave out unusable boxes and images instead of stopping")
+    data("--no-cache", action="store_true", help="do not cache decoded images in memory")
+    model = groups["model"].add_argument
+    model("--head-filters", type=int, default=256, help="channels of the feature pyramid and the towers")
+    model("--head-depth", type=int, default=4, help="3x3 convs in each of the class and box towers")
+    recipe = groups["training recipe"].add_argument
+    recipe("--augment", choices=AUGMENTATIONS, default="crop", help="crop: random crop + flip; flip; none")
+    recipe("--max-boxes", type=int, default=100, help="boxes kept per training image")
+    recipe("--box-weight", type=float, default=1.0, help="weight of the box loss beside the focal loss")
+    groups["output"].add_argument(
+        "--pictures", type=int, default=4, help="validation images drawn after every epoch"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    options = {"data_dir": args.data, "data_format": args.format, "cache": not args.no_cache}
+    return cli.main("detect.py", DetectionTask, args, options, ADVICE)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

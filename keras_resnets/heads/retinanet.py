@@ -1,0 +1,176 @@
+"""RetinaNet (Lin et al. 2017) on the feature pyramid of any keras_resnets backbone.
+
+    model = retinanet(kr.features("resnet50", weights="imagenet", input_shape=(512, 512, 3)),
+                      num_classes=80, preprocessing="caffe", pretrained=True)
+    model.compile(optimizer, loss=RetinaNetLoss(image_size=512))
+    exported = with_decoding(model)     # {"boxes", "scores"}; NMS: tasks.detection_postprocess
+
+The model takes RGB [0, 255] images (N, S, S, 3): Preprocess -> backbone taps P3-P5 ->
+feature pyramid P3-P7 (1x1 laterals, nearest top-down sums, 3x3 smoothing; P6 a stride-2
+3x3 conv of C5, P7 one of relu(P6)) -> a class tower and a box tower (`depth` 3x3 convs
+with ReLU, shared by all levels) -> one float32 tensor (N, A, 4 + classes): for each of the
+A anchors, 4 box deltas then one logit per class. The class logits start at the prior
+probability .01 (the paper's initialisation, so that the focal loss is not swamped by the
+background at the first steps).
+
+The network is plain Keras layers and the decoding layer here, so a saved model loads
+without keras-cv and runs on every backend. Anchors, label encoding and losses come from
+keras-cv (`keras_cv_parts`); decoding is ours, in keras.ops, because it belongs to the
+exported graph (the anchors travel inside it as a weight); a test decodes keras-cv's
+encoding back to the boxes it encoded.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+from keras_resnets.heads import keras_cv_parts as parts
+from keras_resnets.imagenet import Preprocess
+
+PRIOR_PROBABILITY = 0.01
+LEVELS = ("P3", "P4", "P5", "P6", "P7")
+
+
+def feature_pyramid(features, filters):
+    """{"P3", "P4", "P5"} backbone maps -> [P3, ..., P7], each with `filters` channels."""
+    laterals = {
+        level: keras.layers.Conv2D(filters, 1, name=f"fpn_lateral_{level}")(features[level])
+        for level in ("P3", "P4", "P5")
+    }
+    merged = {"P5": laterals["P5"]}
+    for level, above in (("P4", "P5"), ("P3", "P4")):
+        upsampled = keras.layers.UpSampling2D(2, name=f"fpn_upsample_{above}")(merged[above])
+        merged[level] = keras.layers.Add(name=f"fpn_merge_{level}")([laterals[level], upsampled])
+    pyramid = [
+        keras.layers.Conv2D(filters, 3, padding="same", name=f"fpn_{level}")(merged[level])
+        for level in ("P3", "P4", "P5")
+    ]
+    p6 = keras.layers.Conv2D(filters, 3, strides=2, padding="same", name="fpn_P6")(features["P5"])
+    p7 = keras.layers.Conv2D(filters, 3, strides=2, padding="same", name="fpn_P7")(
+        keras.layers.ReLU(name="fpn_P6_relu")(p6)
+    )
+    return [*pyramid, p6, p7]
+
+
+def tower(name, outputs_per_anchor, filters, depth, bias_initializer="zeros"):
+    """Layers shared over the levels: `depth` 3x3 convs with ReLU, then the per-anchor outputs."""
+    convs = [
+        keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_conv{i + 1}")
+        for i in range(depth)
+    ]
+    final = keras.layers.Conv2D(
+        parts.ANCHORS_PER_POSITION * outputs_per_anchor, 3, padding="same",
+        bias_initializer=bias_initializer, name=f"{name}_output",
+    )  # fmt: skip
+
+    def apply(level, feature):
+        for conv in convs:
+            feature = conv(feature)
+        # (N, H, W, anchors * k) -> (N, H * W * anchors, k): the anchor generator's order.
+        return keras.layers.Reshape((-1, outputs_per_anchor), name=f"{name}_{level}_anchors")(final(feature))
+
+    return apply
+
+
+def retinanet(backbone, num_classes, preprocessing, pretrained, filters=256, depth=4):
+    """The detector on `backbone`, a pyramid model with outputs {"P3", "P4", "P5"}
+    (`keras_resnets.features`); see the module docstring. A pretrained backbone is called
+    with `training=False`, so its BatchNorm layers keep their statistics, as in the paper."""
+    size = backbone.input_shape[1]
+    inputs = keras.Input(backbone.input_shape[1:], name="image")
+    x = Preprocess(preprocessing, name="preprocess")(inputs)
+    features = backbone(x, training=False) if pretrained else backbone(x)
+    pyramid = feature_pyramid(features, filters)
+    prior = -math.log((1 - PRIOR_PROBABILITY) / PRIOR_PROBABILITY)
+    boxes = tower("box", 4, filters, depth)
+    classes = tower("class", num_classes, filters, depth, keras.initializers.Constant(prior))
+    per_level = [(boxes(level, p), classes(level, p)) for level, p in zip(LEVELS, pyramid)]
+    outputs = keras.layers.Concatenate(axis=1, name="anchor_boxes")([b for b, _ in per_level])
+    logits = keras.layers.Concatenate(axis=1, name="anchor_logits")([c for _, c in per_level])
+    # float32: the loss and the decoding need it under mixed precision.
+    outputs = keras.layers.Concatenate(axis=-1, dtype="float32", name="predictions")([outputs, logits])
+    model = keras.Model(inputs, outputs, name=f"{backbone.name}_retinanet")
+    expected = len(parts.anchors(size))
+    if model.output_shape[1] != expected:
+        raise ValueError(
+            f"At {size} px the head predicts for {model.output_shape[1]} anchors but RetinaNet's "
+            f"anchor grid has {expected}: use an image size that is a multiple of 128."
+        )
+    return model
+
+
+class RetinaNetLoss(keras.losses.Loss):
+    """The paper's loss on (N, max_boxes, 5) ground truth [x1, y1, x2, y2, class] in pixels
+    (rows with class -1 are padding) and the model's (N, A, 4 + classes) predictions.
+
+    Focal loss over every anchor that is not ignored, plus `box_weight` x smooth L1 over
+    the positive anchors, both divided by the number of positive anchors in the batch.
+    """
+
+    def __init__(self, image_size, box_weight=1.0, name="retinanet_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.image_size, self.box_weight = image_size, box_weight
+        self.encoder = parts.label_encoder()
+        self.focal, self.smooth_l1 = parts.focal_loss(), parts.smooth_l1_loss()
+
+    def call(self, y_true, y_pred):
+        shape_only = ops.zeros((1, self.image_size, self.image_size, 1))  # the encoder reads its shape
+        targets, anchor_classes = self.encoder(shape_only, {"boxes": y_true[..., :4], "classes": y_true[..., 4]})
+        positive = ops.cast(anchor_classes >= 0, "float32")
+        counted = ops.cast(anchor_classes != -2, "float32")
+        normalizer = ops.maximum(ops.sum(positive), 1.0)
+        num_classes = y_pred.shape[-1] - 4
+        onehot = ops.one_hot(ops.cast(ops.maximum(anchor_classes, 0), "int32"), num_classes)
+        onehot = onehot * ops.expand_dims(positive, -1)
+        class_loss = ops.sum(self.focal(onehot, y_pred[..., 4:]) * counted)
+        box_loss = ops.sum(self.smooth_l1(targets, y_pred[..., :4]) * positive)
+        return (class_loss + self.box_weight * box_loss) / normalizer
+
+
+@keras.saving.register_keras_serializable(package="keras_resnets")
+class DecodeDetections(keras.layers.Layer):
+    """(N, A, 4 + classes) predictions -> {"boxes": (N, A, 4) [x1, y1, x2, y2] in input
+    pixels, clipped to the image; "scores": (N, A, classes) sigmoid probabilities}.
+
+    The anchors are a non-trainable weight: set from `anchors` when the layer is made,
+    read back from the file when a saved model is loaded (which needs no keras-cv).
+    """
+
+    def __init__(self, num_anchors, image_size, anchors=None, **kwargs):
+        super().__init__(dtype="float32", **{k: v for k, v in kwargs.items() if k != "dtype"})
+        self.num_anchors, self.image_size = num_anchors, image_size
+        self.anchors = self.add_weight(shape=(num_anchors, 4), initializer="zeros", trainable=False, name="anchors")
+        if anchors is not None:
+            self.anchors.assign(anchors)
+
+    def call(self, predictions):
+        deltas = predictions[..., :4] * ops.convert_to_tensor(parts.BOX_VARIANCE, "float32")
+        anchor_min, anchor_max = self.anchors[:, :2], self.anchors[:, 2:]
+        anchor_size = anchor_max - anchor_min
+        anchor_center = (anchor_min + anchor_max) / 2
+        # keras-cv encodes (dy, dx, dh, dw) in its "center_yxhw" format; anchors are xyxy.
+        center = anchor_center + ops.flip(deltas[..., :2], axis=-1) * anchor_size
+        size = ops.exp(ops.flip(deltas[..., 2:], axis=-1)) * anchor_size
+        boxes = ops.concatenate([center - size / 2, center + size / 2], axis=-1)
+        return {
+            "boxes": ops.clip(boxes, 0.0, float(self.image_size)),
+            "scores": ops.sigmoid(predictions[..., 4:]),
+        }
+
+    def compute_output_spec(self, predictions):
+        batch, anchors, width = predictions.shape
+        return {
+            "boxes": keras.KerasTensor((batch, anchors, 4), "float32"),
+            "scores": keras.KerasTensor((batch, anchors, width - 4), "float32"),
+        }
+
+    def get_config(self):
+        return {**super().get_config(), "num_anchors": self.num_anchors, "image_size": self.image_size}
+
+
+def with_decoding(model):
+    """`model` (a `retinanet`) with decoded outputs {"boxes", "scores"}: what is exported."""
+    size = model.input_shape[1]
+    decoded = DecodeDetections(model.output_shape[1], size, parts.anchors(size), name="decode")(model.output)
+    return keras.Model(model.input, decoded, name=f"{model.name}_decoded")

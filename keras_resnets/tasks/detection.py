@@ -1,0 +1,169 @@
+"""Object detection: RetinaNet (FPN P3-P7, focal loss, anchors) on any backbone.
+
+    from keras_resnets.training import RunConfig, run
+    from keras_resnets.tasks.detection import DetectionTask
+
+    task = DetectionTask(data_dir="../shared/data/detection-mini")
+    metrics = run(task, RunConfig(model="resnet18", weights="none", image_size=256))
+
+The model takes RGB [0, 255] images (N, S, S, 3) and returns, for each of its A anchors,
+4 box deltas and one logit per class (N, A, 4 + classes): Preprocess -> the backbone's
+feature pyramid P3-P5 (`keras_resnets.features`, a nested model) -> RetinaNet
+(`keras_resnets.heads.retinanet`). Evaluation, the per-epoch pictures and the export put
+the decoding layer on top ({"boxes", "scores"}), followed by per-class NMS
+(`detection_postprocess.select`), which the export folder carries as `postprocess.py`.
+"""
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Optional
+
+import keras_resnets as kr
+from keras_resnets.heads import retinanet
+from keras_resnets.metrics import coco_map
+from keras_resnets.tasks import Evaluation, Task
+from keras_resnets.tasks import detection_data as data
+from keras_resnets.tasks import detection_report as report
+from keras_resnets.training.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+SIZE_MULTIPLE = 128  # the stride of P7: the head's grids then match RetinaNet's anchors
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectionTask(Task):
+    """data_dir: a COCO or YOLO folder (`data_format`: "coco", "yolo", or None to detect it),
+    or dataset: a tensorflow-datasets detection set (`detection_data.TFDS_SETS`); see
+    `detection_data`. skip_bad: leave out unusable boxes and images (listed) instead of
+    stopping. augment: "crop" (random crop and flip), "flip" or "none". max_boxes: boxes
+    per training image (the largest count in COCO is below 100). head_filters and
+    head_depth: width and depth of the FPN and of the class and box towers (the paper's
+    256 and 4). box_weight: weight of the box loss beside the focal loss. pictures:
+    validation images drawn after every epoch.
+    """
+
+    data_dir: Optional[str] = None
+    dataset: Optional[str] = None
+    data_format: Optional[str] = None
+    tfds_dir: Optional[str] = None
+    max_images: Optional[int] = None
+    skip_bad: bool = False
+    cache: bool = True
+    augment: str = "crop"
+    max_boxes: int = 100
+    head_filters: int = 256
+    head_depth: int = 4
+    box_weight: float = 1.0
+    pictures: int = 4
+
+    identity = (
+        "dataset", "data_dir", "data_format", "max_images", "skip_bad", "augment", "max_boxes",
+        "head_filters", "head_depth", "box_weight",
+    )  # fmt: skip
+    curves = (
+        ("loss", "loss: focal + box smooth L1 (train: on augmented images)"),
+        ("map50", "mAP@.5 (validation, exact COCO definition)"),
+        ("map", "mAP@[.5:.95] (validation, exact COCO definition)"),
+    )
+
+    def data_name(self):
+        return Path(self.data_dir).resolve().name if self.data_dir else self.dataset.replace("/", "-")
+
+    def load_data(self, config):
+        if config.image_size % SIZE_MULTIPLE:
+            size = max(SIZE_MULTIPLE, round(config.image_size / SIZE_MULTIPLE) * SIZE_MULTIPLE)
+            raise ConfigError(
+                f"RetinaNet's image size is a multiple of {SIZE_MULTIPLE} (the stride of its P7 level); "
+                f"got {config.image_size}: use {size}.",
+                "image_size",
+            )
+        if self.augment not in data.AUGMENTATIONS:
+            raise ConfigError(f"augment is one of {data.AUGMENTATIONS}; got {self.augment!r}.", "augment")
+        if self.data_dir:
+            source = data.load_folder(self.data_dir, self.data_format, self.skip_bad, self.max_images)
+        elif self.dataset:
+            source = data.load_tfds(self.dataset, self.tfds_dir, self.max_images)
+        else:
+            raise DataError("No data: neither data_dir nor dataset is set.", "data_dir")
+        counts = ", ".join(f"{k} {v.count}" for k, v in source.splits.items())
+        log.info("Data %s: %d classes; %s images; split: %s", source.name, len(source.class_names), counts,
+                 source.split_rule)  # fmt: skip
+        if source.skipped:
+            log.warning("%d unusable annotations or images skipped (listed above).", len(source.skipped))
+        return source
+
+    def train_size(self, source):
+        return source.splits["train"].count
+
+    def train_batches(self, source, config, seed):
+        return data.pipeline(
+            source.splits["train"], config.image_size, config.batch_size, self.max_boxes, training=True,
+            seed=seed, augment=self.augment, cache=self.cache,
+        )  # fmt: skip
+
+    def val_batches(self, source, config):
+        return data.pipeline(source.splits["val"], config.image_size, config.batch_size, self.max_boxes, cache=self.cache)
+
+    def _evaluation_batches(self, source, config, split):
+        return data.evaluation_batches(source.splits[split], config.image_size, config.batch_size, self.cache)
+
+    def build_model(self, config, source, weights):
+        size = config.image_size
+        backbone = kr.features(config.model, weights=weights, input_shape=(size, size, 3))
+        return retinanet.retinanet(
+            backbone, len(source.class_names), config.preprocessing, config.pretrained, self.head_filters,
+            self.head_depth,
+        )  # fmt: skip
+
+    def compile_args(self, config):
+        return {"loss": retinanet.RetinaNetLoss(config.image_size, self.box_weight)}
+
+    def callbacks(self, model, source, config, run_dir):
+        examples = data.take(source.splits["val"], config.image_size, self.pictures)
+        return [
+            report.EpochReport(
+                model, source.splits["val"], self._evaluation_batches(source, config, "val"), examples, config,
+                source.splits["val"].ground_truth["categories"], source.class_names, run_dir,
+            )
+        ]  # fmt: skip
+
+    def evaluate(self, model, source, config, run_dir):
+        """Every split's exact COCO mAP; per-class AP and pictures on test."""
+        decoder = retinanet.with_decoding(model)
+        categories = source.splits["test"].ground_truth["categories"]
+        splits, results = {}, {}
+        for split in data.SPLITS:
+            detections = report.detect(decoder, self._evaluation_batches(source, config, split), config.image_size, categories)
+            results[split] = coco_map(source.splits[split].ground_truth, detections)
+            splits[split] = report.split_metrics(results[split], source.splits[split].count)
+        examples = data.take(source.splits["test"], config.image_size, self.pictures)
+        detections = report.to_coco(decoder.predict_on_batch(examples[0]), *examples[1:], config.image_size, categories)
+        report.plot_detections(
+            examples, detections, source.splits["test"].ground_truth, source.class_names,
+            run_dir / "predictions_test.png",
+            f"{model.name}: test images (test mAP@.5 {splits['test']['map50'] or 0:.1%})",
+        )  # fmt: skip
+        metrics = {
+            "data": {
+                "source": source.name,
+                "classes": source.class_names,
+                "split_rule": source.split_rule,
+                "counts": {k: v.count for k, v in source.splits.items()},
+                "skipped": [{"file": f, "reason": r} for f, r in source.skipped],
+            },
+            "splits": splits,
+            "test_by_size": {k: results["test"][k] for k in ("map_small", "map_medium", "map_large")},
+            "per_class_ap_test": results["test"]["per_class"],
+        }
+        epochs = sorted(p.name for p in Path(run_dir).glob("predictions_epoch*.png"))
+        summary = report.format_summary(splits, results["test"]["per_class"])
+        return Evaluation(metrics, summary, [*epochs, "predictions_test.png"])
+
+    def export_examples(self, source, config):
+        images, _, _ = data.take(source.splits["test"], config.image_size, config.export_images)
+        return images
+
+    def labels(self, source):
+        return source.class_names

@@ -1,0 +1,133 @@
+"""How well a detector does, in numbers and pictures: COCO mAP per split (exact,
+`keras_resnets.metrics.coco_map`), per-class AP, the printed summary, and predicted boxes
+with class names and scores drawn over images beside the ground truth."""
+
+import logging
+from collections import defaultdict
+
+import keras
+import numpy as np
+
+from keras_resnets.heads.retinanet import with_decoding
+from keras_resnets.metrics import coco_map
+from keras_resnets.tasks.detection_postprocess import select
+from keras_resnets.tasks.segmentation_report import palette
+from keras_resnets.training.plots import pyplot
+
+log = logging.getLogger(__name__)
+
+SHOWN_SCORE = 0.3  # pictures draw the detections scoring at least this
+SHOWN_MAX = 15  # ... and at most this many per image
+TRUTH_COLOUR = "#00e000"
+
+
+def to_coco(outputs, image_ids, sizes, image_size, categories):
+    """COCO result dicts of a batch of decoded outputs, in each image's own pixels."""
+    results = []
+    for boxes, scores, image_id, (height, width) in zip(outputs["boxes"], outputs["scores"], image_ids, sizes):
+        kept_boxes, kept_scores, classes = select(boxes, scores)
+        scaled = kept_boxes * np.array([width, height, width, height], np.float32) / image_size
+        for (x1, y1, x2, y2), score, cls in zip(scaled.tolist(), kept_scores.tolist(), classes.tolist()):
+            results.append({"image_id": int(image_id), "category_id": categories[cls]["id"],
+                            "bbox": [x1, y1, x2 - x1, y2 - y1], "score": score})  # fmt: skip
+    return results
+
+
+def detect(decoder, batches, image_size, categories):
+    """COCO result dicts of every image of `batches` (images, image ids, sizes)."""
+    results = []
+    for images, image_ids, sizes in batches.as_numpy_iterator():  # numpy: every backend takes it
+        results += to_coco(decoder.predict_on_batch(images), image_ids, sizes, image_size, categories)
+    return results
+
+
+def split_metrics(result, images):
+    return {"map": result["map"], "map50": result["map50"], "map75": result["map75"], "images": int(images)}
+
+
+def format_summary(splits, per_class, shown=15):
+    def cell(value):
+        return "   n/a" if value is None else f"{value:>6.1%}"
+
+    lines = ["", f"{'split':<8}{'images':>8}{'mAP':>8}{'mAP@.5':>8}{'mAP@.75':>9}"]
+    for name, m in splits.items():
+        lines.append(f"{name:<8}{m['images']:>8}  {cell(m['map'])}  {cell(m['map50'])}   {cell(m['map75'])}")
+    present = sorted(((n, ap) for n, ap in per_class.items() if ap is not None), key=lambda item: -item[1])
+    width = max((len(name) for name, _ in present[:shown]), default=5) + 2
+    lines += ["", f"test AP (mAP@[.5:.95]) of the best {min(shown, len(present))} of {len(present)} classes present "
+              "(all in metrics.json)"]  # fmt: skip
+    lines += [f"{name:<{width}}{ap:>7.1%}" for name, ap in present[:shown]]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- pictures
+
+
+def truths_by_image(ground_truth):
+    found = defaultdict(list)
+    for annotation in ground_truth["annotations"]:
+        found[annotation["image_id"]].append(annotation)
+    return found
+
+
+def plot_detections(examples, detections, ground_truth, class_names, path, title):
+    """One panel per image: ground-truth boxes (green, dashed) and detections (one colour
+    per class, with name and score) over the image at its own aspect ratio."""
+    plt = pyplot()
+    from matplotlib.patches import Rectangle
+
+    images, image_ids, sizes = examples
+    index = {c["id"]: i for i, c in enumerate(ground_truth["categories"])}
+    colours = palette(len(class_names)) / 255
+    truths, found = truths_by_image(ground_truth), defaultdict(list)
+    for d in detections:
+        found[d["image_id"]].append(d)
+    fig, axes = plt.subplots(1, len(images), figsize=(4.2 * len(images), 4.0), squeeze=False)
+    for ax, image, image_id, (height, width) in zip(axes[0], images, image_ids, sizes):
+        ax.imshow(np.clip(image, 0, 255).astype(np.uint8), extent=(0, width, height, 0))
+        for t in truths[image_id]:
+            x, y, w, h = t["bbox"]
+            ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor=TRUTH_COLOUR, linestyle="--", linewidth=1.2))
+        shown = sorted((d for d in found[image_id] if d["score"] >= SHOWN_SCORE), key=lambda d: -d["score"])[:SHOWN_MAX]
+        for d in shown:
+            x, y, w, h = d["bbox"]
+            colour = colours[index[d["category_id"]]]
+            ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor=colour, linewidth=2))
+            ax.text(x, y, f"{class_names[index[d['category_id']]]} {d['score']:.2f}", fontsize=7, color="black",
+                    va="bottom", bbox={"facecolor": colour, "alpha": 0.8, "pad": 1, "linewidth": 0})  # fmt: skip
+        ax.set_xlim(0, width)
+        ax.set_ylim(height, 0)
+        ax.set_title(f"image {image_id}: {len(shown)} detections >= {SHOWN_SCORE}, {len(truths[image_id])} true",
+                     fontsize=8)  # fmt: skip
+        ax.axis("off")
+    fig.suptitle(f"{title}\n(dashed green: ground truth; coloured: detections with class and score)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+class EpochReport(keras.callbacks.Callback):
+    """After every epoch: the exact validation mAP and mAP@.5 into the epoch's logs (so into
+    the run's history and curves), and `predictions_epoch<N>.png` of fixed validation
+    images in the run folder."""
+
+    def __init__(self, model, val_split, val_batches, examples, config, categories, class_names, run_dir):
+        super().__init__()
+        self.decoder = with_decoding(model)  # shares the model's layers: always its current weights
+        self.val_split, self.val_batches, self.examples = val_split, val_batches, examples
+        self.image_size, self.categories, self.class_names = config.image_size, categories, class_names
+        self.run_dir, self.name = run_dir, model.name
+
+    def on_epoch_end(self, epoch, logs=None):
+        result = coco_map(self.val_split.ground_truth, detect(self.decoder, self.val_batches, self.image_size, self.categories))
+        if logs is not None:
+            logs.update(val_map=result["map"], val_map50=result["map50"])
+        log.info("Epoch %d: validation mAP %.1f%%, mAP@.5 %.1f%%", epoch + 1, 100 * (result["map"] or 0),
+                 100 * (result["map50"] or 0))  # fmt: skip
+        images, image_ids, sizes = self.examples
+        detections = to_coco(self.decoder.predict_on_batch(images), image_ids, sizes, self.image_size, self.categories)
+        plot_detections(
+            self.examples, detections, self.val_split.ground_truth, self.class_names,
+            self.run_dir / f"predictions_epoch{epoch + 1:03d}.png",
+            f"{self.name}: validation images after epoch {epoch + 1} (val mAP@.5 {result['map50'] or 0:.1%})",
+        )  # fmt: skip
