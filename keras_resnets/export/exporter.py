@@ -296,12 +296,13 @@ def export(
     return result
 
 
-def export_all(model, out_dir, labels, images, tolerance=checks.DEFAULT_TOLERANCE):
+def export_all(model, out_dir, labels, images, tolerance=checks.DEFAULT_TOLERANCE, check=None):
     """`model.keras`, SavedModel and float32 TFLite, each checked on `images` (real example
-    inputs); `labels` name the outputs (`labels.txt`). Returns {artifact: check}; raises
-    `ExportVerificationError` if any check fails. What a training run exports."""
+    inputs); `labels` name the outputs (`labels.txt`); `check` as in `export`. Returns
+    {artifact: check}; raises `ExportVerificationError` if any check fails. What a training
+    run exports."""
     result = export(
-        model, out_dir, formats=RUN_FORMATS, eval_data=images,
-        class_names=labels, bounds=checks.Bounds(tolerance=tolerance), timing_runs=RUN_TIMING_RUNS,
+        model, out_dir, formats=RUN_FORMATS, eval_data=images, class_names=labels,
+        bounds=checks.Bounds(tolerance=tolerance), check=check, timing_runs=RUN_TIMING_RUNS,
     )  # fmt: skip
     return {row["artifact"]: row["check"] for row in result["artifacts"]}

@@ -26,6 +26,11 @@ training curves, and the verified export. A task supplies the rest by subclassin
   checked against the Keras model; `labels(data)`: names of the outputs (`labels.txt`);
 - optional: `callbacks(model, data, config, run_dir)`: extra Keras callbacks for every
   training phase (e.g. pictures of predictions after each epoch); none by default.
+- optional: `export_model(model, config)`: the model to export, made from the trained one
+  (e.g. a detector with its decoding on top; the task may also write files of its own
+  into `config.export_dir`), and `export_check()`: a module-level function replacing
+  `export.checks.check_outputs` for outputs that are not class scores; by default the
+  model itself and the default check.
 
 Modules:
   images: image files as model inputs (decoding, checking, resizing), for every image task.
@@ -93,6 +98,12 @@ class Task(abc.ABC):
 
     def callbacks(self, model, data, config, run_dir):
         return []
+
+    def export_model(self, model, config):
+        return model
+
+    def export_check(self):
+        return None
 
 
 def _json_value(value):

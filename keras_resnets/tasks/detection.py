@@ -16,6 +16,7 @@ the decoding layer on top ({"boxes", "scores"}), followed by per-class NMS
 
 import dataclasses
 import logging
+import shutil
 from pathlib import Path
 from typing import Optional
 
@@ -24,12 +25,14 @@ from keras_resnets.heads import retinanet
 from keras_resnets.metrics import coco_map
 from keras_resnets.tasks import Evaluation, Task
 from keras_resnets.tasks import detection_data as data
+from keras_resnets.tasks import detection_postprocess as postprocess
 from keras_resnets.tasks import detection_report as report
 from keras_resnets.training.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
 SIZE_MULTIPLE = 128  # the stride of P7: the head's grids then match RetinaNet's anchors
+POSTPROCESS_FILE = "postprocess.py"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,6 +163,16 @@ class DetectionTask(Task):
         epochs = sorted(p.name for p in Path(run_dir).glob("predictions_epoch*.png"))
         summary = report.format_summary(splits, results["test"]["per_class"])
         return Evaluation(metrics, summary, [*epochs, "predictions_test.png"])
+
+    def export_model(self, model, config):
+        """The model with its decoding on top ({"boxes", "scores"}); NMS goes beside it, as
+        `postprocess.py` (`detection_postprocess`, NumPy only)."""
+        Path(config.export_dir).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(postprocess.__file__, Path(config.export_dir) / POSTPROCESS_FILE)
+        return retinanet.with_decoding(model)
+
+    def export_check(self):
+        return report.export_check
 
     def export_examples(self, source, config):
         images, _, _ = data.take(source.splits["test"], config.image_size, config.export_images)

@@ -10,7 +10,7 @@ import numpy as np
 
 from keras_resnets.heads.retinanet import with_decoding
 from keras_resnets.metrics import coco_map
-from keras_resnets.tasks.detection_postprocess import select
+from keras_resnets.tasks.detection_postprocess import SCORE_THRESHOLD, iou_with, select
 from keras_resnets.tasks.segmentation_report import palette
 from keras_resnets.training.plots import pyplot
 
@@ -58,6 +58,53 @@ def format_summary(splits, per_class, shown=15):
               "(all in metrics.json)"]  # fmt: skip
     lines += [f"{name:<{width}}{ap:>7.1%}" for name, ap in present[:shown]]
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------ export
+
+
+def same_detections(boxes, scores, reference_boxes, reference_scores, score_margin):
+    """(matched, counted): reference detections scoring clear of the threshold (by more than
+    `score_margin`) that the other outputs also detect, with the same class and IoU >= .95."""
+    mine, theirs = select(boxes, scores), select(reference_boxes, reference_scores)
+    counted = matched = 0
+    for box, score, cls in zip(*theirs):
+        if score < SCORE_THRESHOLD + score_margin:
+            continue
+        counted += 1
+        same_class = mine[2] == cls
+        matched += bool(same_class.any() and iou_with(box, mine[0][same_class]).max() >= 0.95)
+    return matched, counted
+
+
+def export_check(outputs, reference, bounds, quantize, labels=None):
+    """An exported detector ([boxes, scores]) against the Keras model's outputs: the scores
+    within `bounds.tolerance`, the boxes within it times the image side (in pixels), and the
+    final detections (`select` on both) the same. Quantized files must find at least
+    `bounds.min_agreement[quantize]` of the Keras model's detections."""
+    shapes = [np.shape(o) for o in outputs], [np.shape(r) for r in reference]
+    if shapes[0] != shapes[1]:
+        return {"ok": False, "error": f"output shapes {shapes[0]} != {shapes[1]}"}
+    (boxes, scores), (reference_boxes, reference_scores) = outputs, reference
+    side = max(float(np.max(reference_boxes)), 1.0)  # boxes are clipped to the image
+    box_diff = float(np.max(np.abs(boxes - reference_boxes))) / side
+    score_diff = float(np.max(np.abs(scores - reference_scores)))
+    margin = bounds.tolerance if quantize is None else 0.05
+    pairs = [same_detections(*args, margin) for args in zip(boxes, scores, reference_boxes, reference_scores)]
+    matched, counted = (sum(column) for column in zip(*pairs))
+    agreement = matched / counted if counted else 1.0
+    ok = agreement == 1.0 and max(box_diff, score_diff) <= bounds.tolerance
+    if quantize is not None:
+        ok = agreement >= bounds.min_agreement[quantize]
+    check = {
+        "ok": bool(ok), "max_abs_diff": max(box_diff, score_diff), "score_max_abs_diff": score_diff,
+        "box_max_abs_diff_px": box_diff * side, "top1_agreement": agreement, "detections_compared": counted,
+        "images": int(len(reference_boxes)),
+    }  # fmt: skip
+    if not ok:
+        check["error"] = (f"{matched} of {counted} detections found again; score diff {score_diff:.2e}, "
+                          f"box diff {box_diff * side:.2e} px")  # fmt: skip
+    return check
 
 
 # ---------------------------------------------------------------------- pictures

@@ -178,8 +178,8 @@ def export_model(task, config, model, data):
     inference = task.build_model(config, data, None)
     inference.set_weights(model.get_weights())
     checks = export.export_all(
-        inference, config.export_dir, task.labels(data), task.export_examples(data, config),
-        config.export_tolerance,
+        task.export_model(inference, config), config.export_dir, task.labels(data),
+        task.export_examples(data, config), config.export_tolerance, check=task.export_check(),
     )  # fmt: skip
     log.info("Exported to %s; every artifact matches the Keras model:", config.export_dir)
     for name, check in checks.items():
