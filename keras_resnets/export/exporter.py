@@ -165,7 +165,8 @@ def export_artifacts(model, out_dir, request, images, labels, representative, re
             log.exception("Exporting %s failed", artifact.name)
             row.update(ok=False, error=f"{type(exc).__name__}: {exc}")
         if not row["ok"]:
-            row.setdefault("error", row["check"].get("error") or "outside its tolerance")
+            if "error" not in row:
+                row["error"] = row["check"].get("error", "outside its tolerance")
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
         rows.append(row)
     return rows
