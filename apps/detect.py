@@ -27,7 +27,7 @@ and final detections included; a failed check exits with status 3.
 
 Offline, ImageNet weights cannot be downloaded: train from scratch with --weights none
 (resnet18 at 256 px trains on a CPU), pass a backbone weights file, or put a weights file in
-~/.keras/models first. The image size is a multiple of 128 (the stride of P7).
+~/.keras/models first. The image size is a multiple of 32 (the stride of P5).
 
 Exit status: 0 done, 2 bad input or options (the message says what to do), 3 an exported
 artifact failed its check.
@@ -57,7 +57,7 @@ ADVICE = {
 def parse_args(argv=None):
     parser, groups = cli.parser("detect.py", __doc__, default_model="resnet50")
     parser.set_defaults(image_size=DEFAULT_IMAGE_SIZE)
-    parser._option_string_actions["--image-size"].help = "input side in pixels, a multiple of 128"
+    parser._option_string_actions["--image-size"].help = "input side in pixels, a multiple of 32"
     where = groups["data"].add_mutually_exclusive_group()
     where.add_argument("--data", help="a local COCO or YOLO folder (see above)")
     where.add_argument("--dataset", help=f"a tensorflow-datasets detection set: {', '.join(TFDS_SETS)}")

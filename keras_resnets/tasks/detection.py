@@ -31,7 +31,6 @@ from keras_resnets.training.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
-SIZE_MULTIPLE = 128  # the stride of P7: the head's grids then match RetinaNet's anchors
 POSTPROCESS_FILE = "postprocess.py"
 
 
@@ -75,10 +74,11 @@ class DetectionTask(Task):
         return Path(self.data_dir).resolve().name if self.data_dir else self.dataset.replace("/", "-")
 
     def load_data(self, config):
-        if config.image_size % SIZE_MULTIPLE:
-            size = max(SIZE_MULTIPLE, round(config.image_size / SIZE_MULTIPLE) * SIZE_MULTIPLE)
+        multiple = retinanet.SIZE_MULTIPLE
+        if config.image_size % multiple:
+            size = max(multiple, round(config.image_size / multiple) * multiple)
             raise ConfigError(
-                f"RetinaNet's image size is a multiple of {SIZE_MULTIPLE} (the stride of its P7 level); "
+                f"RetinaNet's image size is a multiple of {multiple} (the stride of its P5 level); "
                 f"got {config.image_size}: use {size}.",
                 "image_size",
             )
