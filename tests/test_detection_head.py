@@ -31,6 +31,19 @@ def test_decoding_inverts_keras_cv_label_encoding():
             np.testing.assert_allclose(boxes[image][assigned], np.broadcast_to(box[:4], (assigned.sum(), 4)), atol=1e-3)
 
 
+def test_loss_is_near_zero_for_the_encoded_truth_and_large_for_a_blank_guess():
+    truth = -np.ones((1, 2, 5), "float32")
+    truth[0, 0] = [10, 20, 60, 90, 1]
+    deltas, classes = parts.label_encoder()(np.zeros((1, SIZE, SIZE, 1), "float32"),
+                                            {"boxes": truth[..., :4], "classes": truth[..., 4]})  # fmt: skip
+    deltas, classes = keras.ops.convert_to_numpy(deltas), keras.ops.convert_to_numpy(classes)
+    logits = np.where(np.arange(3) == classes[..., None], 12.0, -12.0).astype("float32")
+    loss = retinanet.RetinaNetLoss(SIZE)
+    perfect = float(loss(truth, np.concatenate([deltas, logits], axis=-1)))
+    blank = float(loss(truth, np.zeros((1, len(classes[0]), 7), "float32")))
+    assert perfect < 1e-3 and blank > 100 * max(perfect, 1e-4)
+
+
 def test_select_keeps_the_best_box_per_object_and_class():
     boxes = np.array([[10, 10, 50, 50], [12, 12, 52, 52], [10, 10, 50, 50], [80, 80, 120, 120]], "float32")
     scores = np.zeros((4, 2), "float32")

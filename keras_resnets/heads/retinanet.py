@@ -96,6 +96,34 @@ def retinanet(backbone, num_classes, preprocessing, pretrained, filters=256, dep
     return keras.Model(inputs, outputs, name=f"{backbone.name}_retinanet")
 
 
+class RetinaNetLoss(keras.losses.Loss):
+    """The paper's loss on (N, max_boxes, 5) ground truth [x1, y1, x2, y2, class] in pixels
+    (rows with class -1 are padding) and the model's (N, A, 4 + classes) predictions.
+
+    Focal loss over every anchor that is not ignored, plus `box_weight` x smooth L1 over
+    the positive anchors, both divided by the number of positive anchors in the batch.
+    """
+
+    def __init__(self, image_size, box_weight=1.0, name="retinanet_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.image_size, self.box_weight = image_size, box_weight
+        self.encoder = parts.label_encoder()
+        self.focal, self.smooth_l1 = parts.focal_loss(), parts.smooth_l1_loss()
+
+    def call(self, y_true, y_pred):
+        shape_only = ops.zeros((1, self.image_size, self.image_size, 1))  # the encoder reads its shape
+        targets, anchor_classes = self.encoder(shape_only, {"boxes": y_true[..., :4], "classes": y_true[..., 4]})
+        positive = ops.cast(anchor_classes >= 0, "float32")
+        counted = ops.cast(anchor_classes != -2, "float32")
+        normalizer = ops.maximum(ops.sum(positive), 1.0)
+        num_classes = y_pred.shape[-1] - 4
+        onehot = ops.one_hot(ops.cast(ops.maximum(anchor_classes, 0), "int32"), num_classes)
+        onehot = onehot * ops.expand_dims(positive, -1)
+        class_loss = ops.sum(self.focal(onehot, y_pred[..., 4:]) * counted)
+        box_loss = ops.sum(self.smooth_l1(targets, y_pred[..., :4]) * positive)
+        return (class_loss + self.box_weight * box_loss) / normalizer
+
+
 @keras.saving.register_keras_serializable(package="keras_resnets")
 class DecodeDetections(keras.layers.Layer):
     """(N, A, 4 + classes) predictions -> {"boxes": (N, A, 4) [x1, y1, x2, y2] in input
