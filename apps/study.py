@@ -39,43 +39,47 @@ def names(value):
 
 
 def common(parser, limit=None):
-    parser.add_argument("--data", default="../shared/data/cifar10-test",
-                        help="cifar10 (tensorflow-datasets), a folder with the CIFAR-10 test-set .npz, "
-                        "or a folder of <class>/<image> photos (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--limit", type=int, default=limit,
-                        help="evaluate on the first N images (0: all; default: %(default)s)")  # fmt: skip
-    parser.add_argument("--output-dir", default="runs", help="results go to <dir>/study-<name>/ (default: runs)")
-    parser.add_argument("--epochs", type=int, default=10, help="training epochs per net (default: %(default)s)")
-    parser.add_argument("--width", type=int, default=16, help="filters of the first stage; the papers' 16 (default)")
-    parser.add_argument("--train-images", type=int, help="train on the first N training images only")
-    parser.add_argument("--batch-size", type=int, default=128, help="(default: %(default)s)")
-    parser.add_argument("--lr", type=float, default=0.1, help="peak learning rate (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    add = parser.add_argument
+    add("--data", default="../shared/data/cifar10-test",
+        help="cifar10 (tensorflow-datasets), a folder with the CIFAR-10 test-set .npz, or a "
+        "folder of <class>/<image> photos (default: %(default)s)")
+    add("--limit", type=int, default=limit, help="evaluate on the first N images (0: all; default: %(default)s)")
+    add("--output-dir", default="runs", help="results go to <dir>/study-<name>/ (default: runs)")
+    add("--epochs", type=int, default=10, help="training epochs per net (default: %(default)s)")
+    add("--width", type=int, default=16, help="filters of the first stage (default: the papers' 16)")
+    add("--train-images", type=int, help="train on the first N training images only")
+    add("--batch-size", type=int, default=128, help="(default: %(default)s)")
+    add("--lr", type=float, default=0.1, help="peak learning rate (default: %(default)s)")
+    add("--seed", type=int, default=0, help="(default: %(default)s)")
 
 
 def parse(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="study", required=True)
     p = sub.add_parser("degradation", help="plain vs residual nets of growing depth: error against epochs")
-    p.add_argument("--model", type=names, default=["plainnet", "resnet"], help="families, first the plain one (default: plainnet,resnet)")
-    p.add_argument("--depths", type=lambda v: [int(d) for d in names(v)], default=[20, 56], help="6n+2 depths (default: 20,56)")
+    p.add_argument("--model", type=names, default=["plainnet", "resnet"],
+                   help="families, plainnet among them (default: plainnet,resnet)")
+    p.add_argument("--depths", type=lambda v: [int(d) for d in names(v)], default=[20, 56],
+                   help="6n+2 depths (default: 20,56)")
     common(p)
     p = sub.add_parser("gradients", help="per-layer gradient norms at initialisation and during training")
     p.add_argument("--model", type=names, default=names(ALL_FAMILIES), help=f"families (default: {ALL_FAMILIES})")
     p.add_argument("--depth", type=int, default=20, help="one 6n+2 depth for all (default: %(default)s)")
-    p.add_argument("--probe-images", type=int, default=256, help="training images the gradients are taken on (default: %(default)s)")
-    common(p)
+    p.add_argument("--probe-images", type=int, default=256,
+                   help="training images the gradients are taken on (default: %(default)s)")
+    common(p, limit=None)
     p = sub.add_parser("lesion", help="delete blocks at test time: residual vs plain net")
     p.add_argument("--model", default="resnet56", help="the residual net (default: %(default)s)")
-    p.add_argument("--weights", type=weights, default="cifar10", help="its weights: a tag, a file, or none to train it here (default: cifar10)")
+    p.add_argument("--weights", type=weights, default="cifar10",
+                   help="its weights: a tag, a file, or none to train it here (default: %(default)s)")
     p.add_argument("--plain", type=weights, default="plainnet20", help="the plain net, or none (default: %(default)s)")
-    p.add_argument("--plain-weights", type=weights, default=None, help="its weights file; by default it is trained here")
+    p.add_argument("--plain-weights", type=weights, help="its weights file; by default it is trained here")
     p.add_argument("--k-max", type=int, default=10, help="delete up to k random blocks (default: %(default)s)")
     p.add_argument("--samples", type=int, default=3, help="random draws per k (default: %(default)s)")
     common(p, limit=2000)
     p = sub.add_parser("gates", help="transform-gate statistics of a trained highway net, per block")
     p.add_argument("--model", default="highwaynet20", help="a highway net (default: %(default)s)")
-    p.add_argument("--weights", type=weights, default=None, help="trained weights file; by default it is trained here")
+    p.add_argument("--weights", type=weights, help="trained weights file; by default it is trained here")
     common(p)
     return parser.parse_args(argv)
 
@@ -89,11 +93,14 @@ def main(argv=None):
         if args.study == "degradation":
             studies.degradation.run(families=args.model, depths=args.depths, **shared)
         elif args.study == "gradients":
-            studies.gradients.run(families=args.model, depth=args.depth, probe_images=args.probe_images, **shared)
+            studies.gradients.run(
+                families=args.model, depth=args.depth, probe_images=args.probe_images, **shared
+            )
         elif args.study == "lesion":
-            studies.lesion.run(model=args.model, weights=args.weights, plain=args.plain,
-                               plain_weights=args.plain_weights, k_max=args.k_max, samples=args.samples,
-                               **shared)  # fmt: skip
+            studies.lesion.run(
+                model=args.model, weights=args.weights, plain=args.plain, plain_weights=args.plain_weights,
+                k_max=args.k_max, samples=args.samples, **shared,
+            )  # fmt: skip
         else:
             studies.gates.run(model=args.model, weights=args.weights, **shared)
     except RunConfigError as exc:

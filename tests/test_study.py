@@ -132,7 +132,7 @@ def test_bad_options_say_what_to_do(tmp_path):
     with pytest.raises(SystemExit, match="no transform gates"):
         study.main(["gates", "--model", "resnet20", "--output-dir", str(tmp_path)])
     with pytest.raises(SystemExit, match="Unknown net"):
-        study.main(["degradation", "--model", "vgg,resnet", "--output-dir", str(tmp_path)])
+        study.main(["degradation", "--model", "plainnet,vgg", "--output-dir", str(tmp_path)])
 
 
 @pytest.mark.backend

@@ -4,7 +4,7 @@ He et al.: on CIFAR-10 a deeper *plain* net has higher training error than a sha
 one (plain-56 above plain-20 throughout training), which is no overfitting but an
 optimisation problem, while ResNets of the same depths improve with depth.
 
-Each family (the first is the plain one) is trained at each depth with the same recipe;
+Each family (plainnet among them) is trained at each depth with the same recipe;
 the figure has the paper's layout: one panel per family, error against epochs, dashed
 training error and bold test error, one colour per depth. The claim is taken to hold
 when, after the last epoch, the deepest plain net's training error is above the
@@ -68,6 +68,8 @@ def run(
     print(study_data.note)
     depths = sorted(depths)
     families = [f.strip().lower() for f in families]
+    if "plainnet" not in families or len(depths) < 2:
+        raise ValueError("Degradation compares depths against a plain net: give two depths or more and plainnet.")
     histories = {}
     for depth in depths:
         for name in nets.family_nets(families, depth):
@@ -77,8 +79,7 @@ def run(
     for family in families:
         changes[family], line = compare(histories, family, depths[0], depths[-1])
         lines.append(line)
-    plain, *residual = families
-    held = changes[plain] > 0 and all(changes[f] <= 0 for f in residual)
+    held = changes["plainnet"] > 0 and all(changes[f] <= 0 for f in families if f != "plainnet")
     train_count = len(study_data.training(recipe.train_images)[1])
     lines.append(f"Recipe: {recipe.describe(train_count)}. {study_data.note}")
     settings = {"data": study_data.note, "limit": limit, "recipe": dataclasses.asdict(recipe)}

@@ -92,18 +92,20 @@ def early_late_ratio(norms):
 
 def plot(histories, folder):
     plt = plots.pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     fig, (init_ax, end_ax, ratio_ax) = plt.subplots(1, 3, figsize=(17, 4.6))
     for name, rows in histories.items():
-        family, _ = nets.parse(name)
-        color = COLORS.get(family)
-        label = f"{nets.FAMILIES[family][0]}-{nets.parse(name)[1]}"
+        family, depth = nets.parse(name)
+        color = COLORS[family]
+        label = f"{nets.FAMILIES[family][0]}-{depth}"
         for ax, row in ((init_ax, rows[0]), (end_ax, rows[-1])):
             values = list(row["gradient_norms"].values())
             ax.plot(range(1, len(values) + 1), values, ".-", color=color, label=label)
         ratios = [(r["epoch"], early_late_ratio(r["gradient_norms"])) for r in rows]
         ratio_ax.plot(*zip(*[(e, v) for e, v in ratios if v is not None]), "o-", color=color, label=label)
     init_ax.set_title("At initialisation")
-    end_ax.set_title(f"After {histories[name][-1]['epoch']} epochs of training")
+    end_ax.set_title(f"After {rows[-1]['epoch']} epochs of training")
     for ax in (init_ax, end_ax):
         ax.set_xlabel("convolution layer (1 = stem, input side)")
         ax.set_ylabel("||dL/dW|| of the layer's kernel")
@@ -112,6 +114,7 @@ def plot(histories, folder):
     ratio_ax.set_ylabel("mean gradient norm ratio")
     ratio_ax.axhline(1, color="gray", linestyle=":")
     for ax in (init_ax, end_ax, ratio_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_yscale("log", nonpositive="mask")  # the weighted net's zeros at init
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
@@ -136,13 +139,15 @@ def run(
         return {"gradient_norms": kernel_gradient_norms(model, probe_x, probe_y)}
 
     names = nets.family_nets(families, depth)
+    plain = f"plainnet{depth}"
+    if plain not in names:
+        raise ValueError("The claim is judged against a plain net: include plainnet in --model.")
     histories = {name: recipe_lib.train(name, recipe, study_data, folder, snapshot)[1] for name in names}
     figure = plot(histories, folder)
     ratios = {
         name: {"init": early_late_ratio(rows[0]["gradient_norms"]), "trained": early_late_ratio(rows[-1]["gradient_norms"])}
         for name, rows in histories.items()
     }  # fmt: skip
-    plain = next(n for n in names if nets.parse(n)[0] == "plainnet")
     held = all(
         r[when] is None or r[when] > ratios[plain][when]
         for name, r in ratios.items()

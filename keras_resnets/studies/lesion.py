@@ -19,6 +19,7 @@ plain net more than half of its own.
 """
 
 import dataclasses
+import os
 
 import numpy as np
 
@@ -37,7 +38,9 @@ FIGURE = "lesion.png"
 def obtain(name, weights, study_data, recipe, folder):
     """(model, trained_here): net `name` with `weights`, or trained here when weights is None."""
     if weights is not None:
-        return nets.build(name, weights, classes=len(study_data.class_names)), False
+        # A weights file has the width of the run that wrote it; a tag, the papers' width.
+        width = recipe.width if os.path.exists(weights) else nets.PAPER_WIDTH
+        return nets.build(name, weights, width, classes=len(study_data.class_names)), False
     model, _ = recipe_lib.train(name, recipe, study_data, folder)
     return model, True
 
