@@ -179,7 +179,8 @@ def test_short_real_run_learns_reports_and_exports_verified_artifacts(tmp_path, 
         assert math.isfinite(m["mean_iou"]) and 0 < m["pixel_accuracy"] <= 1 and math.isfinite(m["loss"])
     assert len(metrics["per_class_iou_test"]) == 133 == len(metrics["data"]["classes"])
     assert metrics["per_class_iou_test"]["person"]["true_pixels"] > 0
-    for name in ("curves.png", "predictions_epoch001.png", "predictions_epoch002.png", "predictions_test.png"):
+    for name in ("curves.png", "predictions_epoch001.png", "predictions_epoch002.png", "predictions_train.png",
+                 "predictions_test.png"):
         assert (run_dir / name).stat().st_size > 10000
     assert "mIoU" in out.out and "pixel acc" in out.out
     checks = metrics["export"]["checks"]

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Optional
 
 import keras
-import numpy as np
 from keras import ops
 
 import keras_resnets as kr
@@ -158,19 +157,22 @@ class SegmentationTask(Task):
         return [report.EpochReport(self.val_batches(source, config), examples, source.class_names, run_dir, model.name)]
 
     def evaluate(self, model, source, config, run_dir):
-        """Every split's exact mIoU, pixel accuracy and loss; per-class IoU and pictures on test."""
+        """Every split's exact mIoU, pixel accuracy and loss; per-class IoU on test; pictures of
+        train and test images."""
         num_classes = len(source.class_names)
         splits, matrices = {}, {}
         for split in data.SPLITS:
             matrices[split], loss = report.evaluate_split(model, self._batches(source, config, split), num_classes)
             splits[split] = report.split_metrics(matrices[split], loss, source.splits[split].count)
         classes = report.per_class(matrices["test"], source.class_names)
-        images, masks = data.take(source.splits["test"], config.image_size, self.pictures)
-        predicted = np.argmax(np.asarray(model.predict_on_batch(images)), axis=-1)
-        report.plot_predictions(
-            images, masks, predicted, source.class_names, run_dir / "predictions_test.png",
-            f"{model.name}: test images ({splits['test']['mean_iou']:.1%} test mIoU)",
-        )  # fmt: skip
+        # Training images beside test images: how much was learnt, and how much carries over.
+        pictures = [f"predictions_{split}.png" for split in ("train", "test")]
+        for split, picture in zip(("train", "test"), pictures):
+            report.draw_predictions(
+                model, data.take(source.splits[split], config.image_size, self.pictures),
+                source.class_names, run_dir / picture,
+                f"{model.name}: {split} images ({splits[split]['mean_iou']:.1%} {split} mIoU)",
+            )  # fmt: skip
         metrics = {
             "data": {
                 "source": source.name,
@@ -183,7 +185,7 @@ class SegmentationTask(Task):
             "per_class_iou_test": classes,
         }
         epochs = sorted(p.name for p in Path(run_dir).glob("predictions_epoch*.png"))
-        return Evaluation(metrics, report.format_summary(splits, classes), [*epochs, "predictions_test.png"])
+        return Evaluation(metrics, report.format_summary(splits, classes), [*epochs, *pictures])
 
     def export_examples(self, source, config):
         images, _ = data.take(source.splits["test"], config.image_size, config.export_images)

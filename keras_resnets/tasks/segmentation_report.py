@@ -125,6 +125,13 @@ def plot_predictions(images, masks, predicted, class_names, path, title):
     plt.close(fig)
 
 
+def draw_predictions(model, examples, class_names, path, title):
+    """`plot_predictions` of what `model` predicts on `examples` (images, masks)."""
+    images, masks = examples
+    predicted = np.argmax(np.asarray(model.predict_on_batch(images)), axis=-1)
+    plot_predictions(images, masks, predicted, class_names, path, title)
+
+
 class EpochReport(keras.callbacks.Callback):
     """After every epoch: the exact validation mIoU and pixel accuracy into the epoch's logs
     (so into the run's history and curves), and `predictions_epoch<N>.png` of fixed
@@ -132,7 +139,7 @@ class EpochReport(keras.callbacks.Callback):
 
     def __init__(self, val_batches, examples, class_names, run_dir, model_name):
         super().__init__()
-        self.val_batches, (self.images, self.masks) = val_batches, examples
+        self.val_batches, self.examples = val_batches, examples
         self.class_names, self.run_dir, self.model_name = class_names, run_dir, model_name
 
     def on_epoch_end(self, epoch, logs=None):
@@ -142,9 +149,8 @@ class EpochReport(keras.callbacks.Callback):
         if logs is not None:
             logs.update(val_mean_iou=miou, val_pixel_accuracy=accuracy)
         log.info("Epoch %d: validation mIoU %.1f%%, pixel accuracy %.1f%%", epoch + 1, 100 * miou, 100 * accuracy)
-        predicted = np.argmax(np.asarray(self.model.predict_on_batch(self.images)), axis=-1)
-        plot_predictions(
-            self.images, self.masks, predicted, self.class_names,
+        draw_predictions(
+            self.model, self.examples, self.class_names,
             self.run_dir / f"predictions_epoch{epoch + 1:03d}.png",
             f"{self.model_name}: validation images after epoch {epoch + 1} ({miou:.1%} val mIoU)",
         )  # fmt: skip
