@@ -1,0 +1,109 @@
+"""A real apps/detect.py run on ../shared/data/detection-mini, kept tiny (128 px, a few steps):
+killed with SIGKILL after its first epoch and resumed, it lowers the loss, reports a finite
+mAP, draws its pictures and exports artifacts whose decoded boxes and detections are
+checked; and bad options fail fast."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_resnets.tasks import classification_data
+from tests.conftest import shared_data
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def detect_command(data, tmp_path, *extra):
+    return [
+        sys.executable, str(ROOT / "apps" / "detect.py"), "--data", str(data), "--model", "resnet18",
+        "--weights", "none", "--image-size", "128", "--epochs", "3", "--steps-per-epoch", "2",
+        "--batch-size", "4", "--max-images", "8", "--head-filters", "32", "--head-depth", "1",
+        "--pictures", "2", "--export-images", "4", "--output-dir", str(tmp_path / "runs"),
+        "--run-name", "tiny", "--export-dir", str(tmp_path / "export"), "--quiet", *extra,
+    ]  # fmt: skip
+
+
+def env():
+    return {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def kill_after_first_epoch(command, checkpoint, timeout=600):
+    process = subprocess.Popen(command, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    began = time.time()
+    while time.time() - began < timeout:
+        if checkpoint.exists() and json.loads(checkpoint.read_text())["epoch"] >= 1:
+            process.kill()
+            process.wait()
+            return
+        assert process.poll() is None, "the run ended before its first checkpoint"
+        time.sleep(0.2)
+    process.kill()
+    pytest.fail("no checkpoint within the timeout")
+
+
+def test_detect_app_resumes_after_a_kill_learns_draws_and_exports(tmp_path):
+    data = shared_data("detection-mini")
+    command = detect_command(data, tmp_path)
+    run_dir = tmp_path / "runs" / "tiny"
+    kill_after_first_epoch(command, run_dir / "checkpoint.json")
+    done = subprocess.run(command, env=env(), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Resuming" in done.stderr and "after epoch 1" in done.stderr
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    history = metrics["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[-1]["loss"] < history[0]["loss"]
+    for split in ("train", "val", "test"):
+        assert 0.0 <= metrics["splits"][split]["map"] <= metrics["splits"][split]["map50"] <= 1.0
+    assert all(np.isfinite(h["val_map50"]) for h in history)
+    assert set(metrics["per_class_ap_test"]) == set(metrics["data"]["classes"])
+    for picture in ("predictions_epoch001.png", "predictions_epoch003.png", "predictions_test.png", "curves.png"):
+        assert (run_dir / picture).stat().st_size > 10_000, picture
+
+    checks = metrics["export"]["checks"]
+    assert set(checks) == {"keras", "saved_model", "tflite"}
+    assert all(c["ok"] and c["images"] == 4 and "box_max_abs_diff_px" in c for c in checks.values())
+    export_dir = tmp_path / "export"
+    assert (export_dir / "labels.txt").read_text().split("\n")[:2] == ["person", "bicycle"]
+    # The NMS that ships beside the export runs on its own (NumPy only).
+    spec = importlib.util.spec_from_file_location("postprocess", export_dir / "postprocess.py")
+    postprocess = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(postprocess)
+    boxes, scores, classes = postprocess.select(np.array([[0, 0, 10, 10]], "float32"), np.array([[0.9, 0.01]], "float32"))
+    assert classes.tolist() == [0] and scores.tolist() == pytest.approx([0.9])
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--image-size", "100"], "multiple of 32"),
+        (["--data", "/nonexistent-folder"], "must hold images/"),
+    ],
+)
+def test_bad_options_fail_fast_with_advice(tmp_path, capsys, extra, message):
+    sys.path.insert(0, str(ROOT / "apps"))
+    import detect
+
+    command = detect_command(shared_data("detection-mini"), tmp_path, *extra)[2:]
+    assert detect.main(command) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_tfds_offline_fails_within_seconds(capsys):
+    if classification_data.online() is None:
+        pytest.skip("online: tfds would download VOC")
+    sys.path.insert(0, str(ROOT / "apps"))
+    import detect
+
+    began = time.time()
+    assert detect.main(["--dataset", "voc/2007", "--weights", "none", "--image-size", "128"]) == 2
+    assert time.time() - began < 30
+    assert "offline" in capsys.readouterr().err
