@@ -41,7 +41,8 @@ def transition(x, spec, stride, applied, name, taps):
 def dense_stages(x, spec, taps):
     """The dense stages; `spec.widths` are the 1x1 bottleneck widths (4 x growth)."""
     rows = zip(spec.depths, spec.widths, spec.growth_rates, stage_plan(spec))
-    for index, (depth, width, growth, (stride, applied, dilation)) in enumerate(rows):
+    # The transition carries a stage's stride, so all of its dense layers come after it.
+    for index, (depth, width, growth, (stride, applied, _, dilation)) in enumerate(rows):
         if index:  # the transition after the previous stage carries this stage's stride
             x = transition(x, spec, stride, applied, f"pool{index + 1}", taps)
         for i in range(depth):

@@ -57,7 +57,7 @@ def dual_path_block(x, paths, spec, width, inner, growth, stride, name, dilation
 
 def dual_path_stages(x, spec, taps):
     rows = zip(spec.depths, spec.widths, spec.growth_rates, stage_plan(spec))
-    for index, (depth, width, growth, (stride, applied, dilation)) in enumerate(rows):
+    for index, (depth, width, growth, (stride, applied, before, after)) in enumerate(rows):
         inner = spec.groups * spec.base_width * 2**index
         paths = None
         for i in range(depth):
@@ -71,7 +71,7 @@ def dual_path_stages(x, spec, taps):
                 growth,
                 applied if i == 0 else 1,
                 f"conv{index + 2}_block{i + 1}",
-                dilation,
+                before if i == 0 else after,
             )
     # timm's "conv5_bn_ac": BN + ReLU. Its `fc_act_layer="elu"` argument does not reach
     # that layer (timm 1.0.31 builds a ReLU there), so neither do we.

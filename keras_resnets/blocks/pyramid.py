@@ -8,7 +8,9 @@ is `conv2_block2_out`, not the stage's last block.
 
 `Spec.output_stride` (8 or 16) trades resolution for compute as torchvision's
 `replace_stride_with_dilation` does: a stage that would take the network past that stride
-keeps its resolution instead, and its 3x3 convolutions dilate by the stride they gave up.
+keeps its resolution instead, and the 3x3 convolutions after the stride it gave up dilate
+by that stride (the block that would have carried it, and any before it, keep the
+dilation they had, so everything up to there computes what the undilated network does).
 Shapes of weights do not change, so pretrained files still load. Taps keep their nominal
 level: with output_stride=16, P4 and P5 are both at stride 16.
 """
@@ -19,7 +21,8 @@ STEM_STRIDES = {"imagenet": 4, "deep": 4, "densenet": 4, "cifar": 1}
 
 
 def stage_plan(spec):
-    """Per stage `(nominal stride, stride applied, dilation of its 3x3 convolutions)`."""
+    """Per stage `(nominal stride, stride applied, dilation up to and in the block that
+    carries the stride, dilation after it)`."""
     current = STEM_STRIDES[spec.stem]
     if spec.output_stride is not None and (
         spec.output_stride < current or spec.output_stride & (spec.output_stride - 1)
@@ -31,11 +34,11 @@ def stage_plan(spec):
     plan, dilation = [], 1
     for stride in spec.strides:
         if spec.output_stride is not None and current * stride > spec.output_stride:
+            plan.append((stride, 1, dilation, dilation * stride))
             dilation *= stride
-            plan.append((stride, 1, dilation))
         else:
             current *= stride
-            plan.append((stride, stride, dilation))
+            plan.append((stride, stride, dilation, dilation))
     return plan
 
 

@@ -150,7 +150,7 @@ def residual_stages(x, spec, taps):
     filters_in = spec.stem_width
     block_fn = preact_residual_block if spec.preact else residual_block
     rows = zip(spec.depths, spec.widths, stage_plan(spec))
-    for index, (depth, width, (stride, applied, dilation)) in enumerate(rows):
+    for index, (depth, width, (stride, applied, before, after)) in enumerate(rows):
         inner = int(width * spec.base_width / 64) * spec.groups
         filters_out = width * spec.expansion
         strided = 0 if spec.stride_block == "first" else depth - 1
@@ -164,7 +164,7 @@ def residual_stages(x, spec, taps):
                 filters_out,
                 applied if i == strided else 1,
                 name=f"conv{index + 2}_block{i + 1}",
-                dilation=dilation,
+                dilation=before if i <= strided else after,
             )
             filters_in = filters_out
     if spec.preact:
