@@ -2,8 +2,9 @@
 
 RetinaNet's anchors (`keras_cv.models.RetinaNet.default_anchor_generator`: sizes 32-512
 on strides 8-128, scales 2^0, 2^(1/3), 2^(2/3), aspect ratios 1:2, 1:1, 2:1), its label
-encoder (IoU >= .5 positive, < .4 background, in between ignored; box deltas in keras-cv's
-`center_yxhw` encoding scaled by `BOX_VARIANCE`), its focal loss and smooth L1 loss.
+encoder (IoU >= .5 positive, < .4 background, in between ignored, and each box's best
+anchor positive; box deltas in keras-cv's `center_yxhw` encoding scaled by
+`BOX_VARIANCE`), its focal loss and smooth L1 loss.
 keras-hub has maintained equivalents; swapping means changing this module only.
 
 keras_cv imports TensorFlow, so it is imported on first use, not with this module: a
@@ -37,10 +38,23 @@ def anchors(image_size):
 
 def label_encoder():
     """Ground truth (images, {"boxes", "classes"}) -> (box deltas (N, A, 4), anchor classes (N, A):
-    the class index, -1 background, -2 ignored)."""
-    return _keras_cv().models.retinanet.LabelEncoder(
+    the class index, -1 background, -2 ignored).
+
+    Every box is also matched to its best anchor, however low their IoU (torchvision's
+    `allow_low_quality_matches`): otherwise the boxes smaller than the smallest anchors
+    (about a third of detection-mini's at 256 px) would never be trained on. keras-cv's
+    encoder does not force these matches, so its matcher is replaced by one that does.
+    """
+    keras_cv = _keras_cv()
+    encoder = keras_cv.models.retinanet.LabelEncoder(
         bounding_box_format=BOX_FORMAT, anchor_generator=anchor_generator(), box_variance=BOX_VARIANCE
     )
+    encoder.box_matcher = keras_cv.layers.BoxMatcher(
+        thresholds=[encoder.negative_threshold, encoder.positive_threshold],
+        match_values=[-1, -2, 1],  # background, ignored, positive: the encoder's own values
+        force_match_for_each_col=True,
+    )
+    return encoder
 
 
 def focal_loss():

@@ -133,7 +133,7 @@ class DetectionTask(Task):
         ]  # fmt: skip
 
     def evaluate(self, model, source, config, run_dir):
-        """Every split's exact COCO mAP; per-class AP and pictures on test."""
+        """Every split's exact COCO mAP; per-class AP on test; pictures of train and test images."""
         decoder = retinanet.with_decoding(model)
         categories = source.splits["test"].ground_truth["categories"]
         splits, results = {}, {}
@@ -141,13 +141,14 @@ class DetectionTask(Task):
             detections = report.detect(decoder, self._evaluation_batches(source, config, split), config.image_size, categories)
             results[split] = coco_map(source.splits[split].ground_truth, detections)
             splits[split] = report.split_metrics(results[split], source.splits[split].count)
-        examples = data.take(source.splits["test"], config.image_size, self.pictures)
-        detections = report.to_coco(decoder.predict_on_batch(examples[0]), *examples[1:], config.image_size, categories)
-        report.plot_detections(
-            examples, detections, source.splits["test"].ground_truth, source.class_names,
-            run_dir / "predictions_test.png",
-            f"{model.name}: test images (test mAP@.5 {splits['test']['map50'] or 0:.1%})",
-        )  # fmt: skip
+        for split in ("train", "test"):  # how well it fits what it saw, and what it did not
+            examples = data.take(source.splits[split], config.image_size, self.pictures)
+            detections = report.to_coco(decoder.predict_on_batch(examples[0]), *examples[1:], config.image_size, categories)
+            report.plot_detections(
+                examples, detections, source.splits[split].ground_truth, source.class_names,
+                run_dir / f"predictions_{split}.png",
+                f"{model.name}: {split} images ({split} mAP@.5 {splits[split]['map50'] or 0:.1%})",
+            )  # fmt: skip
         metrics = {
             "data": {
                 "source": source.name,
@@ -162,7 +163,7 @@ class DetectionTask(Task):
         }
         epochs = sorted(p.name for p in Path(run_dir).glob("predictions_epoch*.png"))
         summary = report.format_summary(splits, results["test"]["per_class"])
-        return Evaluation(metrics, summary, [*epochs, "predictions_test.png"])
+        return Evaluation(metrics, summary, [*epochs, "predictions_train.png", "predictions_test.png"])
 
     def export_model(self, model, config):
         """The model with its decoding on top ({"boxes", "scores"}); NMS goes beside it, as
