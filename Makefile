@@ -42,4 +42,6 @@ finetune: setup
 benchmark: setup
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/finetune_flowers.py
+	$(PY) benchmarks/export_accuracy.py
+	$(PY) benchmarks/precision.py
 	$(PY) benchmarks/model_table.py --update-readme

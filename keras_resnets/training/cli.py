@@ -25,6 +25,7 @@ ADVICE = {
     "run_name": "Resume it with the same options (or --resume), pick another --run-name, "
     "or pass --overwrite to start it again.",
     "resume": "--resume needs --run-name of an existing run (and its --output-dir).",
+    "export": "On the command line: --no-export.",
 }
 
 
