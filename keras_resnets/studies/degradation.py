@@ -25,6 +25,8 @@ COLORS = ("tab:orange", "tab:red", "tab:purple", "tab:blue", "tab:green")
 
 def plot(histories, families, depths, folder):
     plt = plots.pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     fig, axes = plt.subplots(1, len(families), figsize=(5.5 * len(families), 4.2), sharey=True, squeeze=False)
     for ax, family in zip(axes[0], families):
         for depth, color in zip(depths, COLORS):
@@ -33,8 +35,9 @@ def plot(histories, families, depths, folder):
             label = f"{nets.FAMILIES[family][0]}-{depth}"
             ax.plot(epochs, [100 * r["train_error"] for r in rows], "--", color=color, label=f"{label} train")
             ax.plot(epochs, [100 * r["test_error"] for r in rows], "-", color=color, linewidth=2.2, label=f"{label} test")
-        ax.set_title(f"{nets.FAMILIES[family][0]} nets")
+        ax.set_title(f"{nets.FAMILIES[family][0]}, " + " vs ".join(f"{d} layers" for d in depths))
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     axes[0][0].set_ylabel("error (%)  (dashed: training, bold: test)")

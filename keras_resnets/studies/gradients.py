@@ -159,6 +159,10 @@ def run(
         f"{_show(r['trained'])} after {histories[name][-1]['epoch']} epochs"
         for name, r in ratios.items()
     ]
+    lines.append(
+        "A ratio below 1 is a gradient that shrinks towards the input (vanishing); above 1, "
+        "one that grows towards it (exploding)."
+    )
     train_count = len(study_data.training(recipe.train_images)[1])
     lines.append(f"Gradients on {len(probe_y)} training images; recipe: {recipe.describe(train_count)}.")
     settings = {"data": study_data.note, "depth": depth, "probe_images": len(probe_y),

@@ -83,7 +83,8 @@ def train(name, recipe, data, folder, snapshot=None):
     if state is not None:
         checkpoints.restore(run_dir, model, state)
         start, history = state["epoch"], state["history"]
-        print(f"{name}: resuming after epoch {start} from {run_dir}")
+        done = "trained already, loaded" if start >= recipe.epochs else f"resuming after epoch {start}"
+        print(f"{name}: {done} from {run_dir}")
     else:
         start, history = 0, ([{"epoch": 0, **snapshot(model)}] if snapshot else [])
     for epoch in range(start, recipe.epochs):
