@@ -2,6 +2,7 @@
 ROWS.json`: the TensorFlow side of an export from a JAX or PyTorch model (see `exporter`)."""
 
 import argparse
+import importlib
 import json
 from pathlib import Path
 
@@ -26,6 +27,8 @@ def main(argv=None):
     if keras.backend.backend() != "tensorflow":
         parser.error("run with KERAS_BACKEND=tensorflow")
     request = Request.from_json(Path(args.request).read_text())
+    if request.check:  # a custom check's module registers the custom layers of the model it checks
+        importlib.import_module(request.check.partition(":")[0])
     arrays = np.load(args.arrays)
     reference = [arrays[f"reference_{i}"] for i in range(sum(k.startswith("reference_") for k in arrays))]
     model = keras.saving.load_model(args.keras_file, compile=False)
