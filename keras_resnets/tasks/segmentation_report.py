@@ -74,14 +74,19 @@ def format_summary(splits, classes, shown=15):
 # ---------------------------------------------------------------------- pictures
 
 
-def palette(num_classes):
-    """A fixed colour per class: well-spread hues, the same in every picture and run."""
-    hues = (np.arange(num_classes) * 0.618033988749895) % 1.0  # golden-ratio steps
-    levels = np.array([0.95, 0.7, 0.85])[np.arange(num_classes) % 3]
-    import matplotlib.colors
+def row_colours(counts):
+    """A colour per class for one picture row: the classes present, largest first, take
+    matplotlib's 20 well-separated "tab20" colours in turn, so that no two classes of a row
+    look alike (with 133 classes, any fixed palette has near-twins); classes past the 20th
+    repeat them. Returns (colours (classes, 3) uint8, the present classes largest first)."""
+    from matplotlib import colormaps
 
-    hsv = np.stack([hues, np.full(num_classes, 0.75), levels], axis=-1)
-    return (matplotlib.colors.hsv_to_rgb(hsv) * 255).astype(np.uint8)
+    table = (np.asarray(colormaps["tab20"].colors) * 255).astype(np.uint8)
+    present = [int(i) for i in np.argsort(-counts, kind="stable") if counts[i]]
+    colours = np.zeros((len(counts), 3), np.uint8)
+    for rank, index in enumerate(present):
+        colours[index] = table[(2 * rank + rank // 10) % 20]  # dark shades first, then light
+    return colours, present
 
 
 def blend(image, labels, colours):
@@ -99,11 +104,13 @@ def plot_predictions(images, masks, predicted, class_names, path, title):
     plt = pyplot()
     from matplotlib.patches import Patch
 
-    colours = palette(len(class_names))
     rows = len(images)
     fig, axes = plt.subplots(rows, 4, figsize=(13, 3.1 * rows + 0.4), squeeze=False,
                              gridspec_kw={"width_ratios": [1, 1, 1, 0.9]})  # fmt: skip
     for row, (image, truth, guess) in enumerate(zip(images, masks, predicted)):
+        counts = np.bincount(np.concatenate([truth[truth != seg_metrics.VOID], guess.ravel()]),
+                             minlength=len(class_names))  # fmt: skip
+        colours, present = row_colours(counts)
         panels = [
             (np.clip(image, 0, 255).astype(np.uint8), "image"),
             (blend(image, truth, colours), "ground truth (dark: void)"),
@@ -113,10 +120,7 @@ def plot_predictions(images, masks, predicted, class_names, path, title):
             ax.imshow(picture, interpolation="nearest")
             ax.set_title(label, fontsize=9)
             ax.axis("off")
-        counts = np.bincount(np.concatenate([truth[truth != seg_metrics.VOID], guess.ravel()]),
-                             minlength=len(class_names))  # fmt: skip
-        present = [i for i in np.argsort(-counts) if counts[i]][:LEGEND_MAX]
-        handles = [Patch(color=colours[i] / 255, label=class_names[i]) for i in present]
+        handles = [Patch(color=colours[i] / 255, label=class_names[i]) for i in present[:LEGEND_MAX]]
         axes[row][3].axis("off")
         axes[row][3].legend(handles=handles, loc="center left", fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=11)
