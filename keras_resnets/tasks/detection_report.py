@@ -11,7 +11,6 @@ import numpy as np
 from keras_resnets.heads.retinanet import with_decoding
 from keras_resnets.metrics import coco_map
 from keras_resnets.tasks.detection_postprocess import SCORE_THRESHOLD, iou_with, select
-from keras_resnets.tasks.segmentation_report import palette
 from keras_resnets.training.plots import pyplot
 
 log = logging.getLogger(__name__)
@@ -121,11 +120,12 @@ def plot_detections(examples, detections, ground_truth, class_names, path, title
     """One panel per image: ground-truth boxes (green, dashed) and detections (one colour
     per class, with name and score) over the image at its own aspect ratio."""
     plt = pyplot()
+    from matplotlib import colormaps
     from matplotlib.patches import Rectangle
 
     images, image_ids, sizes = examples
     index = {c["id"]: i for i, c in enumerate(ground_truth["categories"])}
-    colours = palette(len(class_names)) / 255
+    colours = colormaps["tab10"].colors  # a class keeps its colour in every picture and run
     truths, found = truths_by_image(ground_truth), defaultdict(list)
     for d in detections:
         found[d["image_id"]].append(d)
@@ -138,7 +138,7 @@ def plot_detections(examples, detections, ground_truth, class_names, path, title
         shown = sorted((d for d in found[image_id] if d["score"] >= SHOWN_SCORE), key=lambda d: -d["score"])[:SHOWN_MAX]
         for d in shown:
             x, y, w, h = d["bbox"]
-            colour = colours[index[d["category_id"]]]
+            colour = colours[index[d["category_id"]] % len(colours)]
             ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor=colour, linewidth=2))
             ax.text(x, y, f"{class_names[index[d['category_id']]]} {d['score']:.2f}", fontsize=7, color="black",
                     va="bottom", bbox={"facecolor": colour, "alpha": 0.8, "pad": 1, "linewidth": 0})  # fmt: skip
