@@ -77,7 +77,8 @@ def test_detect_app_resumes_after_a_kill_learns_draws_and_exports(tmp_path):
     spec = importlib.util.spec_from_file_location("postprocess", export_dir / "postprocess.py")
     postprocess = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(postprocess)
-    boxes, scores, classes = postprocess.select(np.array([[0, 0, 10, 10]], "float32"), np.array([[0.9, 0.01]], "float32"))
+    one_box, two_classes = np.array([[0, 0, 10, 10]], "float32"), np.array([[0.9, 0.01]], "float32")
+    boxes, scores, classes = postprocess.select(one_box, two_classes)
     assert classes.tolist() == [0] and scores.tolist() == pytest.approx([0.9])
 
 

@@ -78,7 +78,8 @@ def test_bad_yolo_labels_name_the_file_and_line(tmp_path):
     (tmp_path / "classes.txt").write_text("cat\ndog\n")
     (tmp_path / "labels").mkdir()
     stem = names[0].rsplit(".", 1)[0]
-    (tmp_path / "labels" / f"{stem}.txt").write_text("0 0.5 0.5 0.2 0.2\n7 0.5 0.5 0.2 0.2\n1 0.9 0.5 0.4 0.2\nbroken\n")
+    lines = ["0 0.5 0.5 0.2 0.2", "7 0.5 0.5 0.2 0.2", "1 0.9 0.5 0.4 0.2", "broken"]
+    (tmp_path / "labels" / f"{stem}.txt").write_text("\n".join(lines) + "\n")
     (tmp_path / "labels" / "orphan.txt").write_text("0 0.5 0.5 0.2 0.2\n")
     with pytest.raises(DataError) as error:
         data.scan_folder(tmp_path)
@@ -104,7 +105,8 @@ def test_augmentation_moves_the_boxes_with_the_image(augment):
     image = square_image(box)
     moved = 0
     for seed in range(12):
-        out, boxes, classes = data.augmented(image, tf.constant([box]), tf.constant([3]), tf.constant([seed, 7]), augment)
+        seeds = tf.constant([seed, 7])
+        out, boxes, classes = data.augmented(image, tf.constant([box]), tf.constant([3]), seeds, augment)
         out = data.resize_eval(out, 64).numpy()
         labels = data.labels(boxes, classes, 64, max_boxes=4).numpy()
         if classes.shape[0] == 0:

@@ -107,7 +107,8 @@ class DetectionTask(Task):
         )  # fmt: skip
 
     def val_batches(self, source, config):
-        return data.pipeline(source.splits["val"], config.image_size, config.batch_size, self.max_boxes, cache=self.cache)
+        split = source.splits["val"]
+        return data.pipeline(split, config.image_size, config.batch_size, self.max_boxes, cache=self.cache)
 
     def _evaluation_batches(self, source, config, split):
         return data.evaluation_batches(source.splits[split], config.image_size, config.batch_size, self.cache)
@@ -138,12 +139,14 @@ class DetectionTask(Task):
         categories = source.splits["test"].ground_truth["categories"]
         splits, results = {}, {}
         for split in data.SPLITS:
-            detections = report.detect(decoder, self._evaluation_batches(source, config, split), config.image_size, categories)
+            batches = self._evaluation_batches(source, config, split)
+            detections = report.detect(decoder, batches, config.image_size, categories)
             results[split] = coco_map(source.splits[split].ground_truth, detections)
             splits[split] = report.split_metrics(results[split], source.splits[split].count)
         for split in ("train", "test"):  # how well it fits what it saw, and what it did not
             examples = data.take(source.splits[split], config.image_size, self.pictures)
-            detections = report.to_coco(decoder.predict_on_batch(examples[0]), *examples[1:], config.image_size, categories)
+            outputs = decoder.predict_on_batch(examples[0])
+            detections = report.to_coco(outputs, *examples[1:], config.image_size, categories)
             report.plot_detections(
                 examples, detections, source.splits[split].ground_truth, source.class_names,
                 run_dir / f"predictions_{split}.png",

@@ -114,7 +114,9 @@ def scan_coco(root):
         coco = json.loads(path.read_text())
         images, annotations, categories = coco["images"], coco.get("annotations", []), coco["categories"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{path} is not COCO JSON with images, annotations and categories ({exc}).", "data_dir") from None
+        raise DataError(
+            f"{path} is not COCO JSON with images, annotations and categories ({exc}).", "data_dir"
+        ) from None
     categories = sorted(({"id": c["id"], "name": c["name"]} for c in categories), key=lambda c: c["id"])
     known = {c["id"] for c in categories}
     files = [root / "images" / image["file_name"] for image in images]
@@ -178,7 +180,9 @@ def scan_yolo(root):
     if not classes.exists():
         raise DataError(f"{classes} is missing: it names the classes, one per line, in id order.", "data_dir")
     names = [line.strip() for line in classes.read_text().splitlines() if line.strip()]
-    files = sorted(p for p in (root / "images").iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."))
+    files = sorted(
+        p for p in (root / "images").iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+    )
     stems = {p.stem for p in files}
     labels = root / "labels"
     problems = [
@@ -221,7 +225,9 @@ def scan_folder(root, data_format=None, skip_bad=False):
 
 def ground_truth(annotated, categories):
     """COCO annotations of `annotated` images, numbered afresh."""
-    images = [{"id": a.image_id, "file_name": Path(a.path).name, "width": a.width, "height": a.height} for a in annotated]
+    images = [
+        {"id": a.image_id, "file_name": Path(a.path).name, "width": a.width, "height": a.height} for a in annotated
+    ]
     annotations = [
         {**ann, "id": number, "image_id": a.image_id, "area": ann.get("area", ann["bbox"][2] * ann["bbox"][3]),
          "iscrowd": int(ann.get("iscrowd", 0))}  # fmt: skip

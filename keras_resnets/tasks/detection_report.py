@@ -166,7 +166,8 @@ class EpochReport(keras.callbacks.Callback):
         self.run_dir, self.name = run_dir, model.name
 
     def on_epoch_end(self, epoch, logs=None):
-        result = coco_map(self.val_split.ground_truth, detect(self.decoder, self.val_batches, self.image_size, self.categories))
+        detections = detect(self.decoder, self.val_batches, self.image_size, self.categories)
+        result = coco_map(self.val_split.ground_truth, detections)
         if logs is not None:
             logs.update(val_map=result["map"], val_map50=result["map50"])
         log.info("Epoch %d: validation mAP %.1f%%, mAP@.5 %.1f%%", epoch + 1, 100 * (result["map"] or 0),
