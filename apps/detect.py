@@ -55,9 +55,10 @@ ADVICE = {
 
 
 def parse_args(argv=None):
-    parser, groups = cli.parser("detect.py", __doc__, default_model="resnet50")
+    parser, groups = cli.parser(
+        "detect.py", __doc__, default_model="resnet50", image_size_help="input side in pixels, a multiple of 32"
+    )
     parser.set_defaults(image_size=DEFAULT_IMAGE_SIZE)
-    parser._option_string_actions["--image-size"].help = "input side in pixels, a multiple of 32"
     where = groups["data"].add_mutually_exclusive_group()
     where.add_argument("--data", help="a local COCO or YOLO folder (see above)")
     where.add_argument("--dataset", help=f"a tensorflow-datasets detection set: {', '.join(TFDS_SETS)}")

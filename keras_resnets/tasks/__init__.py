@@ -106,5 +106,17 @@ class Task(abc.ABC):
         return None
 
 
+def data_summary(source):
+    """What `metrics.json` says of a task's data source: its name, classes, split rule,
+    counts per split and the files left out (with why)."""
+    return {
+        "source": source.name,
+        "classes": source.class_names,
+        "split_rule": source.split_rule,
+        "counts": {k: v.count for k, v in source.splits.items()},
+        "skipped_files": [{"file": f, "reason": r} for f, r in source.skipped],
+    }
+
+
 def _json_value(value):
     return os.fspath(value) if isinstance(value, os.PathLike) else value

@@ -20,7 +20,7 @@ import numpy as np
 
 import keras_resnets as kr
 from keras_resnets.imagenet import Preprocess
-from keras_resnets.tasks import Evaluation, Task
+from keras_resnets.tasks import Evaluation, Task, data_summary
 from keras_resnets.tasks import classification_data as data
 from keras_resnets.tasks import classification_report as report
 from keras_resnets.training.errors import DataError
@@ -145,13 +145,7 @@ class ClassificationTask(Task):
             f"{config.model} test set ({splits['test']['accuracy']:.1%} accuracy)",
         )  # fmt: skip
         metrics = {
-            "data": {
-                "source": source.name,
-                "classes": source.class_names,
-                "split_rule": source.split_rule,
-                "counts": {k: v.count for k, v in source.splits.items()},
-                "skipped_files": [{"file": f, "reason": r} for f, r in source.skipped],
-            },
+            "data": data_summary(source),
             "splits": splits,
             "per_class_test": classes,
             "confusion_matrix_test": matrix.tolist(),

@@ -23,7 +23,7 @@ from typing import Optional
 import keras_resnets as kr
 from keras_resnets.heads import retinanet
 from keras_resnets.metrics import coco_map
-from keras_resnets.tasks import Evaluation, Task
+from keras_resnets.tasks import Evaluation, Task, data_summary
 from keras_resnets.tasks import detection_data as data
 from keras_resnets.tasks import detection_postprocess as postprocess
 from keras_resnets.tasks import detection_report as report
@@ -153,13 +153,7 @@ class DetectionTask(Task):
                 f"{model.name}: {split} images ({split} mAP@.5 {splits[split]['map50'] or 0:.1%})",
             )  # fmt: skip
         metrics = {
-            "data": {
-                "source": source.name,
-                "classes": source.class_names,
-                "split_rule": source.split_rule,
-                "counts": {k: v.count for k, v in source.splits.items()},
-                "skipped": [{"file": f, "reason": r} for f, r in source.skipped],
-            },
+            "data": data_summary(source),
             "splits": splits,
             "test_by_size": {k: results["test"][k] for k in ("map_small", "map_medium", "map_large")},
             "per_class_ap_test": results["test"]["per_class"],

@@ -25,7 +25,7 @@ import keras_resnets as kr
 from keras_resnets.heads import segmentation as heads
 from keras_resnets.imagenet import Preprocess
 from keras_resnets.metrics.segmentation import VOID
-from keras_resnets.tasks import Evaluation, Task
+from keras_resnets.tasks import Evaluation, Task, data_summary
 from keras_resnets.tasks import segmentation_data as data
 from keras_resnets.tasks.classification_data import limit
 from keras_resnets.tasks import segmentation_report as report
@@ -174,13 +174,7 @@ class SegmentationTask(Task):
                 f"{model.name}: {split} images ({splits[split]['mean_iou']:.1%} {split} mIoU)",
             )  # fmt: skip
         metrics = {
-            "data": {
-                "source": source.name,
-                "classes": source.class_names,
-                "split_rule": source.split_rule,
-                "counts": {k: v.count for k, v in source.splits.items()},
-                "skipped_files": [{"file": f, "reason": r} for f, r in source.skipped],
-            },
+            "data": data_summary(source),
             "splits": splits,
             "per_class_iou_test": classes,
         }

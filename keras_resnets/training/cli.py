@@ -39,9 +39,10 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
-def parser(prog, description, default_model):
+def parser(prog, description, default_model, image_size_help=None):
     """The shared flags in groups "data" (empty: the task's), "model", "training recipe" and
-    "output"; returns `(parser, groups)` with the groups by name."""
+    "output"; returns `(parser, groups)` with the groups by name. `image_size_help` replaces
+    the help of --image-size for a task with its own rule."""
     p = argparse.ArgumentParser(
         prog=prog, description=description, formatter_class=HelpFormatter,
         epilog="More in README.md.",
@@ -54,8 +55,8 @@ def parser(prog, description, default_model):
         "'imagenet' when the model has it, else its first tag, else none")  # fmt: skip
     add("--preprocessing", choices=imagenet.MODES,
         help="input preprocessing (a layer inside the model); default: the weights' own")  # fmt: skip
-    add("--image-size", type=int, help="input side in pixels; default: the weights' resolution, "
-        f"{config_lib.SCRATCH_SIZE} (or the model's smaller default size) with --weights none")  # fmt: skip
+    add("--image-size", type=int, help=image_size_help or "input side in pixels; default: the weights' "
+        f"resolution, {config_lib.SCRATCH_SIZE} (or the model's smaller default size) with --weights none")  # fmt: skip
     add = groups["training recipe"].add_argument
     add("--head-epochs", type=int, default=2, help="phase 1: epochs on the head alone (pretrained)")
     add("--epochs", type=int, default=8,
