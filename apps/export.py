@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 
 from keras_resnets import export, imagenet  # noqa: E402
 from keras_resnets.export import data, report  # noqa: E402
+from keras_resnets.export.source import load_model  # noqa: E402
 
 EXIT_USAGE, EXIT_EXPORT = 2, 3
 
@@ -66,32 +67,6 @@ def build_parser():
     return p
 
 
-def load_model(args):
-    """(model, name, preprocessing mode or None, class names or None)."""
-    import keras
-
-    import keras_resnets as kr
-    from keras_resnets import weights as weights_lib
-    from keras_resnets.core import registry
-
-    if args.model.endswith(".keras"):
-        model = keras.saving.load_model(args.model, compile=False)
-        labels_file = Path(args.model).parent / export.LABELS_FILE
-        names = labels_file.read_text().splitlines() if labels_file.exists() else None
-        mode = args.preprocessing or export.exporter.preprocessing_mode(model)
-        return model, Path(args.model).stem, mode, names
-    spec = registry.get_spec(args.model)
-    tag = weights_lib.default_tag(spec.registry_name) if args.weights is None else args.weights
-    tag = None if tag == "none" else tag
-    entry = weights_lib.find(spec.registry_name, tag) if tag else None
-    side = args.image_size or (entry.resolution if entry else None) or spec.default_size
-    model = kr.create_model(spec.registry_name, weights=tag, input_shape=(side, side, 3))
-    mode = args.preprocessing or (entry.preprocessing if entry else spec.preprocessing)
-    classes = model.output_shape[-1]
-    names = [imagenet.class_index()[i][1] for i in range(1000)] if classes == 1000 else None
-    return model, spec.registry_name, mode, names
-
-
 def bounds(args):
     defaults = export.Bounds()
     agreement = {q: args.min_agreement / 100 for q in export.QUANTIZATIONS} if args.min_agreement else None
@@ -112,7 +87,7 @@ def main(argv=None):
         print(f"export.py: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        model, name, mode, class_names = load_model(args)
+        model, name, mode, class_names = load_model(args.model, args.weights, args.image_size, args.preprocessing)
         side = int(model.input_shape[1])
         images, labels, data_names = data.load_images(args.eval_data, side, args.eval_images)
         if args.calibration_data:

@@ -185,3 +185,25 @@ def test_missing_weights_fail_before_the_model_is_built(monkeypatch):
         weights = weights_lib.available(constructor.spec.registry_name)[0]
         with pytest.raises(weights_lib.WeightsUnavailableError, match="offline"):
             constructor(weights=weights)
+
+
+def test_saved_models_load_after_a_plain_import(tmp_path):
+    """`import keras_resnets` registers every custom layer (the API itself loads lazily)."""
+    model = kr.create_model(
+        "weightedresnet20", shortcut="highway", weights=None, include_preprocessing=True
+    )  # ChannelPad, Highway, ResidualWeight and Preprocess in one model
+    path = tmp_path / "model.keras"
+    model.save(path)
+    images = np.random.default_rng(3).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    np.save(tmp_path / "images.npy", images)
+    np.save(tmp_path / "expected.npy", model.predict(images, verbose=0))
+    script = (
+        "import sys, keras, numpy as np, keras_resnets\n"
+        "model = keras.saving.load_model(sys.argv[1] + '/model.keras')\n"
+        "out = model.predict(np.load(sys.argv[1] + '/images.npy'), verbose=0)\n"
+        "print(float(np.max(np.abs(out - np.load(sys.argv[1] + '/expected.npy')))))\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert float(done.stdout.split()[-1]) < 1e-5

@@ -1,0 +1,36 @@
+"""The model to export: a registered name built with its weights, or a `.keras` file."""
+
+from pathlib import Path
+
+from keras_resnets import imagenet
+from keras_resnets.export.artifacts import LABELS_FILE
+
+
+def load_model(model, weights=None, image_size=None, preprocessing=None):
+    """(model, name, preprocessing mode or None, class names or None).
+
+    `model` is a registry name, built with `weights` (a tag, "none" or a file; default the
+    model's default tag) at `image_size` (default the weights' resolution), or a `.keras`
+    file, whose class names come from the `labels.txt` beside it. The preprocessing mode is
+    `preprocessing`, else the weights' own (a name) or the file's Preprocess layer's.
+    """
+    import keras
+
+    import keras_resnets as kr
+    from keras_resnets import weights as weights_lib
+    from keras_resnets.export import exporter
+
+    if str(model).endswith(".keras"):
+        loaded = keras.saving.load_model(model, compile=False)
+        labels_file = Path(model).parent / LABELS_FILE
+        names = labels_file.read_text().splitlines() if labels_file.exists() else None
+        return loaded, Path(model).stem, preprocessing or exporter.preprocessing_mode(loaded), names
+    spec = kr.get_spec(model)
+    tag = weights_lib.default_tag(spec.registry_name) if weights is None else weights
+    tag = None if tag == "none" else tag
+    entry = weights_lib.find(spec.registry_name, tag) if tag else None
+    side = image_size or (entry.resolution if entry else None) or spec.default_size
+    built = kr.create_model(spec.registry_name, weights=tag, input_shape=(side, side, 3))
+    mode = preprocessing or (entry.preprocessing if entry else spec.preprocessing)
+    names = [imagenet.class_index()[i][1] for i in range(1000)] if built.output_shape[-1] == 1000 else None
+    return built, spec.registry_name, mode, names
