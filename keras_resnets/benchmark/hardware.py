@@ -54,14 +54,20 @@ def native_bfloat16_cpu():
     return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
 
 
-def _best_seconds(step, repeats):
+def step_seconds(step, warmup, repeats):
+    """(seconds of the first call, which compiles, and of each of `repeats` calls after
+    `warmup` more)."""
+    start = time.perf_counter()
     step()
+    first = time.perf_counter() - start
+    for _ in range(warmup):
+        step()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
-    return min(times)
+    return first, times
 
 
 def matmul_peak(framework, dtype="float32", device=None, size=MATMUL_SIZE, repeats=5):
@@ -84,4 +90,4 @@ def matmul_peak(framework, dtype="float32", device=None, size=MATMUL_SIZE, repea
         def step():
             keras.ops.convert_to_numpy(keras.ops.sum(keras.ops.matmul(a, a)))
 
-    return flops / _best_seconds(step, repeats)
+    return flops / min(step_seconds(step, 0, repeats)[1])

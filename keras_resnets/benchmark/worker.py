@@ -17,21 +17,6 @@ from keras_resnets.benchmark import hardware
 from keras_resnets.benchmark.peers import is_torch, peer_name
 
 
-def timed(step, warmup, repeats):
-    """(seconds of the first call, median seconds of `repeats` calls after `warmup` more)."""
-    start = time.perf_counter()
-    step()
-    first = time.perf_counter() - start
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return first, statistics.median(times)
-
-
 def keras_steps(config):
     """(infer or train step, MACs per image, device) for our model or keras.applications'."""
     import keras
@@ -136,7 +121,8 @@ def measure(config):
     start = time.perf_counter()
     step, macs, device = (torch_steps if is_torch(config["implementation"]) else keras_steps)(config)
     build_s = time.perf_counter() - start
-    first_s, median_s = timed(step, config["warmup"], config["repeats"])
+    first_s, times = hardware.step_seconds(step, config["warmup"], config["repeats"])
+    median_s = statistics.median(times)
     framework = "torch" if is_torch(config["implementation"]) else "keras"
     dtype = "bfloat16" if config["precision"] == "bfloat16" else "float32"
     return {
