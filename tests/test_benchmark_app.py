@@ -1,5 +1,6 @@
 """apps/benchmark.py measures each configuration in its own process (no timing asserted)."""
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -42,3 +43,13 @@ def test_unknown_model_fails_before_measuring(tmp_path):
     with pytest.raises(ValueError, match="Unknown model"):
         benchmark.main(["--models", "resnet19", "--output-dir", str(tmp_path / "x")])
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torchvision") is None, reason="needs torchvision")
+def test_a_plain_pytorch_peer_runs_without_tensorflow():
+    """Its worker imports keras_resnets under Keras' torch backend: torchvision imported after
+    TensorFlow would crash it."""
+    config = benchmark.benchmark.Config("resnet18", "torchvision", image_size=32, batch_size=2, warmup=0, repeats=1)
+    [row] = benchmark.benchmark.run([config], echo=lambda line: None)
+    assert "error" not in row, row.get("error")
+    assert row["images_per_s"] > 0 and row["device"] in ("cpu", "gpu")

@@ -48,7 +48,10 @@ def run(configs, timeout_s=900, echo=print):
     rows = []
     for index, config in enumerate(configs, start=1):
         echo(f"[{index}/{len(configs)}] {config.label()} {config.mode}")
-        env = {**os.environ, "KERAS_BACKEND": config.backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        # Plain-PyTorch peers get Keras' torch backend, so that importing keras_resnets in the
+        # worker never imports TensorFlow (torchvision imported after it crashes the process).
+        backend = "torch" if is_torch(config.implementation) else config.backend
+        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
         command = [sys.executable, "-m", "keras_resnets.benchmark.worker", json.dumps(dataclasses.asdict(config))]
         try:
             done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s)
