@@ -1,6 +1,6 @@
 """Exports verified on real data: accuracy, agreement, size and speed of every artifact.
 
-    python benchmarks/export_accuracy.py            # both jobs (about 15 min on 2 cores)
+    python benchmarks/export_accuracy.py            # every job (about 20 min on 2 cores)
     python benchmarks/export_accuracy.py --job cifar10
 
 - cifar10: the real CIFAR-10 ResNet56 (`weights="cifar10"`, its checkpoint copied from
@@ -10,6 +10,9 @@
 - imagenet: ResNet50 at 224 px with seeded random weights (no ImageNet weights can be
   fetched here), same formats, on the 200 photos of ../shared/data/imagenet-sample/
   (calibration on the same photos): agreement, size and speed; its accuracy means nothing.
+- grouped: ResNeXt50 32x4d, seeded the same way, to SavedModel, float32 TFLite and ONNX
+  (written through Keras' PyTorch backend, since tf2onnx cannot convert grouped
+  convolutions) on 50 of those photos.
 
 Each job runs `apps/export.py` and keeps its `export_report.json` as
 benchmarks/results/export_<job>.json; the tables go to benchmarks/results/export.md.
@@ -38,6 +41,11 @@ JOBS = {
     "imagenet": [
         "--model", "resnet50", "--weights", "none", "--include-preprocessing", *ALL,
         "--eval-data", str(SHARED / "imagenet-sample"),
+    ],
+    "grouped": [
+        "--model", "resnext50_32x4d", "--weights", "none", "--include-preprocessing",
+        "--formats", "saved_model", "tflite", "onnx",
+        "--eval-data", str(SHARED / "imagenet-sample"), "--eval-images", "50",
     ],
 }  # fmt: skip
 CHECKPOINT = SHARED / "cifar10-pretrained" / "resnet56-4bfd9763.th"

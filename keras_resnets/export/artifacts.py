@@ -10,7 +10,9 @@ the model's fixed spatial size. The SavedModel serves it as the `serving_default
 signature (also `serve`). TFLite files are converted from a SavedModel of the same
 endpoint (`TFLiteConverter.from_saved_model`, the path that also gives full-integer
 models), with builtin ops only, so `ai_edge_litert` runs them without TensorFlow. ONNX
-goes through Keras' own `format="onnx"` export (tf2onnx under TensorFlow).
+goes through Keras' own `format="onnx"` export: tf2onnx under TensorFlow, except for
+models with grouped convolutions, which a PyTorch-backend subprocess exports with
+`torch.onnx` (see `torch_onnx`).
 """
 
 import dataclasses
@@ -19,6 +21,8 @@ import shutil
 import tempfile
 
 import keras
+
+from keras_resnets.export import torch_onnx
 
 KERAS_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
@@ -65,9 +69,6 @@ def write(artifact, model, path, **tflite_options):
     writers = {"keras": write_keras, "saved_model": write_saved_model, "tflite": write_tflite, "onnx": write_onnx}
     options = {"quantize": artifact.quantize, **tflite_options} if artifact.quantize else {}
     writers[artifact.format](model, path, **options)
-
-
-
 
 
 def input_spec(model, dtype="float32"):
@@ -130,5 +131,8 @@ def write_tflite(model, path, quantize=None, representative_data=None, int8_io=T
 
 
 def write_onnx(model, path):
+    if keras.backend.backend() != "torch" and torch_onnx.has_grouped_convolutions(model):
+        torch_onnx.write(model, path, input_spec(model))
+        return
     model.export(os.fspath(path), format="onnx", input_signature=[input_spec(model)], verbose=False)
 

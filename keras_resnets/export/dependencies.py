@@ -14,6 +14,8 @@ FORMAT_MODULES = {
     "tflite": ("tensorflow", "ai_edge_litert"),
     "onnx": ("tensorflow", "tf2onnx", "onnx", "onnxruntime"),
 }
+# ONNX of grouped convolutions goes through Keras' PyTorch backend (see `torch_onnx`).
+GROUPED_ONNX_MODULES = ("torch",)
 PIP_NAMES = {"ai_edge_litert": "ai-edge-litert"}
 
 
@@ -27,15 +29,20 @@ def check_formats(formats):
         raise ValueError(f"Unknown export format(s) {unknown}; use some of {list(FORMAT_MODULES)}.")
 
 
-def require(formats):
-    """Raises `MissingExportDependencyError` unless every module `formats` need imports."""
+def require(formats, grouped_convolutions=False):
+    """Raises `MissingExportDependencyError` unless every module `formats` need imports
+    (for a model with `grouped_convolutions`, ONNX also needs PyTorch)."""
     check_formats(formats)
-    needed = dict.fromkeys(m for f in formats for m in FORMAT_MODULES[f])
-    missing = [m for m in needed if importlib.util.find_spec(m) is None]
+    needed = [m for f in formats for m in FORMAT_MODULES[f]]
+    what = ", ".join(formats)
+    if grouped_convolutions and "onnx" in formats:
+        needed += GROUPED_ONNX_MODULES
+        what += " (ONNX of grouped convolutions goes through Keras' PyTorch backend)"
+    missing = [m for m in dict.fromkeys(needed) if importlib.util.find_spec(m) is None]
     if missing:
         packages = " ".join(PIP_NAMES.get(m, m) for m in missing)
         raise MissingExportDependencyError(
-            f"Exporting {', '.join(formats)} needs {packages}, which {'is' if len(missing) == 1 else 'are'}"
+            f"Exporting {what} needs {packages}, which {'is' if len(missing) == 1 else 'are'}"
             f" not installed. Install with `pip install {packages}` (the versions that work together"
-            " are pinned in requirements.txt)."
+            " are pinned in requirements.txt and requirements-dev.txt)."
         )

@@ -27,7 +27,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_resnets.export import artifacts, checks, dependencies, report, runners
+from keras_resnets.export import artifacts, checks, dependencies, report, runners, torch_onnx
 from keras_resnets.imagenet import Preprocess
 
 log = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ def export(
         `ExportVerificationError` after the report when an artifact failed its check.
     """
     formats = tuple(formats)
-    dependencies.require(formats)
+    dependencies.require(formats, torch_onnx.has_grouped_convolutions(model))
     planned = artifacts.plan(formats, quantize)
     images, labels = _images_and_labels(eval_data)
     model = with_preprocessing(model, include_preprocessing)
