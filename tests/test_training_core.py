@@ -66,6 +66,26 @@ def test_resolve_fills_defaults_in_a_new_config():
     assert resolve(resolved, "photos") == resolved
 
 
+@pytest.mark.parametrize(
+    "flags, capability, expected",
+    [
+        ({"avx2", "avx512f", "avx512_bf16"}, None, True),
+        ({"avx2", "amx_bf16"}, None, True),
+        ({"avx2", "fma"}, None, False),  # emulated bfloat16: slower than float32
+        ({"avx2"}, (8, 0), True),
+        ({"avx2", "avx512_bf16"}, (6, 1), False),  # a GPU without float16 matrix units
+    ],
+)
+def test_mixed_precision_by_default_only_where_the_hardware_has_it(monkeypatch, flags, capability, expected):
+    from keras_resnets.training import precision
+
+    monkeypatch.setattr(precision.hardware, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(precision, "gpu_capability", lambda: capability)
+    assert precision.auto_mixed_precision()[0] is expected
+    assert resolve(RunConfig(model="resnet18"), "photos").mixed_precision is expected
+    assert resolve(RunConfig(model="resnet18", mixed_precision=not expected), "photos").mixed_precision is not expected
+
+
 def test_default_weights_rule():
     assert config_lib.default_weights("resnet50v2") == "imagenet"
     assert config_lib.default_weights("dpn107") == "timm_mx_in1k"  # its only tag

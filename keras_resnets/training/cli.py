@@ -72,8 +72,10 @@ def parser(prog, description, default_model, image_size_help=None):
     add("--batch-size", type=int, default=32)
     add("--steps-per-epoch", type=int, help="training batches per epoch (default: one pass)")
     add("--seed", type=int, default=0, help="seeds weights init, shuffling, augmentation")
-    add("--mixed-precision", action="store_true",
-        help="mixed_bfloat16 on CPU, mixed_float16 on GPU (the head stays float32)")  # fmt: skip
+    add("--mixed-precision", action=argparse.BooleanOptionalAction,
+        help="mixed_bfloat16 on CPU, mixed_float16 on GPU (the head stays float32); default: on "
+        "where the hardware computes in that type natively (AVX512-BF16/AMX CPUs, GPUs of "
+        "compute capability 7.0+), off elsewhere")  # fmt: skip
     add = groups["output"].add_argument
     add("--run-name", help="default: <model>-<dataset>-<weights>-<size>px (so a rerun resumes)")
     add("--output-dir", default="runs", help="runs go to <output-dir>/<run-name>/")

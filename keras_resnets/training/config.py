@@ -15,7 +15,7 @@ from typing import Optional
 import keras_resnets as kr
 from keras_resnets import weights as weights_lib
 from keras_resnets.export.checks import DEFAULT_TOLERANCE
-from keras_resnets.training import recipe
+from keras_resnets.training import precision, recipe
 from keras_resnets.training.errors import ConfigError
 
 # Default input size when training from scratch: small enough for a CPU.
@@ -43,6 +43,7 @@ class RunConfig:
     progress: "bar" (Keras' progress bar), "lines" (one line per epoch, for logs), "auto"
         (the bar on a terminal, lines otherwise) or "none" (silent).
     log_every_steps: with line progress, also a line every that many training steps.
+    mixed_precision: None decides by the hardware (`precision.auto_mixed_precision`).
     """
 
     model: str = "resnet50v2"
@@ -60,7 +61,7 @@ class RunConfig:
     batch_size: int = 32
     steps_per_epoch: Optional[int] = None
     seed: int = 0
-    mixed_precision: bool = False
+    mixed_precision: Optional[bool] = None
     run_name: Optional[str] = None
     output_dir: str = "runs"
     resume: bool = False
@@ -161,6 +162,9 @@ def resolve(config, data_name):
     weight_decay = config.weight_decay
     if weight_decay is None:
         weight_decay = DEFAULT_WEIGHT_DECAY[config.optimizer]
+    mixed_precision = config.mixed_precision
+    if mixed_precision is None:
+        mixed_precision = precision.auto_mixed_precision()[0]
     run_name = config.run_name
     if run_name is None:
         label = weights if weights == "none" or weights_lib.find(model, weights) else Path(weights).stem
@@ -175,6 +179,7 @@ def resolve(config, data_name):
         lr=lr,
         finetune_lr=config.finetune_lr or lr / 10,
         weight_decay=weight_decay,
+        mixed_precision=bool(mixed_precision),
         run_name=run_name,
         output_dir=os.fspath(config.output_dir),
         export_dir=os.fspath(config.export_dir or Path("saved_models") / run_name),

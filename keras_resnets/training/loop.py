@@ -33,6 +33,7 @@ def run(task, config):
     began = time.perf_counter()
     if config.resume:
         task, config = saved_options(task, config)
+    precision_reason = "as configured" if config.mixed_precision is not None else precision.auto_mixed_precision()[1]
     config = resolve(config, task.data_name())
     if config.export:
         require_export_packages()
@@ -48,9 +49,9 @@ def run(task, config):
     options = {**task.options(), **config.identity()}
     checkpoints.check_config(run_dir, options)
     log.info(
-        "Run %s: %s (weights %s, %s preprocessing) at %d px, backend %s, policy %s.",
+        "Run %s: %s (weights %s, %s preprocessing) at %d px, backend %s, policy %s (%s).",
         run_dir, config.model, config.weights, config.preprocessing, config.image_size,
-        keras.backend.backend(), dtype_policy,
+        keras.backend.backend(), dtype_policy, precision_reason,
     )  # fmt: skip
 
     model = task.build_model(config, data, config.backbone_weights)
@@ -65,6 +66,7 @@ def run(task, config):
         "options": options,
         "backend": keras.backend.backend(),
         "dtype_policy": dtype_policy,
+        "dtype_policy_reason": precision_reason,
         **evaluation.metrics,
         "history": history,
         "training_time_s": sum(h["train_time_s"] for h in history),
