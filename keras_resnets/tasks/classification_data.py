@@ -36,6 +36,7 @@ from keras_resnets.tasks.images import (
     cache_side,
     check_image,
     decode_file,
+    random_crop_window,
     resize_eval,
     shrink,
 )
@@ -230,9 +231,10 @@ def tfds_split_plan(available):
     return {"train": "train", "val": val, "test": test}
 
 
-def load_tfds(name, data_dir=None):
+def prepared_builder(name, data_dir=None):
+    """The tfds builder of `name`, downloaded and prepared if it is not yet; offline, a
+    `DataError` within seconds (tfds itself retries for minutes)."""
     tfds = _import_tfds()
-    name = TFDS_ALIASES.get(name, name)
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except tfds.core.registered.DatasetNotFoundError:
@@ -249,6 +251,12 @@ def load_tfds(name, data_dir=None):
                 "dataset",
             )
         builder.download_and_prepare()
+    return builder
+
+
+def load_tfds(name, data_dir=None):
+    name = TFDS_ALIASES.get(name, name)
+    builder = prepared_builder(name, data_dir)
     info = builder.info
     if not info.supervised_keys:
         raise DataError(
@@ -292,14 +300,7 @@ def limit(source, max_images):
 
 
 def random_resized_crop(image, image_size, seed, area=(0.25, 1.0), ratio=(3 / 4, 4 / 3)):
-    begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
-        tf.shape(image),
-        bounding_boxes=tf.zeros([1, 0, 4]),
-        seed=seed,
-        area_range=area,
-        aspect_ratio_range=ratio,
-        use_image_if_no_bounding_boxes=True,
-    )
+    begin, size, _ = random_crop_window(image, seed, area, ratio)
     crop = tf.slice(image, begin, size)
     crop = tf.image.stateless_random_flip_left_right(crop, seed=seed[::-1])
     return resize_eval(crop, image_size)

@@ -40,7 +40,9 @@ import tensorflow as tf
 
 from keras_resnets.tasks import classification_data
 from keras_resnets.tasks.classification_data import SPLITS, Source, Split
-from keras_resnets.tasks.images import IMAGE_EXTENSIONS, cache_side, check_image, decode_file, resize_eval, shrink
+from keras_resnets.tasks.images import (
+    IMAGE_EXTENSIONS, cache_side, check_image, decode_file, random_crop_window, resize_eval, shrink,
+)  # fmt: skip
 from keras_resnets.training.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -283,16 +285,7 @@ def load_tfds(name, data_dir=None, max_images=None):
     if name not in TFDS_SETS:
         raise DataError(f"{name!r} is not a detection set this task reads; use one of {TFDS_SETS}.", "dataset")
     tfds = classification_data._import_tfds()
-    builder = tfds.builder(name, data_dir=data_dir)
-    if not builder.is_prepared():
-        problem = classification_data.online()
-        if problem is not None:
-            raise DataError(
-                f"Cannot download the tensorflow-datasets dataset {name!r}: it is not prepared in "
-                f"{builder.data_dir} and this machine is offline ({problem}).",
-                "dataset",
-            )
-        builder.download_and_prepare()
+    builder = classification_data.prepared_builder(name, data_dir)
     names = builder.info.features["objects"]["label"].names
     categories = [{"id": i, "name": n} for i, n in enumerate(names)]
     plan = classification_data.tfds_split_plan(set(builder.info.splits.keys()))
@@ -342,10 +335,7 @@ def _tfds_ground_truth(encoded, categories):
 
 def random_crop(image, boxes, classes, seed, area=(0.3, 1.0), ratio=(0.5, 2.0)):
     """A random crop; boxes (normalised xyxy) are cut to it, mostly-cut ones dropped."""
-    begin, size, window = tf.image.stateless_sample_distorted_bounding_box(
-        tf.shape(image), bounding_boxes=tf.zeros([1, 0, 4]), seed=seed, area_range=area,
-        aspect_ratio_range=ratio, min_object_covered=0.0, use_image_if_no_bounding_boxes=True,
-    )  # fmt: skip
+    begin, size, window = random_crop_window(image, seed, area, ratio, min_covered=0.0)
     y0, x0, y1, x1 = tf.unstack(window[0, 0])
     moved = (boxes - tf.stack([x0, y0, x0, y0])) / tf.stack([x1 - x0, y1 - y0, x1 - x0, y1 - y0])
     cut = tf.clip_by_value(moved, 0.0, 1.0)

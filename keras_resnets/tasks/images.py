@@ -51,6 +51,15 @@ def shrink(image, side):
     return tf.cast(tf.round(shrunk), tf.uint8)
 
 
+def random_crop_window(image, seed, area, ratio, min_covered=0.1):
+    """(begin, size, normalised yxyx window) of a random crop of `image` covering an `area`
+    fraction of it at an aspect `ratio` in the given ranges; stateless in `seed`."""
+    return tf.image.stateless_sample_distorted_bounding_box(
+        tf.shape(image), bounding_boxes=tf.zeros([1, 0, 4]), seed=seed, area_range=area,
+        aspect_ratio_range=ratio, min_object_covered=min_covered, use_image_if_no_bounding_boxes=True,
+    )  # fmt: skip
+
+
 def resize_eval(image, image_size):
     """The whole image, squashed to a square: what evaluation, exports and predict.py see."""
     return tf.image.resize(tf.cast(image, tf.float32), (image_size, image_size), antialias=True)

@@ -29,7 +29,9 @@ import tensorflow as tf
 from keras_resnets.metrics.segmentation import VOID
 from keras_resnets.tasks import classification_data
 from keras_resnets.tasks.classification_data import SPLITS, Source, Split
-from keras_resnets.tasks.images import IMAGE_EXTENSIONS, cache_side, check_image, decode_file, resize_eval, shrink
+from keras_resnets.tasks.images import (
+    IMAGE_EXTENSIONS, cache_side, check_image, decode_file, random_crop_window, resize_eval, shrink,
+)  # fmt: skip
 from keras_resnets.training.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -161,17 +163,7 @@ def load_tfds(name, data_dir=None):
             f"{sorted(TFDS_SETS)}.",
             "dataset",
         )
-    tfds = classification_data._import_tfds()
-    builder = tfds.builder(name, data_dir=data_dir)
-    if not builder.is_prepared():
-        problem = classification_data.online()
-        if problem is not None:
-            raise DataError(
-                f"Cannot download the tensorflow-datasets dataset {name!r}: it is not prepared in "
-                f"{builder.data_dir} and this machine is offline ({problem}).",
-                "dataset",
-            )
-        builder.download_and_prepare()
+    builder = classification_data.prepared_builder(name, data_dir)
     image_key, mask_key, class_names, first = TFDS_SETS[name]
     plan = classification_data.tfds_split_plan(set(builder.info.splits.keys()))
 
@@ -202,14 +194,7 @@ def shrink_pair(image, mask, side):
 
 def random_crop_flip(image, mask, image_size, seed, area=(0.25, 1.0), ratio=(3 / 4, 4 / 3)):
     """The same random crop and horizontal flip of image and mask, resized to the input."""
-    begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
-        tf.shape(image),
-        bounding_boxes=tf.zeros([1, 0, 4]),
-        seed=seed,
-        area_range=area,
-        aspect_ratio_range=ratio,
-        use_image_if_no_bounding_boxes=True,
-    )
+    begin, size, _ = random_crop_window(image, seed, area, ratio)
     image = tf.slice(image, begin, size)
     mask = tf.slice(mask, begin, tf.concat([size[:2], [1]], 0))
     flip = tf.random.stateless_uniform([], seed=seed[::-1]) < 0.5
