@@ -3,9 +3,11 @@
     python apps/benchmark.py --models resnet50 resnet50b --implementations ours keras timm \\
         --backends tensorflow jax torch --modes infer train
     python apps/benchmark.py --models resnet18 --image-size 32 --batch-sizes 2 --repeats 1
+    python apps/benchmark.py --models densenet121 --append     # add rows to the same table
 
 Each configuration runs in its own process: warm-up, then the median of --repeats timed
-batches. Written to --output-dir: results.json (every number), results.md (the table, with
+batches; --rounds N measures the whole grid N times, interleaved, and keeps each row's
+median round, so that a slow spell of the machine hits every implementation alike. Written to --output-dir: results.json (every number), results.md (the table, with
 achieved FLOP/s against the matmul peak measured in the same process, and ours/peer
 ratios) and results.png (bar chart). Runs without TensorFlow too (JAX, PyTorch, timm).
 """
@@ -30,12 +32,19 @@ def main(argv=None):
     add("--modes", nargs="+", default=["infer"], choices=("infer", "train"))
     add("--batch-sizes", nargs="+", type=int, default=[16])
     add("--precisions", nargs="+", default=["float32"], choices=("float32", "bfloat16"))
+    add("--jit-compile", nargs="+", default=["auto"], choices=("auto", "on"),
+        help="Keras' jit_compile: 'auto' (Keras' choice) and/or 'on' (XLA on TensorFlow, "
+        "torch.compile on PyTorch)")  # fmt: skip
     add("--image-size", type=int, default=224)
     add("--warmup", type=int, default=2, help="untimed batches after the first (compiling) one")
     add("--repeats", type=int, default=5, help="timed batches; the median counts")
+    add("--rounds", type=int, default=1,
+        help="measure the whole grid this many times, interleaved; rows hold the median round")  # fmt: skip
     add("--timeout", type=int, default=900, help="seconds per configuration")
     add("--machine", help="how to name this machine in the results (default: platform)")
     add("--output-dir", type=Path, default=DEFAULT_OUTPUT)
+    add("--append", action="store_true",
+        help="keep the rows already in --output-dir (a row of the same configuration is replaced)")  # fmt: skip
     args = parser.parse_args(argv)
 
     import keras_resnets as kr
@@ -44,11 +53,15 @@ def main(argv=None):
         kr.get_spec(name)  # unknown names fail before any measurement
     configs = benchmark.grid(
         args.models, args.implementations, args.backends, args.modes, args.batch_sizes,
-        args.precisions, image_size=args.image_size, warmup=args.warmup, repeats=args.repeats,
+        args.precisions, [mode == "on" for mode in args.jit_compile], image_size=args.image_size,
+        warmup=args.warmup, repeats=args.repeats,
     )  # fmt: skip
     if not configs:
         parser.error("no configuration: none of --implementations implements --models")
-    rows = benchmark.run(configs, args.timeout, echo=lambda line: print(line, file=sys.stderr, flush=True))
+    echo = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    rows = benchmark.run(configs, args.timeout, echo=echo, rounds=args.rounds)
+    if args.append:
+        rows = benchmark.merge(benchmark.previous_rows(args.output_dir), rows)
     print(benchmark.write(rows, args.output_dir, args.machine))
     return 1 if any("error" in r for r in rows) else 0
 

@@ -39,6 +39,26 @@ def test_peer_ratios_compare_the_same_network():
     assert timm["flops"] == 2 * 100 * 15.0  # MACs from our model of the same network
 
 
+def test_append_replaces_only_the_same_configuration():
+    base = {"model": "resnet18", "implementation": "ours", "backend": "tensorflow", "batch_size": 2,
+            "image_size": 32, "precision": "float32"}  # fmt: skip
+    old = [dict(base, mode="infer", images_per_s=1.0), dict(base, mode="train", images_per_s=2.0)]
+    new = [dict(base, mode="train", images_per_s=3.0), dict(base, mode="train", backend="jax", images_per_s=4.0)]
+    merged = benchmark.benchmark.merge(old, new)
+    assert [(r["mode"], r["backend"], r["images_per_s"]) for r in merged] == [
+        ("infer", "tensorflow", 1.0), ("train", "tensorflow", 3.0), ("train", "jax", 4.0)
+    ]
+
+
+def test_rounds_keep_the_median_round():
+    from keras_resnets.benchmark import runner
+
+    rows = [{"batch_size": 8, "images_per_s": r, "build_s": r} for r in (4.0, 8.0, 5.0)]
+    row = runner._median_row(rows + [{"error": "RuntimeError: x"}])
+    assert (row["images_per_s"], row["build_s"], row["ms_per_batch"]) == (5.0, 5.0, 1600.0)
+    assert row["round_images_per_s"] == [4.0, 8.0, 5.0]
+
+
 def test_unknown_model_fails_before_measuring(tmp_path):
     with pytest.raises(ValueError, match="Unknown model"):
         benchmark.main(["--models", "resnet19", "--output-dir", str(tmp_path / "x")])

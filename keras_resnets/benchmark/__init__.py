@@ -16,7 +16,7 @@ measurement), `hardware` (the matmul peak, bfloat16 support), `report` (tables, 
 """
 
 from keras_resnets.benchmark.peers import IMPLEMENTATIONS, PEERS
-from keras_resnets.benchmark.report import write
+from keras_resnets.benchmark.report import merge, previous_rows, write
 from keras_resnets.benchmark.runner import Config, grid, run
 
-__all__ = ["Config", "IMPLEMENTATIONS", "PEERS", "grid", "run", "write"]
+__all__ = ["Config", "IMPLEMENTATIONS", "PEERS", "grid", "merge", "previous_rows", "run", "write"]

@@ -13,7 +13,17 @@ COLUMNS = (
 
 
 def _key(row):
-    return (row["model"], row["mode"], row["batch_size"], row["image_size"], row["precision"])
+    return (row["model"], row["mode"], row["batch_size"], row["image_size"], row["precision"], _jit(row))
+
+
+def _jit(row):
+    return bool(row.get("jit_compile"))
+
+
+def _where(row):
+    if is_torch(row["implementation"]):
+        return "pytorch"
+    return row["backend"] + (" jit_compile" if _jit(row) else "")
 
 
 def add_derived(rows):
@@ -43,8 +53,7 @@ def add_derived(rows):
 
 
 def _cells(row):
-    where = "pytorch" if is_torch(row["implementation"]) else row["backend"]
-    base = [row["model"], row["implementation"], where, row["mode"], row["precision"], row["batch_size"]]
+    base = [row["model"], row["implementation"], _where(row), row["mode"], row["precision"], row["batch_size"]]
     if "error" in row:
         return base + [f"failed: {row['error'][:80]}"] + [""] * (len(COLUMNS) - len(base) - 1)
     ratio = row.get("ours_over_peer")
@@ -76,7 +85,7 @@ def chart(rows, path):
         these = [r for r in measured if r["mode"] == mode]
         labels = [
             f"{r['model']} {r['implementation']} "
-            f"({'pytorch' if is_torch(r['implementation']) else r['backend']}, {r['precision']}, b{r['batch_size']})"
+            f"({_where(r)}, {r['precision']}, b{r['batch_size']})"
             for r in these
         ]
         colors = ["tab:blue" if r["implementation"] == "ours" else "tab:gray" for r in these]
@@ -88,6 +97,23 @@ def chart(rows, path):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+CONFIG_FIELDS = ("model", "implementation", "backend", "mode", "batch_size", "image_size", "precision")
+
+
+def previous_rows(out_dir):
+    """The rows already in `out_dir/results.json` (none if there is no such file)."""
+    path = Path(out_dir) / "results.json"
+    return json.loads(path.read_text())["rows"] if path.exists() else []
+
+
+def merge(old, new):
+    """`old` rows, each replaced by the `new` row of the same configuration, then the other new ones."""
+    fields = lambda r: (*(r.get(f) for f in CONFIG_FIELDS), _jit(r))  # noqa: E731
+    fresh = {fields(r): r for r in new}
+    kept = [fresh.pop(fields(r), r) for r in old]
+    return kept + list(fresh.values())
 
 
 def write(rows, out_dir, machine=None):

@@ -4,6 +4,7 @@ import dataclasses
 import itertools
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -19,51 +20,77 @@ class Config:
     batch_size: int = 16
     image_size: int = 224
     precision: str = "float32"  # or "bfloat16" (Keras mixed_bfloat16, torch autocast)
+    # Keras' compile(jit_compile=True): XLA on TensorFlow, torch.compile under the PyTorch
+    # backend. False keeps Keras' "auto" (XLA on JAX always, on TensorFlow only with a GPU).
+    jit_compile: bool = False
     warmup: int = 2
     repeats: int = 5
 
     def label(self):
         where = "pytorch" if is_torch(self.implementation) else self.backend
-        return f"{self.model} {self.implementation} ({where}, {self.precision}, batch {self.batch_size})"
+        jit = ", jit_compile" if self.jit_compile else ""
+        return f"{self.model} {self.implementation} ({where}{jit}, {self.precision}, batch {self.batch_size})"
 
 
 def grid(models, implementations=("ours", "keras"), backends=("tensorflow",), modes=("infer",),
-         batch_sizes=(16,), precisions=("float32",), **common):  # fmt: skip
+         batch_sizes=(16,), precisions=("float32",), jit_compiles=(False,), **common):  # fmt: skip
     """Every combination that exists: peers only for the models they implement, and each
-    plain-PyTorch peer once (not once per Keras backend)."""
+    plain-PyTorch peer once (not once per Keras backend, and compiled as its `_compile`
+    implementation rather than through `jit_compiles`)."""
     configs = []
-    for model, implementation, backend, mode, batch, precision in itertools.product(
-        models, implementations, backends, modes, batch_sizes, precisions
+    for model, implementation, backend, mode, batch, precision, jit in itertools.product(
+        models, implementations, backends, modes, batch_sizes, precisions, jit_compiles
     ):
         if peer_name(model, implementation) is None:
             continue
-        if is_torch(implementation) and backend != backends[0]:
+        if is_torch(implementation) and (backend != backends[0] or jit != jit_compiles[0]):
             continue
-        configs.append(Config(model, implementation, backend, mode, batch, precision=precision, **common))
+        configs.append(
+            Config(model, implementation, backend, mode, batch, precision=precision, jit_compile=jit, **common)
+        )
     return configs
 
 
-def run(configs, timeout_s=900, echo=print):
-    """Measures every configuration in its own process; a failure is a row with an `error`."""
-    rows = []
-    for index, config in enumerate(configs, start=1):
-        echo(f"[{index}/{len(configs)}] {config.label()} {config.mode}")
-        # Plain-PyTorch peers get Keras' torch backend, so that importing keras_resnets in the
-        # worker never imports TensorFlow (torchvision imported after it crashes the process).
-        backend = "torch" if is_torch(config.implementation) else config.backend
-        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        command = [sys.executable, "-m", "keras_resnets.benchmark.worker", json.dumps(dataclasses.asdict(config))]
-        try:
-            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s)
-            lines = done.stdout.strip().splitlines()
-            if done.returncode or not lines:
-                raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no output")
-            row = json.loads(lines[-1])
-        except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
-            row = {**dataclasses.asdict(config), "error": f"{type(exc).__name__}: {exc}"}
-        rows.append(row)
-        if "error" in row:
-            echo(f"    failed: {row['error']}")
-        else:
-            echo(f"    {row['images_per_s']:.1f} img/s, {row['ms_per_batch']:.0f} ms/batch")
-    return rows
+def run(configs, timeout_s=900, echo=print, rounds=1):
+    """Measures every configuration in its own process, `rounds` times over the whole grid
+    (so that a slow spell of the machine hits ours and the peer alike, not one of them); a
+    row holds the median of its rounds. A failure is a row with an `error`."""
+    measured = [[] for _ in configs]
+    for round_ in range(rounds):
+        for index, config in enumerate(configs):
+            prefix = f"[{index + 1}/{len(configs)}]" + (f" round {round_ + 1}/{rounds}" if rounds > 1 else "")
+            echo(f"{prefix} {config.label()} {config.mode}")
+            row = _measure(config, timeout_s)
+            measured[index].append(row)
+            if "error" in row:
+                echo(f"    failed: {row['error']}")
+            else:
+                echo(f"    {row['images_per_s']:.1f} img/s, {row['ms_per_batch']:.0f} ms/batch")
+    return [_median_row(rows) for rows in measured]
+
+
+def _median_row(rows):
+    good = [r for r in rows if "error" not in r]
+    if not good:
+        return rows[-1]
+    rates = sorted(r["images_per_s"] for r in good)
+    median = statistics.median(rates)
+    row = min(good, key=lambda r: abs(r["images_per_s"] - median))
+    return {**row, "images_per_s": median, "ms_per_batch": 1000 * row["batch_size"] / median,
+            "round_images_per_s": [r["images_per_s"] for r in good]}  # fmt: skip
+
+
+def _measure(config, timeout_s):
+    # Plain-PyTorch peers get Keras' torch backend, so that importing keras_resnets in the
+    # worker never imports TensorFlow (torchvision imported after it crashes the process).
+    backend = "torch" if is_torch(config.implementation) else config.backend
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "keras_resnets.benchmark.worker", json.dumps(dataclasses.asdict(config))]
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s)
+        lines = done.stdout.strip().splitlines()
+        if done.returncode or not lines:
+            raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no output")
+        return json.loads(lines[-1])
+    except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
+        return {**dataclasses.asdict(config), "error": f"{type(exc).__name__}: {exc}"}

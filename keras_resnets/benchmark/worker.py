@@ -34,13 +34,16 @@ def keras_steps(config):
         model = getattr(keras.applications, name)(weights=None, input_shape=shape)
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (config["batch_size"], *shape)).astype("float32")
+    jit_compile = True if config.get("jit_compile") else "auto"
     if config["mode"] == "infer":
+        model.compile(jit_compile=jit_compile)
         step = lambda: model.predict_on_batch(images)  # noqa: E731 (returns NumPy: synchronised)
     else:
         labels = rng.integers(0, model.output.shape[-1], config["batch_size"])
         model.compile(
             optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
             loss="sparse_categorical_crossentropy",
+            jit_compile=jit_compile,
         )
         step = lambda: model.train_on_batch(images, labels)  # noqa: E731
     return step, analysis.count_macs(model), _keras_device()
