@@ -74,23 +74,28 @@ def main():
     keras_cache().mkdir(parents=True, exist_ok=True)
     if not (keras_cache() / CHECKPOINT.name).exists():
         shutil.copy(CHECKPOINT, keras_cache())
-    lines = [
-        "# Export benchmark (`python benchmarks/export_accuracy.py`)",
-        "",
+    header = (
+        "# Export benchmark (`python benchmarks/export_accuracy.py`)\n\n"
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, shared "
-        "with other jobs; latency: median of 20 single-image calls; img/s: batch 8.",
-    ]
+        "with other jobs; latency: median of 20 single-image calls; img/s: batch 8.\n"
+    )
+    markdown = RESULTS / "export.md"
+    sections = markdown.read_text().split("\n## ")[1:] if markdown.exists() else []
     for name in args.job or list(JOBS):
         with tempfile.TemporaryDirectory() as tmp:
             code, table, errors, report = run_job(name, Path(tmp))
         (RESULTS / f"export_{name}.json").write_text(json.dumps({"exit_status": code, **report}, indent=2) + "\n")
-        lines += ["", f"## {name}: `python apps/export.py {' '.join(JOBS[name])}`", "",
-                  f"Exit status {code}; {report['eval_images']} evaluation images, "
-                  f"{report['calibration_images']} calibration images.", "", table.strip()]  # fmt: skip
+        lines = [f"{name}: `python apps/export.py {' '.join(JOBS[name])}`", "",
+                 f"Exit status {code}; {report['eval_images']} evaluation images, "
+                 f"{report['calibration_images']} calibration images.", "", table.strip()]  # fmt: skip
         if code != 0:
             lines += ["", "```", errors.strip().splitlines()[-1], "```"]
-        print("\n".join(lines[-6:]), flush=True)
-    (RESULTS / "export.md").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines), flush=True)
+        # A job run alone replaces its own section and keeps the others'.
+        sections = [s for s in sections if not s.startswith(f"{name}:")] + ["\n".join(lines) + "\n"]
+    order = list(JOBS)
+    sections.sort(key=lambda s: order.index(s.split(":", 1)[0]) if s.split(":", 1)[0] in order else len(order))
+    markdown.write_text(header + "".join(f"\n## {s}" for s in sections))
 
 
 if __name__ == "__main__":

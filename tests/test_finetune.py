@@ -9,6 +9,7 @@ test_finetune_runs.py.
 
 import csv
 import importlib.util
+import re
 import shutil
 import time
 from pathlib import Path
@@ -339,3 +340,17 @@ def test_registry_names_resolve():
     for name in kr.list_models():
         _, _, mode, size = config_lib.resolve_weights(name, "none")
         assert mode in imagenet.MODES and size >= 32
+
+
+def test_make_finetune_runs_the_benchmarked_offline_default():
+    # The README's first command and the benchmark that chose it must not drift apart.
+    root = Path(__file__).resolve().parents[1]
+    makefile = (root / "Makefile").read_text()
+    args = re.search(r"^FINETUNE_ARGS \?= --data-dir \S+ (.*)$", makefile, re.M).group(1).split()
+    spec = importlib.util.spec_from_file_location("finetune_flowers", root / "benchmarks" / "finetune_flowers.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert tuple(args) == bench.OFFLINE_DEFAULT
+    model = args[args.index("--model") + 1]
+    checkpoint = re.search(r"^CHECKPOINT := (\S+)$", makefile, re.M).group(1)
+    assert checkpoint.startswith(f"{model}-")
