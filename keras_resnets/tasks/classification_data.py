@@ -39,6 +39,7 @@ from keras_resnets.tasks.images import (
     random_crop_window,
     resize_eval,
     shrink,
+    training_stream,
 )
 from keras_resnets.training.errors import DataError
 
@@ -322,9 +323,7 @@ def pipeline(
     if cache:
         ds = ds.cache()
     if training:
-        ds = ds.shuffle(min(split.count, 20000), seed=seed).repeat()
-        seeds = tf.data.Dataset.random(seed=seed).batch(2)
-        ds = tf.data.Dataset.zip((ds, seeds)).map(
+        ds = training_stream(ds, split.count, seed).map(
             lambda xy, s: (random_resized_crop(xy[0], image_size, s), xy[1]),
             num_parallel_calls=tf.data.AUTOTUNE,
         )

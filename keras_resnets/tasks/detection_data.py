@@ -42,6 +42,7 @@ from keras_resnets.tasks import classification_data
 from keras_resnets.tasks.classification_data import SPLITS, Source, Split
 from keras_resnets.tasks.images import (
     IMAGE_EXTENSIONS, cache_side, check_image, decode_file, random_crop_window, resize_eval, shrink,
+    training_stream,
 )  # fmt: skip
 from keras_resnets.training.errors import DataError
 
@@ -379,9 +380,7 @@ def pipeline(split, image_size, batch_size, max_boxes, training=False, seed=0, a
     """Batches of (float32 images in [0, 255], boxes (N, max_boxes, 5)); training repeats forever."""
     ds = cached(split, image_size, cache)
     if training:
-        ds = ds.shuffle(min(split.count, 20000), seed=seed).repeat()
-        seeds = tf.data.Dataset.random(seed=seed).batch(2)
-        ds = tf.data.Dataset.zip((ds, seeds)).map(
+        ds = training_stream(ds, split.count, seed).map(
             lambda e, s: augmented(*e[:3], s, augment), num_parallel_calls=tf.data.AUTOTUNE
         )
     else:

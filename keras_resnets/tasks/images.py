@@ -51,6 +51,13 @@ def shrink(image, side):
     return tf.cast(tf.round(shrunk), tf.uint8)
 
 
+def training_stream(ds, count, seed, buffer=20000):
+    """`ds` shuffled and repeated forever, each example paired with a stateless seed of its
+    own, so that its augmentation is the same on every rerun with the same `seed`."""
+    ds = ds.shuffle(min(count, buffer), seed=seed).repeat()
+    return tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed).batch(2)))
+
+
 def random_crop_window(image, seed, area, ratio, min_covered=0.1):
     """(begin, size, normalised yxyx window) of a random crop of `image` covering an `area`
     fraction of it at an aspect `ratio` in the given ranges; stateless in `seed`."""

@@ -31,6 +31,7 @@ from keras_resnets.tasks import classification_data
 from keras_resnets.tasks.classification_data import SPLITS, Source, Split
 from keras_resnets.tasks.images import (
     IMAGE_EXTENSIONS, cache_side, check_image, decode_file, random_crop_window, resize_eval, shrink,
+    training_stream,
 )  # fmt: skip
 from keras_resnets.training.errors import DataError
 
@@ -213,9 +214,7 @@ def pipeline(split, image_size, batch_size, training=False, seed=0, cache=True):
     if cache:
         ds = ds.cache()
     if training:
-        ds = ds.shuffle(min(split.count, 20000), seed=seed).repeat()
-        seeds = tf.data.Dataset.random(seed=seed).batch(2)
-        ds = tf.data.Dataset.zip((ds, seeds)).map(
+        ds = training_stream(ds, split.count, seed).map(
             lambda pair, s: random_crop_flip(*pair, image_size, s), num_parallel_calls=tf.data.AUTOTUNE
         )
     else:
