@@ -66,6 +66,19 @@ def test_loss_ignores_void_pixels():
     assert float(keras.ops.convert_to_numpy(void_masked_crossentropy(labels, changed))) == pytest.approx(loss, rel=1e-6)
 
 
+@pytest.mark.backend
+def test_one_training_step_with_the_task_loss_and_metric():
+    # Keras' PyTorch backend failed in the backward pass of a rank-4 sparse cross-entropy.
+    task = SegmentationTask()
+    segmenter = built("resnet20", "deeplabv3plus", 32, classes=("a", "b", "c"))
+    segmenter.compile(optimizer="adam", **task.compile_args(RunConfig()))
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, (2, 32, 32)).astype("int32")
+    labels[:, :4] = 255
+    logs = segmenter.train_on_batch(rng.uniform(0, 255, (2, 32, 32, 3)).astype("float32"), labels, return_dict=True)
+    assert np.isfinite(logs["loss"]) and 0 <= logs["pixel_accuracy"] <= 1
+
+
 # ------------------------------------------------------------------------ data
 
 BAND_COLOURS = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]], np.uint8)

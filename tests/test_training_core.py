@@ -25,11 +25,14 @@ def test_run_from_python_returns_what_it_writes(tmp_path, capsys):
     task = ClassificationTask(data_dir=shared_data("flowers-mini"), max_images=10)
     config = RunConfig(
         model="resnet18", weights="none", image_size=32, epochs=1, steps_per_epoch=2,
-        batch_size=4, output_dir=tmp_path, export=False, progress="lines",
+        batch_size=4, output_dir=tmp_path, export=False, progress="lines", mixed_precision=True,
     )  # fmt: skip
     before = dataclasses.replace(config)
     metrics = run(task, config)
     assert config == before
+    # The run trained in mixed precision and gave the caller back their float32 policy.
+    assert metrics["dtype_policy"] == "mixed_bfloat16" and metrics["dtype_policy_reason"] == "as configured"
+    assert keras.mixed_precision.global_policy().name == "float32"
     run_dir = tmp_path / "resnet18-flowers-mini-none-32px"
     assert json.loads((run_dir / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
     assert metrics["options"]["data_dir"] == str(task.data_dir) and metrics["options"]["lr"] == 1e-3

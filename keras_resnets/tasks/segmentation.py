@@ -56,7 +56,11 @@ def segmenter(backbone, num_classes, preprocessing, pretrained, head):
 
 def void_masked_crossentropy(y_true, y_pred):
     """Mean cross-entropy over the batch's non-void pixels (label 255 counts for nothing)."""
-    labels = ops.cast(y_true, "int32")
+    # Pixels as rows: Keras 3.15's PyTorch backend moves the class axis of a rank-4
+    # prediction to axis 1 as a non-contiguous view, whose nll_loss backward then fails
+    # ("grad_input must be contiguous"); rank 2 keeps the classes at axis 1 already.
+    y_pred = ops.reshape(y_pred, (-1, ops.shape(y_pred)[-1]))
+    labels = ops.reshape(ops.cast(y_true, "int32"), (-1,))
     valid = ops.not_equal(labels, VOID)
     losses = ops.sparse_categorical_crossentropy(ops.where(valid, labels, 0), y_pred)
     weights = ops.cast(valid, losses.dtype)

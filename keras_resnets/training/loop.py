@@ -28,8 +28,17 @@ def run(task, config):
     The metrics are also written to the run folder's `metrics.json`, even when the export
     check fails (`export.ExportVerificationError`, with the failure in the metrics).
     Raises `OptionError`s (`ConfigError`, `DataError`, `RunConfigError`) for options the
-    run cannot start with, and `weights.WeightsUnavailableError`.
+    run cannot start with, and `weights.WeightsUnavailableError`. The caller's Keras dtype
+    policy is restored afterwards (the run may train in mixed precision).
     """
+    caller_policy = keras.mixed_precision.global_policy()
+    try:
+        return _run(task, config)
+    finally:
+        keras.mixed_precision.set_global_policy(caller_policy)
+
+
+def _run(task, config):
     began = time.perf_counter()
     if config.resume:
         task, config = saved_options(task, config)
