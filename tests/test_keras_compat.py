@@ -106,7 +106,11 @@ def layer_configs(model):
     return configs
 
 
-@pytest.mark.parametrize("name,reference_fn", [PAIRS[0], PAIRS[3]], ids=["ResNet50", "ResNet50V2"])
+@pytest.mark.parametrize(
+    "name,reference_fn",
+    [PAIRS[0], PAIRS[3], ("DenseNet121", keras.applications.DenseNet121)],
+    ids=["ResNet50", "ResNet50V2", "DenseNet121"],
+)
 def test_same_graph_as_keras_applications(name, reference_fn):
     """Not just loadable weights: every layer is configured alike, so nothing costs more."""
     ours = getattr(kr, name)(weights=None)
