@@ -115,7 +115,7 @@ def cache_cifar_weights(model):
     from keras_resnets import weights as weights_lib
 
     name = weights_lib.find(model, "cifar10").url.rsplit("/", 1)[-1]
-    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+    cache = Path(weights_lib.cache_dir()) / "models"
     cache.mkdir(parents=True, exist_ok=True)
     if not (cache / name).exists():
         shutil.copy(CIFAR_WEIGHTS / name, cache / name)

@@ -30,3 +30,11 @@ def peer_name(model, implementation):
 
 def is_torch(implementation):
     return implementation in TORCH_IMPLEMENTATIONS
+
+
+def where(row):
+    """Where a configuration (a row or `Config` fields) runs: "pytorch" for plain-PyTorch
+    peers, else its Keras backend, marked when compiled with `jit_compile=True`."""
+    if is_torch(row["implementation"]):
+        return "pytorch"
+    return row["backend"] + (" jit_compile" if row.get("jit_compile") else "")

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from keras_resnets.benchmark import hardware
-from keras_resnets.benchmark.peers import is_torch
+from keras_resnets.benchmark.peers import is_torch, where
 
 COLUMNS = (
     "model", "implementation", "where", "mode", "precision", "batch", "img/s", "ms/batch",
@@ -18,12 +18,6 @@ def _key(row):
 
 def _jit(row):
     return bool(row.get("jit_compile"))
-
-
-def _where(row):
-    if is_torch(row["implementation"]):
-        return "pytorch"
-    return row["backend"] + (" jit_compile" if _jit(row) else "")
 
 
 def add_derived(rows):
@@ -53,7 +47,7 @@ def add_derived(rows):
 
 
 def _cells(row):
-    base = [row["model"], row["implementation"], _where(row), row["mode"], row["precision"], row["batch_size"]]
+    base = [row["model"], row["implementation"], where(row), row["mode"], row["precision"], row["batch_size"]]
     if "error" in row:
         return base + [f"failed: {row['error'][:80]}"] + [""] * (len(COLUMNS) - len(base) - 1)
     ratio = row.get("ours_over_peer")
@@ -85,7 +79,7 @@ def chart(rows, path):
         these = [r for r in measured if r["mode"] == mode]
         labels = [
             f"{r['model']} {r['implementation']} "
-            f"({_where(r)}, {r['precision']}, b{r['batch_size']})"
+            f"({where(r)}, {r['precision']}, b{r['batch_size']})"
             for r in these
         ]
         colors = ["tab:blue" if r["implementation"] == "ours" else "tab:gray" for r in these]

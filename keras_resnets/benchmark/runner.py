@@ -8,7 +8,7 @@ import statistics
 import subprocess
 import sys
 
-from keras_resnets.benchmark.peers import is_torch, peer_name
+from keras_resnets.benchmark.peers import is_torch, peer_name, where
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,9 +27,8 @@ class Config:
     repeats: int = 5
 
     def label(self):
-        where = "pytorch" if is_torch(self.implementation) else self.backend
-        jit = ", jit_compile" if self.jit_compile else ""
-        return f"{self.model} {self.implementation} ({where}{jit}, {self.precision}, batch {self.batch_size})"
+        place = where(dataclasses.asdict(self))
+        return f"{self.model} {self.implementation} ({place}, {self.precision}, batch {self.batch_size})"
 
 
 def grid(models, implementations=("ours", "keras"), backends=("tensorflow",), modes=("infer",),
@@ -73,8 +72,7 @@ def _median_row(rows):
     good = [r for r in rows if "error" not in r]
     if not good:
         return rows[-1]
-    rates = sorted(r["images_per_s"] for r in good)
-    median = statistics.median(rates)
+    median = statistics.median(r["images_per_s"] for r in good)
     row = min(good, key=lambda r: abs(r["images_per_s"] - median))
     return {**row, "images_per_s": median, "ms_per_batch": 1000 * row["batch_size"] / median,
             "round_images_per_s": [r["images_per_s"] for r in good]}  # fmt: skip

@@ -132,7 +132,7 @@ def write_tflite(model, path, quantize=None, representative_data=None, int8_io=T
 
 def write_onnx(model, path):
     if keras.backend.backend() != "torch" and torch_onnx.has_grouped_convolutions(model):
-        torch_onnx.write(model, path, input_spec(model))
+        torch_onnx.write(model, path)
         return
     model.export(os.fspath(path), format="onnx", input_signature=[input_spec(model)], verbose=False)
 

@@ -235,7 +235,7 @@ def export(
         `ExportVerificationError` after the report when an artifact failed its check.
     """
     formats = tuple(formats)
-    dependencies.require(formats, torch_onnx.has_grouped_convolutions(model))
+    dependencies.require(formats, "onnx" in formats and torch_onnx.has_grouped_convolutions(model))
     planned = artifacts.plan(formats, quantize)
     images, labels = _images_and_labels(eval_data)
     model = with_preprocessing(model, include_preprocessing)

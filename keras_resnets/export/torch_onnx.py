@@ -25,12 +25,12 @@ def has_grouped_convolutions(model):
     )
 
 
-def write(model, path, input_spec):
+def write(model, path):
     """Writes `model` (any backend) as ONNX from a PyTorch-backend copy of it."""
     with tempfile.TemporaryDirectory() as tmp:
         keras_file = Path(tmp) / "model.keras"
         model.save(keras_file)
-        command = [sys.executable, "-m", __name__, os.fspath(keras_file), os.fspath(path), "--input-name", input_spec.name]
+        command = [sys.executable, "-m", __name__, os.fspath(keras_file), os.fspath(path)]
         done = subprocess.run(command, env={**os.environ, "KERAS_BACKEND": "torch"}, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"ONNX export through the PyTorch backend failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
@@ -40,15 +40,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog=f"python -m {__name__}", description=__doc__.split("\n\n")[0])
     parser.add_argument("keras_file")
     parser.add_argument("onnx_file")
-    parser.add_argument("--input-name", default="images")
     args = parser.parse_args(argv)
     if keras.backend.backend() != "torch":
         parser.error("run with KERAS_BACKEND=torch")
-    import keras_resnets  # noqa: F401  (registers the custom layers the file may hold)
+    # Importing the package registers the custom layers the file may hold.
+    from keras_resnets.export import artifacts
 
     model = keras.saving.load_model(args.keras_file, compile=False)
-    spec = keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype="float32", name=args.input_name)
-    model.export(args.onnx_file, format="onnx", input_signature=[spec], verbose=False)
+    artifacts.write_onnx(model, args.onnx_file)
 
 
 if __name__ == "__main__":

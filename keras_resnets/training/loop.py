@@ -42,7 +42,10 @@ def _run(task, config):
     began = time.perf_counter()
     if config.resume:
         task, config = saved_options(task, config)
-    precision_reason = "as configured" if config.mixed_precision is not None else precision.auto_mixed_precision()[1]
+    precision_reason = "as configured"
+    if config.mixed_precision is None:  # decided here once, so that the run can say why
+        native, precision_reason = precision.auto_mixed_precision()
+        config = dataclasses.replace(config, mixed_precision=native)
     config = resolve(config, task.data_name())
     if config.export:
         require_export_packages()
