@@ -15,7 +15,7 @@ import keras_resnets as kr
 from keras_resnets.core.analysis import trainable_params
 from keras_resnets import cifar, convert
 from keras_resnets import weights as weights_lib
-from conftest import random_images, randomize_weights, shared_data
+from helpers import random_images, randomize_weights, shared_data
 
 # Trainable parameters; akamaster's README gives 0.27M/0.46M/0.66M/0.85M/1.7M/19.4M and
 # the WRN paper 36.5M for WRN-28-10 (CIFAR-10).

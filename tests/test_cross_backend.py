@@ -13,7 +13,7 @@ MODELS = ["resnet18", "resnet50", "resnet50v2"]
 SCRIPT = """
 import json, sys
 import numpy as np
-from conftest import randomize_weights, random_images  # first: it orders torch/TF imports
+from helpers import randomize_weights, random_images  # first: it orders torch/TF imports
 import keras_resnets as kr
 out = {}
 for name in json.loads(sys.argv[1]):
@@ -25,7 +25,9 @@ json.dump(out, open(sys.argv[2], "w"))
 
 def outputs_on(backend, tmp_path):
     path = tmp_path / f"{backend}.json"
-    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=str(Path(__file__).parent))
+    # tests/ first on the path (for helpers), then the caller's (which may name the checkout to test).
+    python_path = os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=python_path)
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT, json.dumps(MODELS), str(path)],
         env=env,

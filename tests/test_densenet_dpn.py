@@ -1,13 +1,8 @@
 """DenseNet and Dual Path Networks: counts, layer names, official Keras files, converters."""
 
-import importlib.util
 import inspect
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -15,10 +10,12 @@ import pytest
 
 import keras_resnets as kr
 from keras_resnets.core.analysis import trainable_params
-from conftest import random_images, randomize_weights
 from keras_resnets import convert
 from keras_resnets import weights as weights_lib
-from test_keras_compat import save_legacy_h5, weighted_layer_names
+from helpers import (
+    ROOT, logits, needs_torch, random_images, randomize_weights, reference_checkpoint, reference_folder, reference_images,
+    run_reference, save_legacy_h5, weighted_layer_names,
+)  # fmt: skip
 
 # keras.applications totals (BatchNorm statistics included), and the trainable counts of
 # torchvision (DenseNet) and timm (DPN): the same layers, so our trainable counts equal
@@ -41,12 +38,7 @@ TRAINABLE_PARAMS = {
     "dpn107": 86_917_800,
     "dpn131": 79_254_504,
 }
-REFERENCE_SCRIPT = Path(__file__).with_name("torch_reference_dense.py")
-MISSING = [m for m in ("torch", "torchvision", "timm", "safetensors") if importlib.util.find_spec(m) is None]
-needs_torch = pytest.mark.skipif(
-    bool(MISSING),
-    reason=f"the PyTorch references need {', '.join(MISSING)} (pip install -r requirements-dev.txt)",
-)
+REFERENCE_SCRIPT = "torch_reference_dense.py"
 
 
 
@@ -68,7 +60,7 @@ def test_listed_exported_and_documented():
         spec = kr.get_spec(name)
         assert name in kr.list_models()
         assert getattr(kr, spec.name).__name__ == spec.name
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     for entrypoint in ("DenseNet121", "DenseNet264", "DPN68b", "DPN131"):
         assert entrypoint in readme
 
@@ -111,14 +103,6 @@ def test_dpn_layer_names():
     assert model.get_layer("conv3_block1_2_conv").groups == 32
 
 
-def _predict(model, images):
-    # Eager JAX compiles each layer on its first call; predict compiles the model once.
-    # On TensorFlow the eager call is the faster of the two.
-    if keras.backend.backend() == "jax":
-        return model.predict(images, verbose=0)
-    return keras.ops.convert_to_numpy(model(images, training=False))
-
-
 @pytest.mark.parametrize("include_top", [True, False], ids=["top", "notop"])
 def test_densenet121_keras_h5_loads_both_ways(include_top, tmp_path):
     """As the ResNets in test_keras_compat.py: by order, by name, and back."""
@@ -128,19 +112,19 @@ def test_densenet121_keras_h5_loads_both_ways(include_top, tmp_path):
         kwargs["classes"] = 7
     reference = randomize_weights(keras.applications.DenseNet121(**kwargs), seed=3)
     images = random_images((2, *shape))
-    expected = _predict(reference, images)
+    expected = logits(reference, images)
     path = save_legacy_h5(reference, tmp_path / "reference.h5")
 
     ours = kr.DenseNet121(**kwargs)
     ours.load_weights(path)  # by order, as keras.applications loads its files
-    np.testing.assert_allclose(_predict(ours, images), expected, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(logits(ours, images), expected, atol=1e-5, rtol=0)
     by_name = kr.DenseNet121(**kwargs)
     by_name.load_weights(path, by_name=True)
-    np.testing.assert_allclose(_predict(by_name, images), expected, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(logits(by_name, images), expected, atol=1e-5, rtol=0)
 
     randomize_weights(ours, seed=4)
     reference.load_weights(save_legacy_h5(ours, tmp_path / "ours.h5"))
-    np.testing.assert_allclose(_predict(reference, images), _predict(ours, images), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(logits(reference, images), logits(ours, images), atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("name", ["DenseNet169", "DenseNet201"])
@@ -156,20 +140,10 @@ def test_densenet_layers_are_keras_applications(name):
     assert ours_names == ref_names
 
 
-def _run_reference(*args):
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    result = subprocess.run(
-        [sys.executable, str(REFERENCE_SCRIPT), *args], capture_output=True, text=True, env=env, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("torch_reference_dense")
-    _run_reference(str(folder))
-    return folder
+def dense_reference(request, tmp_path_factory):
+    """Folder of tests/torch_reference_dense.py's files (checkpoints, the batch, logits)."""
+    return reference_folder(request, tmp_path_factory, REFERENCE_SCRIPT)
 
 
 @needs_torch
@@ -178,26 +152,26 @@ def reference(tmp_path_factory):
     "case,name",
     [("densenet121", "densenet121"), ("dpn68", "dpn68"), ("dpn68b", "dpn68b"), ("timm_densenet121", "densenet121")],
 )
-def test_converted_outputs_match_the_reference(reference, case, name):
+def test_converted_outputs_match_the_reference(dense_reference, case, name):
     """torchvision's densenet121 (`.pth`, published key names), timm's dpn68, dpn68b and
     densenet121 (`.safetensors`)."""
     if case.startswith("timm_") and keras.backend.backend() != "tensorflow":
         pytest.skip("timm's DenseNet has torchvision's layers: one backend is enough")
-    images = np.load(reference / "images_nchw.npy").transpose(0, 2, 3, 1)
+    images = reference_images(dense_reference)
     model = kr.create_model(name, weights=None, input_shape=images.shape[1:], classifier_activation=None)
-    convert.load_checkpoint(model, next(reference.glob(f"{case}.*")), kr.get_spec(name))
-    want = np.load(reference / f"{case}_logits.npy")
+    convert.load_checkpoint(model, reference_checkpoint(dense_reference, case), kr.get_spec(name))
+    want = np.load(dense_reference / f"{case}_logits.npy")
     assert np.abs(want).max() > 0.1
-    np.testing.assert_allclose(_predict(model, images), want, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(logits(model, images), want, rtol=0, atol=1e-4)
 
 
 @needs_torch
-def test_densenet_reads_current_key_names_and_epsilon(reference):
+def test_densenet_reads_current_key_names_and_epsilon(dense_reference):
     """`state_dict()` of torchvision and timm says norm1/conv1/...; both use BatchNorm
     epsilon 1e-5 where ours is keras.applications' 1.001e-5: the variance absorbs it."""
     import torch
 
-    legacy = torch.load(reference / "densenet121.pth", weights_only=True)
+    legacy = torch.load(dense_reference / "densenet121.pth", weights_only=True)
     current = {re.sub(r"\.(norm|conv)\.([12])\.", r".\1\2.", k): v.numpy() for k, v in legacy.items()}
     assert "features.denseblock1.denselayer1.norm1.weight" in current
     current["features.norm5.running_var"][:] = 0.0
@@ -208,10 +182,10 @@ def test_densenet_reads_current_key_names_and_epsilon(reference):
 
 
 @needs_torch
-def test_dpn_shared_kernel_is_reported_once(reference):
+def test_dpn_shared_kernel_is_reported_once(dense_reference):
     from safetensors.numpy import load_file
 
-    state = load_file(str(reference / "dpn68.safetensors"))
+    state = load_file(str(dense_reference / "dpn68.safetensors"))
     state.pop("features.conv3_2.c1x1_c.conv.weight")
     model = kr.DPN68(weights=None, input_shape=(32, 32, 3))
     with pytest.raises(convert.CheckpointMismatchError) as info:
@@ -223,6 +197,6 @@ def test_dpn_shared_kernel_is_reported_once(reference):
 
 @needs_torch
 def test_reference_counts_are_live():
-    live = json.loads(_run_reference("--counts"))
+    live = json.loads(run_reference(REFERENCE_SCRIPT, "--counts"))
     assert live.pop("timm_densenet121") == TRAINABLE_PARAMS["densenet121"]
     assert live == {n: TRAINABLE_PARAMS[n] for n in live}

@@ -5,19 +5,15 @@ checked; and bad options fail fast."""
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from keras_resnets.tasks import classification_data
-from tests.conftest import shared_data
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, app_env, shared_data
 
 
 def detect_command(data, tmp_path, *extra):
@@ -30,12 +26,8 @@ def detect_command(data, tmp_path, *extra):
     ]  # fmt: skip
 
 
-def env():
-    return {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
-
-
 def kill_after_first_epoch(command, checkpoint, timeout=600):
-    process = subprocess.Popen(command, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, env=app_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     began = time.time()
     while time.time() - began < timeout:
         if checkpoint.exists() and json.loads(checkpoint.read_text())["epoch"] >= 1:
@@ -53,7 +45,7 @@ def test_detect_app_resumes_after_a_kill_learns_draws_and_exports(tmp_path):
     command = detect_command(data, tmp_path)
     run_dir = tmp_path / "runs" / "tiny"
     kill_after_first_epoch(command, run_dir / "checkpoint.json")
-    done = subprocess.run(command, env=env(), capture_output=True, text=True, timeout=900)
+    done = subprocess.run(command, env=app_env(), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Resuming" in done.stderr and "after epoch 1" in done.stderr
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from keras_resnets.tasks import detection_data as data
 from keras_resnets.training.errors import DataError
-from tests.conftest import shared_data
+from helpers import shared_data
 
 
 @pytest.mark.parametrize("data_format", data.FORMATS)

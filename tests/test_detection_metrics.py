@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from keras_resnets.metrics import coco_map
-from tests.conftest import shared_data
+from helpers import shared_data
 
 
 def ground_truth(boxes, crowd=(), categories=("cat", "dog")):

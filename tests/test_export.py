@@ -12,40 +12,17 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import randomize_weights, shared_data
-from test_finetune import load_app
+from helpers import FAMILIES, TESTS, cifar_images, load_app, randomize_weights, shared_data
 
 from keras_resnets import export, training
 from keras_resnets.core.builder import build_model
 from keras_resnets.core.specs import Spec
 from keras_resnets.export import dependencies
 
-TESTS = Path(__file__).resolve().parent
-
-TINY = dict(depths=(1, 1), widths=(8, 16), strides=(1, 2), stem="cifar", stem_width=8)
-FAMILIES = {
-    "basic": dict(TINY, block="basic"),
-    "bottleneck": dict(TINY, block="bottleneck"),
-    "preactivation": dict(TINY, block="basic", preact=True),
-    "grouped": dict(TINY, block="bottleneck", groups=4, base_width=8),
-    "se": dict(TINY, block="basic", attention="se"),
-    "cbam": dict(TINY, block="basic", attention="cbam"),
-    "dense": dict(TINY, block="dense", widths=(16, 16), growth_rates=(8, 8), use_bias=False),
-    "dual_path": dict(TINY, block="dual_path", widths=(16, 32), growth_rates=(8, 8), groups=4, base_width=4),
-    "highway": dict(TINY, block="basic", shortcut="highway"),
-    "weighted": dict(TINY, block="basic", residual_weight=True),
-}  # fmt: skip
 ALL_FORMATS = ("keras", "saved_model", "tflite", "onnx")
-
-
-def cifar_images(count):
-    data = np.load(shared_data("cifar10-test") / "cifar10_test_yoongikim_jpeg.npz")
-    keep = np.linspace(0, len(data["y"]) - 1, count).astype(int)
-    return data["x"][keep].astype("float32"), data["y"][keep]
 
 
 def tiny_model(family, seed=0):
@@ -125,8 +102,7 @@ def test_jax_model_exports_through_tensorflow_with_preprocessing_baked_in(tmp_pa
     script = f"""
 import numpy as np, sys
 sys.path.insert(0, {str(TESTS)!r})
-from test_export import cifar_images, FAMILIES
-from conftest import randomize_weights
+from helpers import cifar_images, FAMILIES, randomize_weights
 from keras_resnets import export
 from keras_resnets.core.builder import build_model
 from keras_resnets.core.specs import Spec

@@ -20,23 +20,13 @@ import pytest
 from PIL import Image
 
 import keras_resnets as kr
-from conftest import shared_data
+from helpers import ROOT, load_app, shared_data
 from keras_resnets import imagenet
 from keras_resnets import export
 from keras_resnets.tasks import classification, images
 from keras_resnets.tasks import classification_data as data
 from keras_resnets.training import checkpoints, freezing, recipe
 from keras_resnets.training import config as config_lib
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_app(name):
-    spec = importlib.util.spec_from_file_location(f"app_{name}", ROOT / "apps" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 finetune = load_app("finetune")
 
@@ -344,10 +334,9 @@ def test_registry_names_resolve():
 
 def test_make_finetune_runs_the_benchmarked_offline_default():
     # The README's first command and the benchmark that chose it must not drift apart.
-    root = Path(__file__).resolve().parents[1]
-    makefile = (root / "Makefile").read_text()
+    makefile = (ROOT / "Makefile").read_text()
     args = re.search(r"^FINETUNE_ARGS \?= --data-dir \S+ (.*)$", makefile, re.M).group(1).split()
-    spec = importlib.util.spec_from_file_location("finetune_flowers", root / "benchmarks" / "finetune_flowers.py")
+    spec = importlib.util.spec_from_file_location("finetune_flowers", ROOT / "benchmarks" / "finetune_flowers.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     assert tuple(args) == bench.OFFLINE_DEFAULT

@@ -7,32 +7,25 @@
 """
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
 import keras_resnets as kr
-from conftest import shared_data
+from helpers import ROOT, app_env, load_app, shared_data, wait_for
 from keras_resnets.export import artifacts
-from test_finetune import finetune, load_app
 
-ROOT = Path(__file__).resolve().parents[1]
+finetune = load_app("finetune")
 TINY = ["--model", "resnet18", "--image-size", "32", "--batch-size", "8", "--max-images", "40"]
 
 
 def app_command(*argv):
     return [sys.executable, str(ROOT / "apps" / "finetune.py"), *map(str, argv)]
-
-
-def app_env(backend="tensorflow"):
-    return {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 def metrics_of(run_dir):
@@ -97,17 +90,6 @@ def test_jax_run_with_mixup_mixed_precision_and_export(tmp_path):
     assert (tmp_path / "export" / "model.tflite").exists()
 
 
-def _wait_for(predicate, timeout, process):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        if process.poll() is not None:
-            raise AssertionError(f"run ended early:\n{process.communicate()[1][-3000:]}")
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 def test_killed_run_resumes_from_last_checkpoint(tmp_path):
     mini = shared_data("flowers-mini")
     steps, epochs = 30, 3
@@ -121,7 +103,7 @@ def test_killed_run_resumes_from_last_checkpoint(tmp_path):
         command, env=app_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        _wait_for(lambda: (run_dir / "checkpoint.json").exists(), 300, first)
+        wait_for(lambda: (run_dir / "checkpoint.json").exists(), 300, first)
         time.sleep(1.0)  # well into the next epoch (an epoch takes several seconds)
         first.send_signal(signal.SIGKILL)
     finally:

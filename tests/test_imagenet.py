@@ -8,7 +8,7 @@ from keras.applications import resnet as keras_resnet
 from keras.applications import resnet_v2 as keras_resnet_v2
 
 import keras_resnets as kr
-from conftest import shared_data
+from helpers import shared_data
 
 
 def test_preprocessing_matches_the_weights_training_mode():

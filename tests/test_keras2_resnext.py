@@ -18,8 +18,7 @@ import keras_resnets as kr
 from keras_resnets import convert
 from keras_resnets import weights as weights_lib
 from keras_resnets.convert import keras2
-from conftest import random_images, randomize_weights
-from test_keras_compat import save_legacy_h5
+from helpers import random_images, randomize_weights, save_legacy_h5
 
 SIZE = 64
 CLASSES = 10
@@ -76,7 +75,7 @@ def keras2_resnext(depths, include_top, classes=CLASSES, groups=32, activation=N
 
 
 def scaled_random_weights(model, seed):
-    """conftest's seeded weights (random BatchNorm statistics), kernels He-scaled so that
+    """`randomize_weights` (random BatchNorm statistics), kernels He-scaled so that
     a 50-layer net keeps its activations near 1 and the comparison means something."""
     randomize_weights(model, seed)
     for layer in model.layers:
@@ -107,13 +106,6 @@ def save_keras2_h5(model, path):
                 group.create_dataset(names[-1], data=ops.convert_to_numpy(variable))
             group.attrs["weight_names"] = [n.encode("utf8") for n in names]
     return str(path)
-
-
-@pytest.fixture
-def keras_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.setattr(weights_lib, "TABLE", list(weights_lib.TABLE))
-    return tmp_path / "keras_home"
 
 
 def test_grouped_kernel_is_the_depthwise_reduction():

@@ -4,14 +4,12 @@ Keras loads legacy `.h5` weights by layer order unless `by_name=True`, so both t
 layer names and the order in which layers are called must match keras.applications.
 """
 
-import h5py
 import keras
 import numpy as np
 import pytest
-from keras.src.legacy.saving import legacy_h5_format
 
 import keras_resnets as kr
-from conftest import random_images, randomize_weights
+from helpers import random_images, randomize_weights, save_legacy_h5, weighted_layer_names
 
 PAIRS = [
     ("ResNet50", keras.applications.ResNet50),
@@ -22,17 +20,6 @@ PAIRS = [
     ("ResNet152V2", keras.applications.ResNet152V2),
 ]
 SHAPE = (64, 64, 3)
-
-
-def save_legacy_h5(model, path):
-    """Writes the legacy Keras .h5 format of the official files."""
-    with h5py.File(path, "w") as f:
-        legacy_h5_format.save_weights_to_hdf5_group(f, model)
-    return str(path)
-
-
-def weighted_layer_names(model):
-    return [layer.name for layer in model.layers if layer.weights]
 
 
 # Both heads for the 50-layer nets; the deeper ones only differ in depth, so one head each.

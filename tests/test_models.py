@@ -8,7 +8,7 @@ import pytest
 
 import keras_resnets as kr
 from keras_resnets.core.analysis import trainable_params
-from conftest import random_images, randomize_weights
+from helpers import random_images, randomize_weights
 
 # keras.applications totals (BatchNorm statistics included) and torchvision trainable counts.
 TOTAL_PARAMS = {

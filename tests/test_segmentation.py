@@ -14,13 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import shared_data
+from helpers import ROOT, app_env, load_app, shared_data, wait_for
 from keras_resnets.tasks import segmentation_data as data
 from keras_resnets.tasks.segmentation import SegmentationTask, void_masked_crossentropy
 from keras_resnets.training import RunConfig, freezing
 from keras_resnets.training.errors import DataError
-from test_finetune import load_app
-from test_finetune_runs import ROOT, _wait_for, app_env
 
 segment = load_app("segment")
 TINY = ["--model", "resnet18", "--weights", "none", "--image-size", "64", "--quiet"]
@@ -229,7 +227,7 @@ def test_killed_run_resumes_from_last_checkpoint(tmp_path):
     ]  # fmt: skip
     first = subprocess.Popen(command, env=app_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for(lambda: (run_dir / "checkpoint.json").exists(), 300, first)
+        wait_for(lambda: (run_dir / "checkpoint.json").exists(), 300, first)
         time.sleep(1.0)  # into the next epoch
         first.send_signal(signal.SIGKILL)
     finally:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import keras_resnets as kr
-from conftest import SHARED_DATA
+from helpers import SHARED_DATA
 
 SIZE = 64
 IMAGENET_LEVELS = ("P2", "P3", "P4", "P5")

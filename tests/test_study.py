@@ -2,7 +2,6 @@
 deletion checked against what the real CIFAR-10 checkpoints do, gradients on every backend."""
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import shared_data
+from helpers import shared_data
 from keras_resnets.studies import data, graph, gradients, nets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apps"))

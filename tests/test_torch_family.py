@@ -7,34 +7,7 @@ import pytest
 import keras_resnets as kr
 from keras_resnets.core.analysis import trainable_params
 from keras_resnets import weights as weights_lib
-
-# Trainable parameters of the torchvision/timm reference of each entrypoint (the
-# convention both libraries report); test_torch_convert.py recomputes them live.
-REFERENCE_PARAMS = {
-    "resnet50b": 25_557_032,
-    "resnet101b": 44_549_160,
-    "resnet152b": 60_192_808,
-    "resnet18d": 11_708_744,
-    "resnet26d": 16_014_408,
-    "resnet34d": 21_816_904,
-    "resnet50d": 25_576_264,
-    "resnet101d": 44_568_392,
-    "resnet152d": 60_212_040,
-    "wideresnet50_2": 68_883_240,
-    "wideresnet101_2": 126_886_696,
-    "resnext50_32x4d": 25_028_904,
-    "resnext101_32x8d": 88_791_336,
-    "resnext101_64x4d": 83_455_272,
-    "seresnet18": 11_779_624,
-    "seresnet34": 21_960_416,
-    "seresnet50": 28_088_024,
-    "seresnet101": 49_326_872,
-    "seresnet152": 66_821_848,
-    "seresnext50_32x4d": 27_559_896,
-    "seresnext101_32x4d": 48_955_416,
-    "cbamresnet50": 28_073_576,
-}
-
+from helpers import REFERENCE_PARAMS
 
 
 @pytest.mark.backend

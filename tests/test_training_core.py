@@ -5,20 +5,17 @@ resolution, line progress, facts-only errors, and the thin app on top.
 import dataclasses
 import json
 import re
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-from conftest import shared_data
+from helpers import ROOT, shared_data
 from keras_resnets.export import load_predictor
 from keras_resnets.tasks import classification_data as data
 from keras_resnets.tasks.classification import ClassificationTask
 from keras_resnets.training import ConfigError, DataError, RunConfig, progress, resolve, run
 from keras_resnets.training import config as config_lib
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_run_from_python_returns_what_it_writes(tmp_path, capsys):

@@ -8,7 +8,7 @@ import keras_resnets as kr
 from keras_resnets.core.analysis import trainable_params
 from keras_resnets.blocks import layers as custom
 from keras_resnets.blocks import shortcuts
-from conftest import random_images, randomize_weights
+from helpers import random_images, randomize_weights
 
 # Trainable parameters, measured on the built models (the README states the same).
 TRAINABLE = {

@@ -14,24 +14,15 @@ from keras.src.applications import resnet as keras_resnet
 
 import keras_resnets as kr
 from keras_resnets import weights as weights_lib
-from conftest import random_images, randomize_weights
+from helpers import random_images, randomize_weights, save_legacy_h5
 
 CLOSED_PORT_URL = "http://127.0.0.1:9/resnet18_test_weights.h5"  # discard port: refused at once
 SHAPE = (32, 32, 3)
 
 
 @pytest.fixture
-def keras_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.setattr(weights_lib, "TABLE", list(weights_lib.TABLE))
-    return tmp_path / "keras_home"
-
-
-@pytest.fixture
 def source(tmp_path):
     """A ResNet18 with seeded weights, saved as a legacy .h5 like the official files."""
-    from test_keras_compat import save_legacy_h5
-
     model = randomize_weights(kr.ResNet18(weights=None, input_shape=SHAPE, classes=10), seed=7)
     path = save_legacy_h5(model, tmp_path / "source.h5")
     return model, path
