@@ -86,7 +86,8 @@ def test_jax_run_with_mixup_mixed_precision_and_export(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = metrics_of(tmp_path / "runs" / "jax")
     assert metrics["backend"] == "jax" and metrics["dtype_policy"] == "mixed_bfloat16"
-    assert all(c["ok"] for c in metrics["export"]["checks"].values())
+    checks = metrics["export"]["checks"]
+    assert set(checks) == {"keras", "saved_model", "tflite"} and all(c["ok"] for c in checks.values())
     assert (tmp_path / "export" / "model.tflite").exists()
 
 
