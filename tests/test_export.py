@@ -58,7 +58,7 @@ def tiny_model(family, seed=0):
 def test_every_block_family_exports_to_every_format(family, tmp_path):
     images, labels = cifar_images(8)
     result = export.export(tiny_model(family), tmp_path, formats=ALL_FORMATS, eval_data=(images, labels), timing_runs=1)
-    assert result["passed"] and result["exported"] == [export.artifacts.FILES[f] for f in ALL_FORMATS]
+    assert result["passed"] and result["exported"] == [export.FORMATS[f].file for f in ALL_FORMATS]
     for row in result["artifacts"]:
         assert row["check"]["max_abs_diff"] <= export.DEFAULT_TOLERANCE and row["check"]["images"] == 8
         assert row["size_mb"] > 0 and row["latency_ms"] > 0 and row["images_per_s"] > 0
