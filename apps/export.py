@@ -11,7 +11,9 @@ to `saved_models/<name>/` (or `--output-dir`): SavedModel, TFLite (float32 and e
 `--quantize` mode), ONNX. Every artifact runs on the `--eval-data` images in its own
 runtime and is compared with the Keras model; the table (size, max abs diff, top-1
 agreement, accuracy, latency, images/s) is printed and written to `export_report.json`.
-Full int8 calibrates on `--calibration-data` or `--dataset` (default: evaluation images).
+Full int8 calibrates on `--calibration-data` or `--dataset`, by default on evaluation
+images (the log and the report's `calibration_overlap` then say so); every quantized file is
+also checked to hold quantized tensors and to be smaller than the float32 file.
 
 Exit status: 0 every artifact passed; 2 bad options or a missing package (nothing was
 done); 3 an artifact failed its check (it was removed; the report says why).
@@ -22,54 +24,122 @@ import dataclasses
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-
+# Only light modules here: the options are read and checked before Keras and TensorFlow
+# (about 10 s) are imported, so a typo costs nothing.
 from keras_resnets import export, imagenet  # noqa: E402
-from keras_resnets.export import data, report  # noqa: E402
-from keras_resnets.export.source import load_model  # noqa: E402
+from keras_resnets.export import report  # noqa: E402
 
 EXIT_USAGE, EXIT_EXPORT = 2, 3
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Every help line ends with its default, where the option has one."""
+
+    def _get_help_string(self, action):
+        default = action.default
+        if default in (None, False, argparse.SUPPRESS) or "%(default)" in action.help:
+            return action.help
+        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
+        return f"{action.help} (default: {shown.replace('%', '%%')})"
+
+
+def number(kind, least, what, most=None):
+    """An argparse type: a `kind` from `least` to `most` (0 is a value, not "unset")."""
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+        if value < least or (most is not None and value > most):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: {what}")
+        return value
+
+    return parse
+
+
+def path_problems(args):
+    """What is wrong with the paths the options name, checked before any work (after the
+    packages): the data must exist, and the output folder must be writable or makeable
+    where its nearest existing parent is, so that an export never fails at its first write."""
+    problems = [
+        f"{option} {path} does not exist"
+        for option, path in (("--eval-data", args.eval_data), ("--calibration-data", args.calibration_data))
+        if path is not None and not Path(path).exists()
+    ]
+    output = Path(args.output_dir or "saved_models").absolute()
+    parent = next(p for p in (output, *output.parents) if p.exists())
+    if not parent.is_dir():
+        problems.append(f"--output-dir {args.output_dir}: {parent} is a file, not a folder")
+    else:
+        try:  # a real write: permission bits say nothing to root, nor of read-only mounts
+            tempfile.TemporaryFile(dir=parent).close()
+        except OSError as exc:
+            problems.append(f"--output-dir {output}: cannot write in {parent} ({exc.strerror}); choose another folder")
+    return problems
+
+
 def build_parser():
-    p = argparse.ArgumentParser(prog="export.py", description=__doc__.split("\n\n")[0], epilog="More in README.md.")
+    p = argparse.ArgumentParser(
+        prog="export.py", description=__doc__.split("\n\n")[0], epilog="More in README.md.",
+        formatter_class=DefaultsFormatter,
+    )  # fmt: skip
     add = p.add_argument_group("model").add_argument
     add("--model", required=True, help="a name of keras_resnets.list_models(), or a .keras file")
     add("--weights", help="with a name: a weights tag, 'none' or a file; default: the model's default")
-    add("--image-size", type=int, help="with a name: input side; default: the weights' resolution")
+    add("--image-size", type=number(int, 1, "an input side is a positive number of pixels"),
+        help="with a name: input side; default: the weights' resolution")  # fmt: skip
     add("--preprocessing", choices=imagenet.MODES,
         help="the model's input preprocessing; default: the weights' own (a name), the Preprocess "
         "layer's (a .keras file)")  # fmt: skip
     add("--include-preprocessing", action="store_true",
         help="bake the preprocessing into the exported graphs: they take RGB 0-255 (uint8 for int8)")  # fmt: skip
     add = p.add_argument_group("formats").add_argument
-    add("--formats", nargs="+", default=list(export.DEFAULT_FORMATS), choices=export.FORMATS)
+    add("--formats", nargs="+", default=list(export.DEFAULT_FORMATS), choices=list(export.FORMATS),
+        help="the files to write")  # fmt: skip
     add("--quantize", nargs="+", default=["none"], choices=["none", *export.QUANTIZATIONS],
         help="TFLite files to write: none (float32), float16, dynamic (range), int8 (full integer)")  # fmt: skip
     add("--float-io", action="store_true", help="float32 input and output for the int8 model")
-    add = p.add_argument_group("data").add_argument
+    data = p.add_argument_group("data")
+    add = data.add_argument
     add("--eval-data", required=True, help="a .npz of uint8 images (x, y) or an image folder")
-    add("--eval-images", type=int, help="at most this many, spread over the set; default: all")
-    calibration = p.add_mutually_exclusive_group()
-    calibration.add_argument("--calibration-data", help="int8 calibration images: .npz or folder")
-    calibration.add_argument("--dataset", help="int8 calibration from a tensorflow-datasets set")
-    add("--calibration-images", type=int, default=export.exporter.CALIBRATION_IMAGES)
+    add("--eval-images", type=number(int, 1, "the checks need at least 1 image"),
+        help="at most this many, spread over the set; default: all")  # fmt: skip
+    calibration = data.add_mutually_exclusive_group()
+    calibration.add_argument("--calibration-data",
+                             help="int8 calibration images: .npz or folder; default: the evaluation images")  # fmt: skip
+    calibration.add_argument("--dataset", help="int8 calibration from a tensorflow-datasets set (its train split)")
+    add("--calibration-images", default=export.CALIBRATION_IMAGES,
+        type=number(int, 1, "full int8 needs at least 1 real image to calibrate on, or it silently stays float32"),
+        help="int8 calibrates on at most this many, spread over the calibration set")  # fmt: skip
     add = p.add_argument_group("checks and output").add_argument
     add("--output-dir", help="default: saved_models/<model name>")
-    add("--tolerance", type=float, default=export.DEFAULT_TOLERANCE, help="float artifacts: max abs diff")
-    add("--min-agreement", type=float, help="quantized: min top-1 agreement in %% (default 99, int8 97)")
-    add("--max-accuracy-drop", type=float, help="quantized: max points lost (default 0.2, int8 1)")
-    add("--timing-runs", type=int, default=20, help="runs per latency/throughput median")
+    add("--tolerance", type=number(float, 0, "a max abs difference, at least 0"),
+        default=export.DEFAULT_TOLERANCE, help="float artifacts: max abs diff")  # fmt: skip
+    add("--min-agreement", type=number(float, 0, "a percentage, 0 to 100", most=100),
+        help="quantized: min top-1 agreement in %% (default 99, int8 97)")  # fmt: skip
+    add("--max-accuracy-drop", type=number(float, 0, "points of accuracy, at least 0"),
+        help="quantized: max points lost (default 0.2, int8 1)")  # fmt: skip
+    add("--timing-runs", type=number(int, 0, "at least 0 (0: no timing)"), default=20,
+        help="runs per latency/throughput median")  # fmt: skip
     return p
+
+
+def load_model(args):
+    """(model, name, preprocessing mode or None, class names or None), as --model says."""
+    from keras_resnets.export.source import load_model as load
+
+    return load(args.model, args.weights, args.image_size, args.preprocessing)
 
 
 def bounds(args):
     defaults = export.Bounds()
-    agreement = {q: args.min_agreement / 100 for q in export.QUANTIZATIONS} if args.min_agreement else None
+    agreement = {q: args.min_agreement / 100 for q in export.QUANTIZATIONS} if args.min_agreement is not None else None
     drop = {q: args.max_accuracy_drop for q in export.QUANTIZATIONS} if args.max_accuracy_drop is not None else None
     return dataclasses.replace(
         defaults, tolerance=args.tolerance,
@@ -86,8 +156,13 @@ def main(argv=None):
     except export.MissingExportDependencyError as exc:
         print(f"export.py: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    problems = path_problems(args)
+    if problems:
+        parser.error("; ".join(problems) + ".")
+    from keras_resnets.tasks import sample_images as data
+
     try:
-        model, name, mode, class_names = load_model(args.model, args.weights, args.image_size, args.preprocessing)
+        model, name, mode, class_names = load_model(args)
         side = int(model.input_shape[1])
         images, labels, data_names = data.load_images(args.eval_data, side, args.eval_images)
         if args.calibration_data:

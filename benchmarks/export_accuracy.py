@@ -6,7 +6,8 @@
 - cifar10: the real CIFAR-10 ResNet56 (`weights="cifar10"`, its checkpoint copied from
   ../shared/data/cifar10-pretrained/ into the Keras cache) with its preprocessing baked
   in, to SavedModel, TFLite float32/float16/dynamic/int8 and ONNX, evaluated on all 10,000
-  JPEG test images of ../shared/data/cifar10-test/; int8 calibrates on 300 of them.
+  JPEG test images of ../shared/data/cifar10-test/; int8 calibrates on 300 of them (the
+  report's `calibration_overlap`), as `apps/export.py` does without --calibration-data.
 - imagenet: ResNet50 at 224 px with seeded random weights (no ImageNet weights can be
   fetched here), same formats, on the 200 photos of ../shared/data/imagenet-sample/
   (calibration on the same photos): agreement, size and speed; its accuracy means nothing.
@@ -85,9 +86,12 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             code, table, errors, report = run_job(name, Path(tmp))
         (RESULTS / f"export_{name}.json").write_text(json.dumps({"exit_status": code, **report}, indent=2) + "\n")
+        calibration = report["calibration_images"]
+        if calibration:
+            calibration = f"{calibration} ({report['calibration_overlap']} of them also evaluated)"
         lines = [f"{name}: `python apps/export.py {' '.join(JOBS[name])}`", "",
                  f"Exit status {code}; {report['eval_images']} evaluation images, "
-                 f"{report['calibration_images']} calibration images.", "", table.strip()]  # fmt: skip
+                 f"{calibration} calibration images.", "", table.strip()]  # fmt: skip
         if code != 0:
             lines += ["", "```", errors.strip().splitlines()[-1], "```"]
         print("\n".join(lines), flush=True)

@@ -39,7 +39,7 @@ import tensorflow as tf  # noqa: E402
 
 import keras_resnets as kr  # noqa: E402
 from keras_resnets import weights  # noqa: E402
-from keras_resnets.export import artifacts, runners  # noqa: E402
+from keras_resnets.export import artifacts, formats, runners  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -64,7 +64,7 @@ def converter(model, samples):
 def predictions(content, images):
     path = Path(tempfile.mkdtemp()) / "model.tflite"
     path.write_bytes(content)
-    run = runners.load_runner(path)
+    run = formats.load_runner(path)
     began = time.perf_counter()
     outputs = runners.run_batched(run, images)[0]
     return outputs, 1000 * (time.perf_counter() - began) / len(images)

@@ -4,9 +4,13 @@
 - the real CIFAR-10 ResNet20 quantized three ways, within its agreement and accuracy bounds;
 - a failed artifact is removed, reported and raised; the app exits 3;
 - a JAX model exports through the TensorFlow subprocess, with its preprocessing baked in;
-- a missing package stops a training run before any step, and the app before any work.
+- a missing package stops a training run before any step, and the app before any work;
+- a new format is one record; export/ imports nothing from tasks/ or training/;
+- a quantized file that is not quantized fails; int8 says when it calibrates on evaluated images;
+- the app refuses bad values and paths before any work, and its --help shows the defaults.
 """
 
+import dataclasses
 import json
 import os
 import shutil
@@ -35,7 +39,7 @@ def tiny_model(family, seed=0):
 def test_every_block_family_exports_to_every_format(family, tmp_path):
     images, labels = cifar_images(8)
     result = export.export(tiny_model(family), tmp_path, formats=ALL_FORMATS, eval_data=(images, labels), timing_runs=1)
-    assert result["passed"] and result["exported"] == [export.artifacts.FILES[f] for f in ALL_FORMATS]
+    assert result["passed"] and result["exported"] == [export.FORMATS[f].file for f in ALL_FORMATS]
     for row in result["artifacts"]:
         assert row["check"]["max_abs_diff"] <= export.DEFAULT_TOLERANCE and row["check"]["images"] == 8
         assert row["size_mb"] > 0 and row["latency_ms"] > 0 and row["images_per_s"] > 0
@@ -54,6 +58,7 @@ def test_real_resnet20_quantized_within_bounds_and_int8_takes_pixels(tmp_path):
     import keras_resnets as kr
     from keras_resnets import weights
 
+    os.makedirs(weights._models_dir(), exist_ok=True)  # else the copy would become a file named "models"
     shutil.copy(shared_data("cifar10-pretrained") / "resnet20-12fca82f.th", weights._models_dir())
     model = kr.ResNet20(weights="cifar10", include_preprocessing=True)
     images, labels = cifar_images(200)
@@ -145,3 +150,102 @@ def test_app_exits_before_any_work_when_a_package_is_missing(monkeypatch, capsys
     monkeypatch.setattr(app, "load_model", lambda args: pytest.fail("built the model first"))
     code = app.main(["--model", "resnet20", "--formats", "onnx", "--eval-data", "nowhere.npz"])
     assert code == app.EXIT_USAGE and "pip install onnxruntime" in capsys.readouterr().err
+
+
+def test_a_new_format_is_one_record(tmp_path, monkeypatch):
+    """A format added as one `FORMATS` entry is planned, required, written, run and checked."""
+    from keras_resnets.export import formats, runners
+
+    def write(model, path):
+        model.save(tmp_path / "m.keras")
+        shutil.move(tmp_path / "m.keras", path)
+
+    def run(path):
+        return runners.keras_file_runner(shutil.copy(path, tmp_path / "copy.keras"))
+
+    monkeypatch.setitem(formats.FORMATS, "copy", formats.Format("copy", "model.copy", write, run, backend=None))
+    result = export.export(tiny_model("basic"), tmp_path / "out", formats=("copy",), eval_data=cifar_images(4), timing_runs=0)
+    assert result["exported"] == ["model.copy"] and result["artifacts"][0]["check"]["max_abs_diff"] == 0
+    needy = formats.Format("needy", "model.needy", write, run, packages=("no_such_package",))
+    monkeypatch.setitem(formats.FORMATS, "needy", needy)
+    with pytest.raises(dependencies.MissingExportDependencyError, match="pip install no_such_package"):
+        export.require(["needy"])
+
+
+def test_export_imports_nothing_from_tasks_or_training():
+    import ast
+
+    for path in (TESTS.parent / "keras_resnets" / "export").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):  # module level and inside functions
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                assert not any(n.startswith(("keras_resnets.tasks", "keras_resnets.training")) for n in names), path
+
+
+def test_a_float_file_named_int8_fails_its_quantization_check(tmp_path, monkeypatch):
+    from keras_resnets.export import artifacts, formats
+
+    def never_quantizes(model, path, **options):
+        artifacts.write_tflite(model, path)  # what the converter does without calibration images
+
+    tflite = dataclasses.replace(formats.FORMATS["tflite"], write=never_quantizes)
+    monkeypatch.setitem(formats.FORMATS, "tflite", tflite)
+    with pytest.raises(export.ExportVerificationError, match="model_int8.tflite: not int8-quantized: only 0% of its weight"):
+        export.export(tiny_model("basic"), tmp_path, formats=("tflite",), quantize="int8", eval_data=cifar_images(4), timing_runs=0)
+    assert not (tmp_path / "model_int8.tflite").exists()
+
+
+def test_int8_says_when_it_calibrates_on_the_evaluation_images(tmp_path, caplog):
+    lenient = export.Bounds(min_agreement={"int8": 0.0}, max_accuracy_drop={"int8": 100.0})
+    result = export.export(
+        tiny_model("basic"), tmp_path, formats=("tflite",), quantize="int8", eval_data=cifar_images(8),
+        bounds=lenient, timing_runs=0,
+    )  # fmt: skip
+    quantized = result["artifacts"][0]["check"]["quantization"]
+    assert result["passed"] and quantized["weight_share"] == 1.0 and quantized["size_ratio"] < 0.9
+    assert result["calibration_overlap"] == 8 and "also among the 8 evaluation images" in caplog.text
+    with pytest.raises(ValueError, match="representative_data holds no images"):
+        export.export(tiny_model("basic"), tmp_path / "none", formats=("tflite",), quantize="int8",
+                      eval_data=cifar_images(4), representative_data=np.zeros((0, 32, 32, 3)))  # fmt: skip
+    assert not (tmp_path / "none").exists()
+
+
+APP_ARGS = ["--model", "resnet20", "--formats", "tflite", "--quantize", "int8", "--eval-data", __file__]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [("--calibration-images", "0"), ("--eval-images", "0"), ("--image-size", "0"), ("--min-agreement", "0"),
+     ("--min-agreement", "101"), ("--max-accuracy-drop", "-1"), ("--timing-runs", "-1"), ("--tolerance", "-0.1")],
+)  # fmt: skip
+def test_app_refuses_bad_values_before_any_work(bad, monkeypatch, capsys):
+    app = load_app("export")
+    monkeypatch.setattr(app, "load_model", lambda args: pytest.fail("built the model first"))
+    if bad == ("--min-agreement", "0"):  # 0 is a value, not "unset": it reaches the bounds
+        assert app.bounds(app.build_parser().parse_args([*APP_ARGS, *bad])).min_agreement["int8"] == 0
+        return
+    with pytest.raises(SystemExit) as exit_:
+        app.main([*APP_ARGS, *bad])
+    assert exit_.value.code == app.EXIT_USAGE and f"argument {bad[0]}: {bad[1]} is out of range" in capsys.readouterr().err
+
+
+def test_app_refuses_an_unwritable_output_folder_and_missing_data_before_any_work(tmp_path, monkeypatch, capsys):
+    app = load_app("export")
+    monkeypatch.setattr(app, "load_model", lambda args: pytest.fail("built the model first"))
+    (tmp_path / "file").write_text("")
+    for args, says in [
+        (["--output-dir", str(tmp_path / "file" / "out")], "file is a file, not a folder"),
+        (["--output-dir", "/proc/out"], "cannot write in /proc"),
+        (["--calibration-data", str(tmp_path / "nowhere")], "--calibration-data " + str(tmp_path / "nowhere") + " does not exist"),
+    ]:  # fmt: skip
+        with pytest.raises(SystemExit) as exit_:
+            app.main([*APP_ARGS, *args])
+        assert exit_.value.code == app.EXIT_USAGE and says in capsys.readouterr().err
+
+
+def test_app_help_shows_the_defaults(capsys):
+    with pytest.raises(SystemExit):
+        load_app("export").main(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    for default in ["(default: saved_model tflite onnx)", "(default: none)", "(default: 300)", "(default: 0.001)", "(default: 20)"]:
+        assert default in shown

@@ -6,6 +6,7 @@
 - a wrong exported artifact makes the app exit non-zero.
 """
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 
 import keras_resnets as kr
 from helpers import ROOT, app_env, load_app, shared_data, wait_for
-from keras_resnets.export import artifacts
+from keras_resnets.export import artifacts, formats
 
 finetune = load_app("finetune")
 TINY = ["--model", "resnet18", "--image-size", "32", "--batch-size", "8", "--max-images", "40"]
@@ -138,7 +139,7 @@ def test_wrong_exported_artifact_fails_the_run(tmp_path, capsys, monkeypatch):
         impostor.set_weights([w + np.float32(0.05) for w in model.get_weights()])
         write_tflite(impostor, path)
 
-    monkeypatch.setattr(artifacts, "write_tflite", write_wrong_tflite)
+    monkeypatch.setitem(formats.FORMATS, "tflite", dataclasses.replace(formats.FORMATS["tflite"], write=write_wrong_tflite))
     mini = shared_data("flowers-mini")
     code = finetune.main(list(map(str, [
         "--data-dir", mini, *TINY, "--weights", "none", "--epochs", "1", "--steps-per-epoch", "1",

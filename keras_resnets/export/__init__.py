@@ -2,31 +2,58 @@
 Keras model does.
 
 `export(model, path, formats=("saved_model", "tflite", "onnx"), quantize=None | "float16" |
-"dynamic" | "int8" | a list, ...)` writes each artifact (see `artifacts` for the files),
-reruns it on real images in its own runtime, checks it against the Keras model, measures
-size, latency and throughput, prints the table and writes `export_report.json`; anything
-that fails is removed and raised as `ExportVerificationError`. `require(formats)` fails at
-once, naming what to install, when a format's package is missing: the training core calls
-it before training. `apps/export.py` is the command line.
+"dynamic" | "int8" | a list, ...)` writes each artifact (see `formats` for the files),
+reruns it on real images in its own runtime, checks it against the Keras model (and that a
+quantized file is quantized), measures size, latency and throughput, prints the table and
+writes `export_report.json`; anything that fails is removed and raised as
+`ExportVerificationError`. `require(formats)` fails at once, naming what to install, when a
+format's package is missing: the training core calls it before training. `apps/export.py`
+is the command line.
 
-dependencies: which package each format needs. artifacts: the files and their writers.
-runners: running each file in its runtime. checks: the comparison and its bounds.
-report: sizes, timings, the table. exporter: `export`, `export_all` (a training run's
-export) and the TensorFlow subprocess for JAX/PyTorch models (`__main__`).
-predictor: loading an exported `.keras` or `.tflite` file with its labels for inference.
+formats: one record per format (file, writer, runner, packages, backend) and the plan.
+artifacts: the writers. signature: the input every graph takes. runners: running each file
+in its runtime. dependencies: the packages, checked up front. checks: the comparison and
+its bounds. quantization: whether a quantized file is quantized. report: sizes, timings,
+the table. exporter: `export`, `export_all` (a training run's export) and the TensorFlow
+subprocess for JAX/PyTorch models (`__main__`). predictor: loading an exported `.keras` or
+`.tflite` file with its labels for inference. torch_onnx: ONNX of grouped convolutions.
+
+Names are resolved on first use (PEP 562), so reading the formats or the bounds (a command
+line's options) imports neither Keras nor TensorFlow.
 """
 
-from keras_resnets.export.artifacts import (
-    FORMATS,
-    KERAS_FILE,
-    LABELS_FILE,
-    ONNX_FILE,
-    QUANTIZATIONS,
-    REPORT_FILE,
-    SAVED_MODEL_DIR,
-    TFLITE_FILE,
-)
-from keras_resnets.export.checks import DEFAULT_TOLERANCE, Bounds, ExportVerificationError, compare
-from keras_resnets.export.dependencies import MissingExportDependencyError, require
-from keras_resnets.export.exporter import DEFAULT_FORMATS, RUN_FORMATS, export, export_all, takes_pixels
-from keras_resnets.export.predictor import Predictor, load_predictor
+import importlib
+
+# Public name -> the module that defines it.
+_API = {
+    "FORMATS": "formats",
+    "DEFAULT_FORMATS": "formats",
+    "RUN_FORMATS": "formats",
+    "QUANTIZATIONS": "formats",
+    "CALIBRATION_IMAGES": "formats",
+    "LABELS_FILE": "formats",
+    "REPORT_FILE": "formats",
+    "DEFAULT_TOLERANCE": "checks",
+    "Bounds": "checks",
+    "ExportVerificationError": "checks",
+    "compare": "checks",
+    "MissingExportDependencyError": "dependencies",
+    "require": "dependencies",
+    "export": "exporter",
+    "export_all": "exporter",
+    "takes_pixels": "exporter",
+    "Predictor": "predictor",
+    "load_predictor": "predictor",
+}
+__all__ = sorted(_API)
+
+
+def __getattr__(name):
+    if name in _API:
+        return getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
+    try:  # a submodule, as `export.formats`
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

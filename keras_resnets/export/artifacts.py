@@ -1,11 +1,12 @@
-"""What an export writes, and how each file is written from a TensorFlow-backend model.
+"""The writers: how each export file is written from a TensorFlow-backend model (the
+formats' records, which name the files, are in `formats`).
 
 An export folder (by default `saved_models/<name>/`) holds some of: `model.keras`,
 `saved_model/` (TensorFlow SavedModel), `model.tflite` (float32 LiteRT),
 `model_<quantization>.tflite` (float16, dynamic-range, full int8), `model.onnx`,
 `labels.txt` (one output name per line, in output order) and `export_report.json`.
 
-Every exported graph has one input named "images": NHWC float32 with a dynamic batch and
+Every exported graph has one input named "images" (`signature`): NHWC float32 with a dynamic batch and
 the model's fixed spatial size. The SavedModel serves it as the `serving_default`
 signature (also `serve`). TFLite files are converted from a SavedModel of the same
 endpoint (`TFLiteConverter.from_saved_model`, the path that also gives full-integer
@@ -15,68 +16,17 @@ models with grouped convolutions, which a PyTorch-backend subprocess exports wit
 `torch.onnx` (see `torch_onnx`).
 """
 
-import dataclasses
 import os
 import shutil
 import tempfile
 
-import keras
-
 from keras_resnets.export import torch_onnx
-
-KERAS_FILE = "model.keras"
-SAVED_MODEL_DIR = "saved_model"
-TFLITE_FILE = "model.tflite"
-ONNX_FILE = "model.onnx"
-LABELS_FILE = "labels.txt"
-REPORT_FILE = "export_report.json"
-FORMATS = ("keras", "saved_model", "tflite", "onnx")
-QUANTIZATIONS = ("float16", "dynamic", "int8")
-FILES = {"keras": KERAS_FILE, "saved_model": SAVED_MODEL_DIR, "tflite": TFLITE_FILE, "onnx": ONNX_FILE}
-INPUT_NAME = "images"
-
-
-@dataclasses.dataclass(frozen=True)
-class Artifact:
-    format: str
-    quantize: str = None  # TFLite only
-
-    @property
-    def name(self):
-        return self.format if self.quantize is None else f"{self.format}_{self.quantize}"
-
-    @property
-    def file(self):
-        return FILES[self.format] if self.quantize is None else f"model_{self.quantize}.tflite"
-
-
-def plan(formats, quantize):
-    """The artifacts for `formats`; TFLite once per entry of `quantize` (None: float32)."""
-    quantize = quantize if isinstance(quantize, (list, tuple)) else (quantize,)
-    unknown = [q for q in quantize if q is not None and q not in QUANTIZATIONS]
-    if unknown:
-        raise ValueError(f"Unknown quantization(s) {unknown}; use None or some of {QUANTIZATIONS}.")
-    return [
-        Artifact(f, q)
-        for f in formats
-        for q in (quantize if f == "tflite" else (None,))
-    ]
-
-
-def write(artifact, model, path, **tflite_options):
-    """Writes `artifact` of `model` (TensorFlow backend) to `path`."""
-    # Looked up at call time, so a test can swap one writer for a faulty one.
-    writers = {"keras": write_keras, "saved_model": write_saved_model, "tflite": write_tflite, "onnx": write_onnx}
-    options = {"quantize": artifact.quantize, **tflite_options} if artifact.quantize else {}
-    writers[artifact.format](model, path, **options)
-
-
-def input_spec(model, dtype="float32"):
-    return keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype=dtype, name=INPUT_NAME)
+from keras_resnets.export.signature import input_spec, write_keras_onnx
 
 
 def _write_serving_archive(model, path, dtype="float32"):
     """A SavedModel whose `serve` endpoint takes `dtype` images and feeds them as float32."""
+    import keras
     import tensorflow as tf
 
     archive = keras.export.ExportArchive()
@@ -131,8 +81,10 @@ def write_tflite(model, path, quantize=None, representative_data=None, int8_io=T
 
 
 def write_onnx(model, path):
+    import keras
+
     if keras.backend.backend() != "torch" and torch_onnx.has_grouped_convolutions(model):
         torch_onnx.write(model, path)
         return
-    model.export(os.fspath(path), format="onnx", input_signature=[input_spec(model)], verbose=False)
+    write_keras_onnx(model, path)
 

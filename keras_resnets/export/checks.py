@@ -10,7 +10,9 @@ Float artifacts must match within `Bounds.tolerance`: max abs difference, and th
 top-1 wherever the reference's top-1/top-2 margin is wider than the tolerance (closer
 calls may flip legitimately). Quantized artifacts must agree on top-1 at least
 `Bounds.min_agreement[quantize]` of the time and, when labels are given, lose at most
-`Bounds.max_accuracy_drop[quantize]` points of accuracy against the Keras model.
+`Bounds.max_accuracy_drop[quantize]` points of accuracy against the Keras model; the
+exporter also checks that they are quantized (`quantization`), since a file that fell back
+to float agrees perfectly.
 """
 
 import dataclasses
@@ -40,6 +42,7 @@ class Bounds:
     max_accuracy_drop: dict = dataclasses.field(
         default_factory=lambda: {"float16": 0.2, "dynamic": 0.2, "int8": 1.0}
     )  # percentage points
+    max_size_ratio: float = 0.9  # a quantized file against its float32 file (see `quantization`)
 
 
 def _scores(array):

@@ -14,6 +14,7 @@ file and writes and checks the rest against those outputs.
 """
 
 import dataclasses
+import hashlib
 import importlib
 import json
 import logging
@@ -27,14 +28,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_resnets.export import artifacts, checks, dependencies, report, runners, torch_onnx
+from keras_resnets.export import checks, dependencies, quantization, report, runners
+from keras_resnets.export import formats as formats_lib
+from keras_resnets.export.formats import CALIBRATION_IMAGES, DEFAULT_FORMATS, FORMATS, RUN_FORMATS
 from keras_resnets.imagenet import Preprocess
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FORMATS = ("saved_model", "tflite", "onnx")
-CALIBRATION_IMAGES = 300
-RUN_FORMATS = ("keras", "saved_model", "tflite")  # what a training run exports
 RUN_TIMING_RUNS = 5  # a training run's export: a quick speed figure, not a benchmark
 
 
@@ -94,6 +94,37 @@ def _images_and_labels(eval_data):
     return np.asarray(images, dtype=np.float32), None if labels is None else np.asarray(labels)
 
 
+def _calibration_images(representative_data, images):
+    """The images full int8 calibrates on: `representative_data`, else the first
+    `CALIBRATION_IMAGES` evaluation images."""
+    if representative_data is None:
+        return images[:CALIBRATION_IMAGES]
+    if len(representative_data) == 0:
+        raise ValueError(
+            "representative_data holds no images: full int8 calibrates its activation ranges on "
+            "real images (give at least one; 300 is the default), or it silently stays float32."
+        )
+    return np.asarray(representative_data, dtype=np.float32)
+
+
+def _overlap(calibration, images):
+    """How many calibration images are also evaluation images; says so in the log when any
+    are, since the int8 check is then measured partly on the calibration set."""
+    def digests(batch):
+        return [hashlib.sha1(np.ascontiguousarray(x).tobytes()).digest() for x in batch]
+
+    seen = set(digests(images))
+    count = sum(d in seen for d in digests(calibration))
+    if count:
+        log.warning(
+            "Full int8 calibrates on %d images that are also among the %d evaluation images, so its "
+            "agreement and accuracy are measured partly on its own calibration set; calibrate on "
+            "other images (representative_data; apps/export.py: --calibration-data or --dataset) "
+            "for an independent check.", count, len(images),
+        )  # fmt: skip
+    return count
+
+
 def _check_function(name):
     if name is None:
         return checks.check_outputs
@@ -128,23 +159,46 @@ class Request:
     @classmethod
     def from_json(cls, text):
         fields = json.loads(text)
-        fields["artifacts"] = [artifacts.Artifact(*a) for a in fields["artifacts"]]
+        fields["artifacts"] = [formats_lib.Artifact(*a) for a in fields["artifacts"]]
         fields["bounds"] = checks.Bounds(**fields["bounds"])
         return cls(**fields)
 
 
-def verify(artifact, path, request, images, labels, reference):
-    """The report row of a written artifact: its check, accuracy, size and speed."""
-    run = runners.load_runner(path)
+def verify(artifact, path, request, images, labels, reference, float_size_mb=None):
+    """The report row of a written artifact: its check, accuracy, size and speed. A
+    quantized artifact is also checked to be quantized (against its float32 file's size)."""
+    run = formats_lib.load_runner(path)
     outputs = runners.run_batched(run, images)
     check = _check_function(request.check)(outputs, reference, request.bounds, artifact.quantize, labels)
+    size_mb = report.size_mb(path)
+    if artifact.quantize is not None:
+        types = FORMATS[artifact.format].tensor_types(path)
+        quantized = quantization.check_quantized(
+            types, artifact.quantize, size_mb, float_size_mb, request.bounds.max_size_ratio
+        )
+        check["quantization"] = quantized
+        if not quantized["ok"]:
+            check["ok"] = False
+            check["error"] = "; ".join(e for e in (check.get("error"), quantized["error"]) if e)
     return {
         "ok": bool(check["ok"]),
         "check": check,
         "accuracy": checks.accuracy(outputs, labels),
-        "size_mb": report.size_mb(path),
+        "size_mb": size_mb,
         **report.speed(run, images, request.timing_runs),
     }
+
+
+def _float_size_mb(artifact, model, written):
+    """MB of the float32 file of `artifact`'s format: the one this export wrote, else one
+    written aside only to be measured."""
+    float_artifact = formats_lib.Artifact(artifact.format)
+    if float_artifact not in written:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / float_artifact.file
+            formats_lib.write(float_artifact, model, path)
+            written[float_artifact] = report.size_mb(path)
+    return written[float_artifact]
 
 
 def export_artifacts(model, out_dir, request, images, labels, representative, reference):
@@ -154,13 +208,16 @@ def export_artifacts(model, out_dir, request, images, labels, representative, re
         "int8_io": request.int8_io,
         "takes_pixels": request.takes_pixels,
     }
-    rows = []
+    rows, float_sizes = [], {}  # float32 artifact -> its size in MB, to judge its quantized files
     for artifact in request.artifacts:
         path = Path(out_dir) / artifact.file
         row = {"artifact": artifact.name, "file": artifact.file, "quantize": artifact.quantize}
         try:
-            artifacts.write(artifact, model, path, **tflite_options)
-            row.update(verify(artifact, path, request, images, labels, reference))
+            formats_lib.write(artifact, model, path, **tflite_options)
+            if artifact.quantize is None:
+                float_sizes[artifact] = report.size_mb(path)
+            float_size = _float_size_mb(artifact, model, float_sizes) if artifact.quantize else None
+            row.update(verify(artifact, path, request, images, labels, reference, float_size))
         except Exception as exc:  # a converter or runtime failure is this artifact's failure
             log.exception("Exporting %s failed", artifact.name)
             row.update(ok=False, error=f"{type(exc).__name__}: {exc}")
@@ -217,7 +274,8 @@ def export(
         quantize: None (float32), "float16", "dynamic" (dynamic-range int8 weights) or
             "int8" (full integer), or a list of these: one TFLite file each.
         representative_data: real images (as the exported model takes them) that calibrate
-            full int8; default: the first 300 evaluation images.
+            full int8; default: the first 300 evaluation images (the log and the report's
+            `calibration_overlap` say how many calibration images are also evaluated).
         include_preprocessing: False: the model as it is; True: it must hold its own
             `Preprocess` layer; a mode ("caffe", "tf", "torch", "dpn"): put in front, so
             the exported model takes RGB [0, 255] (and the int8 one raw uint8 pixels).
@@ -235,35 +293,38 @@ def export(
         `ExportVerificationError` after the report when an artifact failed its check.
     """
     formats = tuple(formats)
-    dependencies.require(formats, "onnx" in formats and torch_onnx.has_grouped_convolutions(model))
-    planned = artifacts.plan(formats, quantize)
+    dependencies.require(formats, model)
+    planned = formats_lib.plan(formats, quantize)
     images, labels = _images_and_labels(eval_data)
     model = with_preprocessing(model, include_preprocessing)
     _check_fixed_size(model)
-    if any(a.quantize == "int8" for a in planned) and representative_data is None:
-        representative_data = images[:CALIBRATION_IMAGES]
+    calibrates = any(a.quantize == "int8" for a in planned)
+    if calibrates:
+        representative_data = _calibration_images(representative_data, images)
+    calibration_overlap = _overlap(representative_data, images) if calibrates else None
+    # Formats any backend writes come first, here; the others on their backend (TensorFlow).
+    here = [a for a in planned if FORMATS[a.format].backend is None]
     request = Request(
-        artifacts=[a for a in planned if a.format != "keras"], bounds=bounds, int8_io=int8_io,
+        artifacts=[a for a in planned if a not in here], bounds=bounds, int8_io=int8_io,
         takes_pixels=takes_pixels(model), timing_runs=timing_runs, check=_check_name(check),
     )  # fmt: skip
     out_dir = Path(path)
     out_dir.mkdir(parents=True, exist_ok=True)
     if class_names is not None:
-        (out_dir / artifacts.LABELS_FILE).write_text("".join(f"{name}\n" for name in class_names))
+        (out_dir / formats_lib.LABELS_FILE).write_text("".join(f"{name}\n" for name in class_names))
 
     run_model = runners.keras_runner(model)
     reference = runners.run_batched(run_model, images)
     keras_model = {"accuracy": checks.accuracy(reference, labels), **report.speed(run_model, images, timing_runs)}
     data = (images, labels, representative_data, reference)
-    keras_request = dataclasses.replace(request, artifacts=[a for a in planned if a.format == "keras"])
-    rows = export_artifacts(model, out_dir, keras_request, *data)
+    rows = export_artifacts(model, out_dir, dataclasses.replace(request, artifacts=here), *data)
     if request.artifacts and keras.backend.backend() == "tensorflow":
         rows += export_artifacts(model, out_dir, request, *data)
     elif request.artifacts:
-        keras_file = out_dir / artifacts.KERAS_FILE
+        keras_file = out_dir / FORMATS["keras"].file
         if "keras" not in formats or not keras_file.exists():
             keras_file = out_dir / ".export-source.keras"
-            artifacts.write_keras(model, keras_file)
+            FORMATS["keras"].write(model, keras_file)
         try:
             rows += _export_in_tensorflow_subprocess(keras_file, out_dir, request, *data)
         finally:
@@ -276,7 +337,8 @@ def export(
         "input": {"shape": list(model.input_shape[1:]), "takes_pixels": request.takes_pixels},
         "eval_images": len(images),
         "labels": labels is not None,
-        "calibration_images": None if representative_data is None else len(representative_data),
+        "calibration_images": len(representative_data) if calibrates else None,
+        "calibration_overlap": calibration_overlap,  # calibration images that are also evaluated
         "bounds": dataclasses.asdict(bounds),
         "timing": {"runs": timing_runs, "batch": report.THROUGHPUT_BATCH, "cpu_count": os.cpu_count()},
         "keras_model": keras_model,
@@ -284,7 +346,7 @@ def export(
         "exported": [row["file"] for row in rows if row["ok"]],
         "passed": all(row["ok"] for row in rows),
     }
-    report.write(result, out_dir / artifacts.REPORT_FILE)
+    report.write(result, out_dir / formats_lib.REPORT_FILE)
     log.info("Export report for %s:\n%s", out_dir, report.table(result))
     failed = [row for row in rows if not row["ok"]]
     if failed:

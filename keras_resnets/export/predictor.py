@@ -7,8 +7,7 @@ from typing import Callable
 
 import numpy as np
 
-from keras_resnets.export.artifacts import KERAS_FILE, LABELS_FILE
-from keras_resnets.export.runners import load_runner
+from keras_resnets.export.formats import FORMATS, LABELS_FILE, load_runner
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +26,7 @@ def load_predictor(path):
     """A `Predictor` for a `.keras` or `.tflite` file, or an export folder (its `.keras`)."""
     path = Path(path)
     if path.is_dir():
-        path = path / KERAS_FILE
+        path = path / FORMATS["keras"].file
     if not path.exists() or path.suffix not in (".keras", ".tflite"):
         raise FileNotFoundError(f"{path} is not an existing .keras or .tflite file.")
     labels_file = path.parent / LABELS_FILE

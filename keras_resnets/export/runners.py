@@ -1,4 +1,5 @@
-"""Running an exported artifact: `load_runner(path)` -> a callable images -> list of outputs.
+"""Running an exported artifact: each runner takes a path and gives a callable images ->
+list of outputs (`formats.load_runner` picks the runner of a file's format).
 
 Each runtime is the one a deployment would use: Keras for `.keras`, TensorFlow for the
 SavedModel's serving signature, `ai_edge_litert` for `.tflite`, onnxruntime for `.onnx`.
@@ -35,7 +36,7 @@ def keras_runner(model):
     return run
 
 
-def _keras_file_runner(path):
+def keras_file_runner(path):
     import keras
 
     import keras_resnets.core.builder  # noqa: F401  registers every custom layer our models hold
@@ -43,7 +44,7 @@ def _keras_file_runner(path):
     return keras_runner(keras.saving.load_model(path, compile=False))
 
 
-def _saved_model_runner(path):
+def saved_model_runner(path):
     import tensorflow as tf
 
     loaded = tf.saved_model.load(os.fspath(path))
@@ -74,7 +75,7 @@ def _dequantize(values, details):
     return (values.astype(np.float32) - zero_point) * scale if scale else values.astype(np.float32)
 
 
-def _tflite_runner(path):
+def tflite_runner(path):
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=os.fspath(path), num_threads=os.cpu_count())
@@ -89,7 +90,7 @@ def _tflite_runner(path):
     return run
 
 
-def _onnx_runner(path):
+def onnx_runner(path):
     import onnxruntime
 
     session = onnxruntime.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
@@ -100,19 +101,6 @@ def _onnx_runner(path):
         return session.run(names, {feed.name: np.asarray(images, dtype=np.float32)})
 
     return run
-
-
-RUNNERS = {
-    ".keras": _keras_file_runner,
-    ".tflite": _tflite_runner,
-    ".onnx": _onnx_runner,
-    "": _saved_model_runner,  # a SavedModel is a folder
-}
-
-
-def load_runner(path):
-    path = Path(path)
-    return RUNNERS[path.suffix](path)
 
 
 def run_batched(run, images, batch_size=64):

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from keras_resnets import imagenet
-from keras_resnets.export.artifacts import LABELS_FILE
+from keras_resnets.export.formats import LABELS_FILE
 
 
 def load_model(model, weights=None, image_size=None, preprocessing=None):

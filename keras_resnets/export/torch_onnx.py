@@ -14,15 +14,24 @@ import sys
 import tempfile
 from pathlib import Path
 
-import keras
+from keras_resnets.export.signature import write_keras_onnx
+
+WHY = "ONNX of grouped convolutions goes through Keras' PyTorch backend"
 
 
 def has_grouped_convolutions(model):
     """Whether `model` or a model nested in it has a Conv2D with groups > 1."""
+    import keras
+
     return any(
         has_grouped_convolutions(layer) if isinstance(layer, keras.Model) else getattr(layer, "groups", 1) > 1
         for layer in model.layers
     )
+
+
+def packages(model):
+    """(modules, why) that the ONNX export of `model` needs beyond tf2onnx's."""
+    return (("torch",), WHY) if has_grouped_convolutions(model) else ((), "")
 
 
 def write(model, path):
@@ -41,13 +50,13 @@ def main(argv=None):
     parser.add_argument("keras_file")
     parser.add_argument("onnx_file")
     args = parser.parse_args(argv)
+    import keras
+
+    import keras_resnets.core.builder  # noqa: F401  registers every custom layer our models hold
+
     if keras.backend.backend() != "torch":
         parser.error("run with KERAS_BACKEND=torch")
-    # Importing the package registers the custom layers the file may hold.
-    from keras_resnets.export import artifacts
-
-    model = keras.saving.load_model(args.keras_file, compile=False)
-    artifacts.write_onnx(model, args.onnx_file)
+    write_keras_onnx(keras.saving.load_model(args.keras_file, compile=False), args.onnx_file)
 
 
 if __name__ == "__main__":

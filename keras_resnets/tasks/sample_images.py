@@ -1,4 +1,6 @@
-"""Real images for verification and calibration, as float32 RGB [0, 255] at the model's size.
+"""Real sample images for `apps/export.py`'s checks and int8 calibration, as float32 RGB
+[0, 255] at the model's size. (The export library takes arrays; reading image sources is
+the tasks' business, so this lives here and `export/` imports nothing from `tasks/`.)
 
 Sources: a `.npz` of uint8 images (`x` or `images`) with optional labels (`y` or `labels`)
 and `class_names`, such as `../shared/data/cifar10-test/`; a folder with a `labels.csv`
