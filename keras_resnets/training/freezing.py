@@ -1,7 +1,7 @@
 """Which backbone layers train, from the stages the builder recorded.
 
-The backbone is the model nested in the task's model that carries the builder's stage
-record, `stage_outputs` (`keras_resnets.core.builder`: the last layer of the stem, then of
+The backbone is the model nested in the task's model (or the model itself) that carries
+the builder's stage record, `stage_outputs` (`keras_resnets.core.builder`: the last layer of the stem, then of
 each stage; `keras_resnets.features` passes it on). Keras lists a Functional model's
 layers in topological order, so every layer of a stage comes after the end of the stage
 before it and no later than its own end: walking the layers in order and moving on at
@@ -18,8 +18,10 @@ STAGE_RECORD = "stage_outputs"
 
 
 def backbone_of(model):
-    """The backbone: the first nested `keras.Model` of a task's model that carries the
-    builder's stage record."""
+    """The backbone: `model` itself when it carries the builder's stage record (a bare
+    network, as the studies train), else the first nested `keras.Model` that does."""
+    if getattr(model, STAGE_RECORD, None) is not None:
+        return model
     for layer in model.layers:
         if isinstance(layer, keras.Model) and getattr(layer, STAGE_RECORD, None) is not None:
             return layer
