@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from keras_resnets.tasks import classification_data
+from keras_resnets.tasks import data as image_data
 from helpers import ROOT, app_env, shared_data
 
 
@@ -91,7 +91,7 @@ def test_bad_options_fail_fast_with_advice(tmp_path, capsys, extra, message):
 
 
 def test_tfds_offline_fails_within_seconds(capsys):
-    if classification_data.online() is None:
+    if image_data.online() is None:
         pytest.skip("online: tfds would download VOC")
     sys.path.insert(0, str(ROOT / "apps"))
     import detect

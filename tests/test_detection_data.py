@@ -118,3 +118,19 @@ def test_augmentation_moves_the_boxes_with_the_image(augment):
         assert labels[0, 4] == 3 and (labels[1:] == -1).all()
         moved += not np.allclose(labels[0, :4], np.array(box) * 64)
     assert moved >= 3  # the augmentation did change the boxes
+
+
+def test_yolo_images_without_a_label_file_are_counted_in_the_log(tmp_path, caplog):
+    names, _ = copy_images(tmp_path, 3)
+    (tmp_path / "classes.txt").write_text("cat\n")
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "labels" / f"{names[0].rsplit('.', 1)[0]}.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    with caplog.at_level("INFO", logger="keras_resnets.tasks.detection_data"):
+        data.scan_folder(tmp_path, "yolo")
+    assert "2 of 3 images have no label file" in caplog.text
+    assert names[1] in caplog.text and names[2] in caplog.text and names[0] not in caplog.text
+    caplog.clear()
+    shutil.rmtree(tmp_path / "labels")  # a misnamed folder: nothing is labelled, a warning
+    with caplog.at_level("INFO", logger="keras_resnets.tasks.detection_data"):
+        data.scan_folder(tmp_path, "yolo")
+    assert [r.levelname for r in caplog.records if "no label file" in r.message] == ["WARNING"]

@@ -64,12 +64,12 @@ def test_export_check_compares_the_final_detections():
     boxes = corners.reshape(2, 50, 4)
     scores = rng.uniform(0, 0.3, (2, 50, 5)).astype("float32")
     same = export_check([boxes, scores], [boxes, scores], Bounds(), None)
-    assert same["ok"] and same["top1_agreement"] == 1.0 and same["detections_compared"] > 10
+    assert same["ok"] and same["detections_matched"] == 1.0 and same["detections_compared"] > 10
     moved = boxes.copy()
     best = np.unravel_index(np.argmax(scores[0]), scores[0].shape)[0]
     moved[0, best] += 5.0
     check = export_check([moved, scores], [boxes, scores], Bounds(), None)
-    assert not check["ok"] and check["top1_agreement"] < 1.0 and "detections found again" in check["error"]
+    assert not check["ok"] and check["detections_matched"] < 1.0 and "detections found again" in check["error"]
 
 
 def test_saved_detector_loads_and_decodes_alike(tmp_path):

@@ -25,6 +25,7 @@ from keras_resnets import imagenet
 from keras_resnets import export
 from keras_resnets.tasks import classification, images
 from keras_resnets.tasks import classification_data as data
+from keras_resnets.tasks import data as image_data
 from keras_resnets.training import checkpoints, freezing, recipe
 from keras_resnets.training import config as config_lib
 
@@ -117,7 +118,7 @@ def test_load_image_matches_the_test_pipeline(tmp_path):
 def test_tfds_dataset_feeds_the_pipeline(tmp_path, monkeypatch):
     """The tfds path, offline: tfds's own mock data stands in for the download."""
     tfds = pytest.importorskip("tensorflow_datasets")
-    monkeypatch.setattr(data, "online", lambda: None)
+    monkeypatch.setattr(image_data, "online", lambda: None)
     with tfds.testing.mock_data(num_examples=12):
         source = data.load_tfds("flowers", tmp_path)
         assert source.name == "tf_flowers" and len(source.class_names) == 5
@@ -127,13 +128,13 @@ def test_tfds_dataset_feeds_the_pipeline(tmp_path, monkeypatch):
 
 
 def test_tfds_split_plan():
-    assert data.tfds_split_plan({"train"}) == {
+    assert image_data.tfds_split_plan({"train"}) == {
         "train": "train[:70%]",
         "val": "train[70%:85%]",
         "test": "train[85%:]",
     }
-    assert data.tfds_split_plan({"train", "test"})["val"] == "train[90%:]"
-    assert data.tfds_split_plan({"train", "validation", "test"}) == {
+    assert image_data.tfds_split_plan({"train", "test"})["val"] == "train[90%:]"
+    assert image_data.tfds_split_plan({"train", "validation", "test"}) == {
         "train": "train",
         "val": "validation",
         "test": "test",
@@ -208,7 +209,7 @@ def test_unknown_tfds_dataset_is_an_error(capsys):
 
 def test_tfds_offline_fails_in_seconds(tmp_path, capsys, monkeypatch):
     """A dataset that is not prepared and cannot be downloaded: a fast, actionable error."""
-    monkeypatch.setattr(data, "online", lambda: OSError("Network is unreachable"))
+    monkeypatch.setattr(image_data, "online", lambda: OSError("Network is unreachable"))
     began = time.perf_counter()
     code, err = run_app(
         capsys, "--dataset", "flowers", "--tfds-dir", tmp_path, "--model", "resnet18"
@@ -221,10 +222,10 @@ def test_tfds_offline_fails_in_seconds(tmp_path, capsys, monkeypatch):
 def test_offline_probe_is_fast_here():
     """On this offline machine the probe itself answers within its 3 s timeout."""
     began = time.perf_counter()
-    problem = data.online()
+    problem = image_data.online()
     if problem is None:
         pytest.skip("This machine reaches storage.googleapis.com; the offline path is not live.")
-    assert time.perf_counter() - began < data.TFDS_PROBE_TIMEOUT_S + 1
+    assert time.perf_counter() - began < image_data.TFDS_PROBE_TIMEOUT_S + 1
 
 
 def test_changed_options_do_not_resume_a_run(tmp_path):

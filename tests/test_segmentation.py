@@ -156,9 +156,9 @@ def test_palette_masks_give_class_indices_and_augmentation_moves_masks_with_imag
 
 
 def test_tfds_offline_fails_in_seconds(tmp_path, capsys, monkeypatch):
-    from keras_resnets.tasks import classification_data
+    from keras_resnets.tasks import data as image_data
 
-    monkeypatch.setattr(classification_data, "online", lambda: OSError("Network is unreachable"))
+    monkeypatch.setattr(image_data, "online", lambda: OSError("Network is unreachable"))
     began = time.monotonic()
     assert segment.main(["--dataset", "oxford_iiit_pet", "--tfds-dir", str(tmp_path), *TINY]) == 2
     err = capsys.readouterr().err
@@ -172,10 +172,10 @@ def test_tfds_dataset_feeds_the_pipeline(tmp_path, monkeypatch):
     """The tfds path, offline: tfds's own mock data (random pixels and mask values) stands
     in for the download. (Its mock of voc/2007 cannot generate the nested box sequences, so
     detection's tfds path has only the offline test.)"""
-    from keras_resnets.tasks import classification_data
+    from keras_resnets.tasks import data as image_data
 
     tfds = pytest.importorskip("tensorflow_datasets")
-    monkeypatch.setattr(classification_data, "online", lambda: None)
+    monkeypatch.setattr(image_data, "online", lambda: None)
     with tfds.testing.mock_data(num_examples=6):
         source = data.load_tfds("oxford_iiit_pet", tmp_path)
         assert source.class_names == ["pet", "background", "border"]

@@ -45,6 +45,7 @@ def dense_stages(x, spec, taps):
     for index, (depth, width, growth, (stride, applied, _, dilation)) in enumerate(rows):
         if index:  # the transition after the previous stage carries this stage's stride
             x = transition(x, spec, stride, applied, f"pool{index + 1}", taps)
+        taps.begin_stage(x)  # after the transition: it closes the stage it follows
         for i in range(depth):
             x = dense_layer(x, spec, width, growth, f"conv{index + 2}_block{i + 1}", dilation)
     x = batch_norm(x, "bn", spec.bn_epsilon)

@@ -60,6 +60,7 @@ def dual_path_stages(x, spec, taps):
     for index, (depth, width, growth, (stride, applied, before, after)) in enumerate(rows):
         inner = spec.groups * spec.base_width * 2**index
         paths = None
+        taps.begin_stage(x)
         for i in range(depth):
             taps.before(x, stride if i == 0 else 1)
             x, paths = dual_path_block(

@@ -1,4 +1,5 @@
-"""Where each stage's stride goes, and the feature-pyramid taps recorded while stages build.
+"""Where each stage's stride goes, and the feature-pyramid taps and stage ends recorded
+while stages build.
 
 A tap is the last feature map at a resolution, named `P{level}` with level = log2 of its
 stride (P2 at stride 4 ... P5 at 32 for ImageNet nets; P0, P1, P2 for the CIFAR nets). It is
@@ -13,6 +14,11 @@ by that stride (the block that would have carried it, and any before it, keep th
 dilation they had, so everything up to there computes what the undilated network does).
 Shapes of weights do not change, so pretrained files still load. Taps keep their nominal
 level: with output_stride=16, P4 and P5 are both at stride 16.
+
+The stage ends are the last feature map of the stem and of every stage (a stage's final
+normalisation, or DenseNet's transition after it, included: the layers keras.applications
+names after that stage), which the builder keeps as `model.stage_outputs`: the training
+core freezes and unfreezes backbone stages from them (`keras_resnets.training.freezing`).
 """
 
 import math
@@ -43,11 +49,16 @@ def stage_plan(spec):
 
 
 class Taps:
-    """Collects `{"P<level>": tensor}` as the stages are built."""
+    """Collects `{"P<level>": tensor}` and the stage ends as the stages are built."""
 
     def __init__(self, spec):
         self.level = int(math.log2(STEM_STRIDES[spec.stem]))
         self.tensors = {}
+        self.stage_ends = []
+
+    def begin_stage(self, x):
+        """Called as a stage begins: x ends what came before (the stem, or the stage before)."""
+        self.stage_ends.append(x)
 
     def before(self, x, stride):
         """Called before a block of nominal `stride`: x is final at its level when stride > 1."""
@@ -56,5 +67,7 @@ class Taps:
             self.level += int(math.log2(stride))
 
     def finish(self, x):
+        """x ends the network: the last level's tap and the last stage's end."""
         self.tensors[f"P{self.level}"] = x
+        self.stage_ends.append(x)
         return x

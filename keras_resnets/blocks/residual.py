@@ -154,6 +154,7 @@ def residual_stages(x, spec, taps):
         inner = int(width * spec.base_width / 64) * spec.groups
         filters_out = width * spec.expansion
         strided = 0 if spec.stride_block == "first" else depth - 1
+        taps.begin_stage(x)
         for i in range(depth):
             taps.before(x, stride if i == strided else 1)
             x = block_fn(

@@ -2,9 +2,12 @@
 
 A spec says what a network is; the tables below say which block functions lay it out:
 `STEMS` by `spec.stem`, `STAGES` by `spec.block`. Each stage function returns the last
-feature map, its final normalisation included, and records the feature-pyramid taps on the
-way; the built model carries them as `model.pyramid_level_inputs` (level -> layer name, the
-attribute keras-cv's task models read).
+feature map, its final normalisation included, and records the feature-pyramid taps and the
+stage ends on the way (`blocks.pyramid.Taps`). The built model carries them as layer names:
+`model.pyramid_level_inputs` (level -> layer name, the attribute keras-cv's task models
+read) and `model.stage_outputs` (the last layer of the stem, then of each stage, in order:
+what the training core freezes by). A model loaded from a `.keras` file has neither
+attribute: rebuild it with `create_model` and load its weights.
 """
 
 import sys
@@ -104,15 +107,18 @@ def build_model(
     else:
         inputs = img_input
     model = _functional(inputs, x, name or spec.registry_name)
-    model.pyramid_level_inputs = {
-        level: tensor._keras_history.operation.name for level, tensor in taps.tensors.items()
-    }
+    model.pyramid_level_inputs = {level: _layer_name(tensor) for level, tensor in taps.tensors.items()}
+    model.stage_outputs = [_layer_name(tensor) for tensor in taps.stage_ends]
 
     if entry is not None:
         weights_lib.load(model, weights_path, entry, spec, include_top)
     elif weights is not None:
         weights_lib.load_file(model, weights, spec)
     return model
+
+
+def _layer_name(tensor):
+    return tensor._keras_history.operation.name
 
 
 def _functional(inputs, outputs, name):

@@ -35,4 +35,6 @@ def features(model, levels=("P3", "P4", "P5"), **kwargs):
     outputs = {level: model.get_layer(taps[level]).output for level in levels}
     backbone = keras.Model(model.inputs, outputs, name=f"{model.name}_features")
     backbone.pyramid_level_inputs = {level: taps[level] for level in levels}
+    # All stage ends, also those past the last level: freezing counts stages from the stem.
+    backbone.stage_outputs = getattr(model, "stage_outputs", None)
     return backbone

@@ -26,7 +26,7 @@ import keras
 from keras import ops
 
 from keras_resnets.heads import keras_cv_parts as parts
-from keras_resnets.imagenet import Preprocess
+from keras_resnets.heads.inputs import image_features
 
 PRIOR_PROBABILITY = 0.01
 SIZE_MULTIPLE = 32  # the stride of P5: each top-down step doubles a map to the next one's size
@@ -81,9 +81,7 @@ def retinanet(backbone, num_classes, preprocessing, pretrained, filters=256, dep
     size = backbone.input_shape[1]
     if size % SIZE_MULTIPLE:
         raise ValueError(f"RetinaNet's input side is a multiple of {SIZE_MULTIPLE}; got {size}.")
-    inputs = keras.Input(backbone.input_shape[1:], name="image")
-    x = Preprocess(preprocessing, name="preprocess")(inputs)
-    features = backbone(x, training=False) if pretrained else backbone(x)
+    inputs, features = image_features(backbone, preprocessing, pretrained)
     pyramid = feature_pyramid(features, filters)
     prior = -math.log((1 - PRIOR_PROBABILITY) / PRIOR_PROBABILITY)
     boxes = tower("box", 4, filters, depth)

@@ -11,11 +11,15 @@ every backend and exports to SavedModel and TFLite with builtin ops only.
   one 3x3 convolution on the finest merged map): a fraction of DeepLab's compute, for
   CPUs and quick trials.
 
-Resizing uses each tensor's static spatial size, so the model's input size must be fixed
-(the task models have a square input of `image_size`).
+`segmenter` puts a head on a backbone: Input -> Preprocess -> backbone -> head -> float32
+softmax. Resizing uses each tensor's static spatial size, so the model's input size must be
+fixed (the task models have a square input of `image_size`).
 """
 
+import keras
 from keras import layers
+
+from keras_resnets.heads.inputs import image_features
 
 # DeepLab's atrous rates (6, 12, 18) are for stride 16; they scale inversely with the
 # stride of the map they run on (the paper doubles them at stride 8).
@@ -123,3 +127,14 @@ def check_head(head):
 def segmentation_logits(head, features, num_classes, output_size):
     check_head(head)
     return HEADS[head](features, num_classes, output_size)
+
+
+def segmenter(backbone, num_classes, preprocessing, pretrained, head):
+    """Input (RGB [0, 255]) -> Preprocess -> `backbone` ({level: map}) -> `head` -> softmax;
+    `preprocessing` and `pretrained` as in `inputs.image_features` (the head's BatchNorm
+    trains either way)."""
+    inputs, features = image_features(backbone, preprocessing, pretrained)
+    logits = segmentation_logits(head, features, num_classes, tuple(backbone.input_shape[1:3]))
+    # float32: softmax and the loss need it under mixed precision.
+    outputs = layers.Activation("softmax", dtype="float32", name="segmentation")(logits)
+    return keras.Model(inputs, outputs, name=f"{backbone.name}_{head}")

@@ -6,6 +6,13 @@ paper's steps at 32k and 48k iterations), decoupled weight decay on the kernels,
 128, 4-pixel pad-and-crop and horizontal flips. Nets of a study share it exactly, seed
 included, so that the architecture is the only difference.
 
+The phase, optimizer, schedule and checkpoints are the training core's
+(`keras_resnets.training.recipe` and `checkpoints`: a from-scratch run's single phase),
+but not its `run()`, which trains registry models from a task's pipelines and exports
+them: a study compares nets that are not in the registry (any depth 6n+2 at any width) on
+in-memory arrays, augmented afresh with a per-epoch seed so that a resumed study repeats
+its numbers exactly.
+
 Every net trains in its own folder, `<study folder>/<net>/`: after each epoch the
 weights, the optimizer state and the history so far are checkpointed
 (`keras_resnets.training.checkpoints`: written under temporary names, then renamed), so
@@ -74,11 +81,11 @@ def train(name, recipe, data, folder, snapshot=None):
     keras.utils.set_random_seed(recipe.seed)
     model = nets.build(name, width=recipe.width, classes=len(data.class_names))
     steps = -(-len(labels) // recipe.batch_size)
-    optimizer = training_recipe.make_optimizer(
-        "sgd", recipe.lr, steps * recipe.epochs, steps * recipe.warmup_epochs, recipe.weight_decay
-    )
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.optimizer.build(model.trainable_variables)
+    (phase,) = training_recipe.plan(False, 0, recipe.epochs, recipe.lr, None, "all")
+    training_recipe.compile_for(
+        model, phase, steps, optimizer="sgd", warmup_epochs=recipe.warmup_epochs, weight_decay=recipe.weight_decay,
+        loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+    )  # fmt: skip
     state = checkpoints.latest(run_dir)
     if state is not None:
         checkpoints.restore(run_dir, model, state)

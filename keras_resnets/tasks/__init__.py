@@ -29,14 +29,23 @@ training curves, and the verified export. A task supplies the rest by subclassin
 - optional: `export_model(model, config)`: the model to export, made from the trained one
   (e.g. a detector with its decoding on top; the task may also write files of its own
   into `config.export_dir`), and `export_check()`: a module-level function replacing
-  `export.checks.check_outputs` for outputs that are not class scores; by default the
-  model itself and the default check.
+  `export.checks.check_outputs` for outputs that are not class scores, with `agreement`:
+  (the key of its agreement figure in a check, what that figure is) for the run's log;
+  by default the model itself, the default check and its top-1 agreement.
+
+Image tasks subclass `image_task.ImageTask`, which answers `data_name`, `load_data` (a
+local folder or a tensorflow-datasets set, logged with its counts and skipped files),
+`train_size` and `labels` for them.
 
 Modules:
+  data: sources and splits, the split rule, tensorflow-datasets, folder listing (every image task).
   images: image files as model inputs (decoding, checking, resizing), for every image task.
-  classification: `ClassificationTask`, the classifier head and its evaluation.
+  image_task: `ImageTask`, the base of the image tasks.
+  classification: `ClassificationTask` and its evaluation (the head: `heads.classifier`).
   classification_data: class folders, `splits.csv` and tensorflow-datasets as pipelines.
   classification_report: accuracy, per-class metrics, confusion matrix, summary text.
+  detection, detection_data, detection_report, detection_postprocess: RetinaNet detection.
+  segmentation, segmentation_data, segmentation_report: semantic segmentation.
 """
 
 import abc
@@ -57,6 +66,7 @@ class Task(abc.ABC):
 
     identity: ClassVar[tuple] = ()
     curves: ClassVar[tuple] = (("loss", "loss"),)
+    agreement: ClassVar[tuple] = ("top1_agreement", "top-1 agreement")
 
     def options(self):
         """The options that define a run, as JSON values."""

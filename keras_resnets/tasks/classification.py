@@ -5,51 +5,29 @@
 
     metrics = run(ClassificationTask(data_dir="photos"), RunConfig(model="resnet18", weights="none"))
 
-The model takes RGB [0, 255] images: Preprocess -> backbone -> dropout -> float32 softmax.
-Preprocessing lives inside the model, so it is applied exactly once whatever feeds the
-model: the training pipeline, the exported SavedModel/TFLite files, or `apps/predict.py`.
+The model takes RGB [0, 255] images: Preprocess -> backbone -> dropout -> float32 softmax
+(`keras_resnets.heads.classifier`). Preprocessing lives inside the model, so it is applied
+exactly once whatever feeds the model: the training pipeline, the exported SavedModel/TFLite
+files, or `apps/predict.py`.
 """
 
 import dataclasses
-import logging
-from pathlib import Path
 from typing import Optional
 
 import keras
 import numpy as np
 
 import keras_resnets as kr
-from keras_resnets.imagenet import Preprocess
-from keras_resnets.tasks import Evaluation, Task, data_summary
+from keras_resnets.heads.classifier import classifier
+from keras_resnets.tasks import Evaluation, data_summary
 from keras_resnets.tasks import classification_data as data
 from keras_resnets.tasks import classification_report as report
-from keras_resnets.training.errors import DataError
-
-log = logging.getLogger(__name__)
-
-
-def classifier(backbone, num_classes, preprocessing, pretrained, dropout=0.2):
-    """Input (RGB [0, 255]) -> Preprocess -> `backbone` (pooled features) -> dropout -> softmax.
-
-    A pretrained backbone is called with `training=False`, so its BatchNorm layers stay
-    in inference mode even once unfrozen (keras.io's fine-tuning advice: updating the
-    statistics on a small new dataset wrecks what was learnt). From scratch, BatchNorm
-    trains as usual.
-    """
-    inputs = keras.Input(backbone.input_shape[1:], name="image")
-    x = Preprocess(preprocessing, name="preprocess")(inputs)
-    x = backbone(x, training=False) if pretrained else backbone(x)
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    # float32 head: softmax and the loss need it under mixed precision.
-    outputs = keras.layers.Dense(
-        num_classes, activation="softmax", dtype="float32", name="predictions"
-    )(x)
-    return keras.Model(inputs, outputs, name=f"{backbone.name}_classifier")
+from keras_resnets.tasks.data import SPLITS, limit
+from keras_resnets.tasks.image_task import ImageTask
 
 
 @dataclasses.dataclass(frozen=True)
-class ClassificationTask(Task):
+class ClassificationTask(ImageTask):
     """data_dir: a `<class>/<image>` folder (optional `splits.csv`), or dataset: a
     tensorflow-datasets name ("flowers" = tf_flowers); see `classification_data`.
     augment: extra keras-cv augmentation (one of `classification_data.AUGMENTATIONS`) on
@@ -71,25 +49,13 @@ class ClassificationTask(Task):
         ("accuracy", "accuracy (train: on augmented batches)"),
     )
 
-    def data_name(self):
-        return Path(self.data_dir).resolve().name if self.data_dir else self.dataset
+    skipped_what = "unreadable files"
 
-    def load_data(self, config):
-        if self.data_dir:
-            source = data.load_folder(self.data_dir)
-        elif self.dataset:
-            source = data.load_tfds(self.dataset, self.tfds_dir)
-        else:
-            raise DataError("No data: neither data_dir nor dataset is set.", "data_dir")
-        if self.max_images:
-            data.limit(source, self.max_images)
-        log.info("Data %s", source.describe())
-        if source.skipped:
-            log.warning("%d unreadable files skipped (listed above).", len(source.skipped))
-        return source
+    def read_folder(self, config):
+        return limit(data.load_folder(self.data_dir), self.max_images)
 
-    def train_size(self, source):
-        return source.splits["train"].count
+    def read_tfds(self, config):
+        return limit(data.load_tfds(self.dataset, self.tfds_dir), self.max_images)
 
     def train_batches(self, source, config, seed):
         return data.pipeline(
@@ -135,8 +101,8 @@ class ClassificationTask(Task):
 
     def evaluate(self, model, source, config, run_dir):
         """Every split's accuracy and loss; per-class metrics and confusion matrix on test."""
-        predictions = {s: report.predict(model, self._batches(source, config, s)) for s in data.SPLITS}
-        splits = {s: report.split_metrics(*predictions[s]) for s in data.SPLITS}
+        predictions = {s: report.predict(model, self._batches(source, config, s)) for s in SPLITS}
+        splits = {s: report.split_metrics(*predictions[s]) for s in SPLITS}
         labels, probs = predictions["test"]
         matrix = report.confusion_matrix(labels, np.argmax(probs, axis=-1), len(source.class_names))
         classes = report.per_class(matrix, source.class_names)
@@ -155,6 +121,3 @@ class ClassificationTask(Task):
 
     def export_examples(self, source, config):
         return data.take_images(source.splits["test"], config.image_size, config.export_images)
-
-    def labels(self, source):
-        return source.class_names

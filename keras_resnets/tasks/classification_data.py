@@ -1,15 +1,15 @@
 """Image-classification data as `tf.data` pipelines: local folders and tensorflow-datasets.
 
-Specific to classification (one label per image, class folders); how files become
-model inputs is shared with the other image tasks in `images`.
+Specific to classification (one label per image, class folders); sources, splits, the
+split rule and tensorflow-datasets are shared with the other image tasks in `data`, and
+how files become model inputs in `images`.
 
 A local folder is `<root>/<class>/<image>` (see `images` for the formats). Every
 file is test-decoded once with Pillow (at reduced JPEG scale, so it is fast); unreadable
 files are skipped and listed. A `splits.csv` (columns `file,class,split` with split one of
-train/val/test) beside the class folders fixes the split; otherwise the split rule is, per
-class: sort the file paths, shuffle them with `random.Random(1234)`, and take the first
-round(70%) for train, the next round(15%) for val and the rest for test (the rule that
-made `flowers-full/splits.csv`, so both agree).
+train/val/test) beside the class folders fixes the split; otherwise each class is split
+by the seeded 70/15/15 rule (`data.split_group`, the rule that made
+`flowers-full/splits.csv`, so both agree).
 
 Pipelines decode each image once, shrink it (`images.shrink`), cache that in memory, and
 then crop/resize per epoch. Images leave the pipeline as float32 RGB in [0, 255]; the
@@ -19,18 +19,16 @@ SavedModel and TFLite alike.
 The pipeline is TensorFlow code under every Keras backend (tf.data runs TF ops).
 """
 
-import concurrent.futures
 import csv
-import dataclasses
-import difflib
 import logging
 import os
-import random
-import socket
 from pathlib import Path
 
 import tensorflow as tf
 
+from keras_resnets.tasks.data import (
+    SPLITS, Source, Split, check_all, make_splits, prepared_builder, split_group, tfds_source,
+)  # fmt: skip
 from keras_resnets.tasks.images import (
     IMAGE_EXTENSIONS,
     cache_side,
@@ -45,36 +43,7 @@ from keras_resnets.training.errors import DataError
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "val", "test")
-SPLIT_SEED = 1234
-SPLIT_FRACTIONS = (0.70, 0.15)  # train, val; test is the rest
 TFDS_ALIASES = {"flowers": "tf_flowers"}
-# tfds downloads (and its prepared-dataset mirror) live here; a short connect tells
-# "offline" apart in seconds, where tfds itself retries for minutes.
-TFDS_PROBE_HOST = ("storage.googleapis.com", 443)
-TFDS_PROBE_TIMEOUT_S = 3
-
-
-@dataclasses.dataclass
-class Split:
-    dataset: tf.data.Dataset  # (uint8 HxWx3 image, int32 label), unbatched
-    count: int
-
-
-@dataclasses.dataclass
-class Source:
-    name: str
-    class_names: list
-    splits: dict  # "train" | "val" | "test" -> Split
-    split_rule: str
-    skipped: list = dataclasses.field(default_factory=list)  # (path, reason)
-
-    def describe(self):
-        counts = ", ".join(f"{k} {v.count}" for k, v in self.splits.items())
-        return (
-            f"{self.name}: {len(self.class_names)} classes ({', '.join(self.class_names)}); "
-            f"{counts}; split: {self.split_rule}"
-        )
 
 
 # ---------------------------------------------------------------- local folders
@@ -107,8 +76,7 @@ def scan_folder(root):
             f"({', '.join(IMAGE_EXTENSIONS)}) or remove the folder(s)."
         )
     all_files = [p for files in candidates.values() for p in files]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        problems = dict(zip(all_files, pool.map(check_image, all_files)))
+    problems = dict(zip(all_files, check_all(check_image, all_files)))
     skipped = [(str(p), why) for p, why in problems.items() if why]
     for path, why in skipped:
         log.warning("Skipping unreadable image %s (%s)", path, why)
@@ -126,16 +94,12 @@ def scan_folder(root):
 
 
 def split_by_rule(files):
-    """The documented seeded 70/15/15 per-class split of `{class: [paths]}`."""
+    """The documented seeded 70/15/15 split (`data.split_group`) of each class of
+    `{class: [paths]}`: {split: [(path, class)]}."""
     out = {s: [] for s in SPLITS}
     for name, paths in files.items():
-        paths = sorted(paths)
-        random.Random(SPLIT_SEED).shuffle(paths)
-        n_train = round(SPLIT_FRACTIONS[0] * len(paths))
-        n_val = round(SPLIT_FRACTIONS[1] * len(paths))
-        out["train"] += [(p, name) for p in paths[:n_train]]
-        out["val"] += [(p, name) for p in paths[n_train : n_train + n_val]]
-        out["test"] += [(p, name) for p in paths[n_train + n_val :]]
+        for split, chosen in split_group(paths).items():
+            out[split] += [(p, name) for p in chosen]
     return out
 
 
@@ -181,78 +145,21 @@ def load_folder(root):
         rows = split_by_rule(files)
         rule = "seeded per-class 70/15/15 (random.Random(1234) on sorted paths)"
     index = {name: i for i, name in enumerate(class_names)}
-    splits = {}
-    for split, items in rows.items():
-        if not items:
-            raise DataError(
-                f"The {split} split of {root} is empty; each class needs a few images in every "
-                "split (train/val/test)."
-            )
+
+    def split_of(items):
         paths = [os.path.join(os.fspath(root), p) for p, _ in items]
         labels = [index[c] for _, c in items]
         ds = tf.data.Dataset.from_tensor_slices((paths, tf.constant(labels, tf.int32)))
         ds = ds.map(lambda p, y: (decode_file(p), y), num_parallel_calls=tf.data.AUTOTUNE)
-        splits[split] = Split(ds, len(items))
+        return Split(ds, len(items))
+
+    splits = make_splits(rows, split_of, lambda split: (
+        f"The {split} split of {root} is empty; each class needs a few images in every split (train/val/test)."
+    ))  # fmt: skip
     return Source(Path(root).resolve().name, class_names, splits, rule, skipped)
 
 
 # ------------------------------------------------------------ tensorflow-datasets
-
-
-def _import_tfds():
-    try:
-        import tensorflow_datasets as tfds
-    except ImportError as exc:
-        raise DataError(
-            f"tensorflow-datasets does not import ({exc}); it needs importlib_resources "
-            "(`pip install -r requirements.txt`).",
-            "dataset",
-        ) from exc
-    return tfds
-
-
-def online(host=TFDS_PROBE_HOST, timeout=TFDS_PROBE_TIMEOUT_S):
-    try:
-        socket.create_connection(host, timeout=timeout).close()
-    except OSError as exc:
-        return exc
-    return None
-
-
-def tfds_split_plan(available):
-    """tfds split expressions for train/val/test, carving missing ones out of "train"."""
-    val = "validation" if "validation" in available else None
-    test = "test" if "test" in available else None
-    if test is None and val is None:
-        return {"train": "train[:70%]", "val": "train[70%:85%]", "test": "train[85%:]"}
-    if test is None:
-        return {"train": "train[:85%]", "val": val, "test": "train[85%:]"}
-    if val is None:
-        return {"train": "train[:90%]", "val": "train[90%:]", "test": test}
-    return {"train": "train", "val": val, "test": test}
-
-
-def prepared_builder(name, data_dir=None):
-    """The tfds builder of `name`, downloaded and prepared if it is not yet; offline, a
-    `DataError` within seconds (tfds itself retries for minutes)."""
-    tfds = _import_tfds()
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except tfds.core.registered.DatasetNotFoundError:
-        close = difflib.get_close_matches(name, tfds.list_builders(), n=4)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise DataError(f"Unknown tensorflow-datasets dataset {name!r}.{hint}", "dataset") from None
-    if not builder.is_prepared():
-        problem = online()
-        if problem is not None:
-            raise DataError(
-                f"Cannot download the tensorflow-datasets dataset {name!r}: it is not prepared "
-                f"in {builder.data_dir} and this machine is offline ({TFDS_PROBE_HOST[0]} did "
-                f"not answer: {problem}).",
-                "dataset",
-            )
-        builder.download_and_prepare()
-    return builder
 
 
 def load_tfds(name, data_dir=None):
@@ -267,15 +174,14 @@ def load_tfds(name, data_dir=None):
     label_feature = info.features[label_key]
     if not hasattr(label_feature, "names"):
         raise DataError(f"{name}'s label {label_key!r} is not a class label.", "dataset")
-    plan = tfds_split_plan(set(info.splits.keys()))
-    splits = {}
-    for split, expr in plan.items():
-        ds = builder.as_dataset(split=expr, as_supervised=True)
+
+    def split_of(expression):
+        ds = builder.as_dataset(split=expression, as_supervised=True)
         count = int(ds.cardinality())  # tfds datasets know their size
         ds = ds.map(_rgb_uint8, num_parallel_calls=tf.data.AUTOTUNE)
-        splits[split] = Split(ds, count if count >= 0 else int(info.splits[expr].num_examples))
-    rule = ", ".join(f"{k}={v}" for k, v in plan.items())
-    return Source(name, list(label_feature.names), splits, f"tfds {rule}")
+        return Split(ds, count if count >= 0 else int(info.splits[expression].num_examples))
+
+    return tfds_source(name, builder, label_feature.names, split_of)
 
 
 def _rgb_uint8(image, label):
@@ -283,18 +189,6 @@ def _rgb_uint8(image, label):
     if image.shape[-1] == 1:
         image = tf.image.grayscale_to_rgb(image)
     return image[..., :3], tf.cast(label, tf.int32)
-
-
-def limit(source, max_images):
-    """Keeps the first `max_images` of every split (quick trials and tests)."""
-    for split in source.splits.values():
-        if split.count > max_images:
-            # Shuffle before taking so that a prefix still holds every class.
-            split.dataset = split.dataset.shuffle(
-                split.count, seed=SPLIT_SEED, reshuffle_each_iteration=False
-            ).take(max_images)
-            split.count = max_images
-    return source
 
 
 # ---------------------------------------------------------------------- pipelines

@@ -15,7 +15,6 @@ the decoding layer on top ({"boxes", "scores"}), followed by per-class NMS
 """
 
 import dataclasses
-import logging
 import shutil
 from pathlib import Path
 from typing import Optional
@@ -23,19 +22,19 @@ from typing import Optional
 import keras_resnets as kr
 from keras_resnets.heads import retinanet
 from keras_resnets.metrics import coco_map
-from keras_resnets.tasks import Evaluation, Task, data_summary
+from keras_resnets.tasks import Evaluation, data_summary
 from keras_resnets.tasks import detection_data as data
 from keras_resnets.tasks import detection_postprocess as postprocess
 from keras_resnets.tasks import detection_report as report
-from keras_resnets.training.errors import ConfigError, DataError
-
-log = logging.getLogger(__name__)
+from keras_resnets.tasks.data import SPLITS
+from keras_resnets.tasks.image_task import ImageTask
+from keras_resnets.training.errors import ConfigError
 
 POSTPROCESS_FILE = "postprocess.py"
 
 
 @dataclasses.dataclass(frozen=True)
-class DetectionTask(Task):
+class DetectionTask(ImageTask):
     """data_dir: a COCO or YOLO folder (`data_format`: "coco", "yolo", or None to detect it),
     or dataset: a tensorflow-datasets detection set (`detection_data.TFDS_SETS`); see
     `detection_data`. skip_bad: leave out unusable boxes and images (listed) instead of
@@ -70,8 +69,8 @@ class DetectionTask(Task):
         ("map", "mAP@[.5:.95] (validation, exact COCO definition)"),
     )
 
-    def data_name(self):
-        return Path(self.data_dir).resolve().name if self.data_dir else self.dataset.replace("/", "-")
+    skipped_what = "unusable annotations or images"
+    agreement = ("detections_matched", "detections found again")
 
     def load_data(self, config):
         multiple = retinanet.SIZE_MULTIPLE
@@ -84,21 +83,14 @@ class DetectionTask(Task):
             )
         if self.augment not in data.AUGMENTATIONS:
             raise ConfigError(f"augment is one of {data.AUGMENTATIONS}; got {self.augment!r}.", "augment")
-        if self.data_dir:
-            source = data.load_folder(self.data_dir, self.data_format, self.skip_bad, self.max_images)
-        elif self.dataset:
-            source = data.load_tfds(self.dataset, self.tfds_dir, self.max_images)
-        else:
-            raise DataError("No data: neither data_dir nor dataset is set.", "data_dir")
-        counts = ", ".join(f"{k} {v.count}" for k, v in source.splits.items())
-        log.info("Data %s: %d classes; %s images; split: %s", source.name, len(source.class_names), counts,
-                 source.split_rule)  # fmt: skip
-        if source.skipped:
-            log.warning("%d unusable annotations or images skipped (listed above).", len(source.skipped))
-        return source
+        return super().load_data(config)
 
-    def train_size(self, source):
-        return source.splits["train"].count
+    # Both cut each split to max_images themselves, so that its ground truth matches.
+    def read_folder(self, config):
+        return data.load_folder(self.data_dir, self.data_format, self.skip_bad, self.max_images)
+
+    def read_tfds(self, config):
+        return data.load_tfds(self.dataset, self.tfds_dir, self.max_images)
 
     def train_batches(self, source, config, seed):
         return data.pipeline(
@@ -138,7 +130,7 @@ class DetectionTask(Task):
         decoder = retinanet.with_decoding(model)
         categories = source.splits["test"].ground_truth["categories"]
         splits, results = {}, {}
-        for split in data.SPLITS:
+        for split in SPLITS:
             batches = self._evaluation_batches(source, config, split)
             detections = report.detect(decoder, batches, config.image_size, categories)
             results[split] = coco_map(source.splits[split].ground_truth, detections)
@@ -175,6 +167,3 @@ class DetectionTask(Task):
     def export_examples(self, source, config):
         images, _, _ = data.take(source.splits["test"], config.image_size, config.export_images)
         return images
-
-    def labels(self, source):
-        return source.class_names

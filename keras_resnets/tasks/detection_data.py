@@ -7,7 +7,9 @@ when `annotations.json` exists):
   `iscrowd`; `categories` with `id`, `name`) and the files under `images/`.
 - YOLO: `images/<name>.jpg`, `labels/<name>.txt` (one `class cx cy w h` line per box,
   normalised to [0, 1]) and `classes.txt` (one name per line, in id order).
-An image without boxes (no label file, or no annotation) is background and trains as such.
+An image without boxes (no label file, or no annotation) is background and trains as such;
+how many YOLO images have no label file is logged (with a few names), since a misnamed
+`labels/` folder would otherwise train a detector on background alone.
 
 Everything is checked once before training: an unreadable image, an image of another size
 than its annotation says, a label file without its image, an unknown class id, a
@@ -15,8 +17,7 @@ malformed line, a degenerate box (width or height <= 0) or one outside its image
 than `SLACK_PX`; boxes within it are clipped) is an error naming the file, or, with
 `skip_bad`, the box (or the image) is left out and listed. Nothing can fail mid-epoch.
 Crowd regions (`iscrowd` 1) are not trained on and are ignored by the mAP, as COCO does.
-The split is the classification rule (sorted file names, `random.Random(1234)`,
-70/15/15%; `classification_data.split_by_rule`).
+The split is the seeded 70/15/15 rule on all image names (`data.split_group`).
 
 Pipelines decode each image once, shrink it (`images.shrink`), cache it with its boxes
 normalised to [0, 1], and then augment: a random crop (boxes cut to it; those keeping
@@ -28,7 +29,6 @@ images (N, S, S, 3), float32 boxes (N, max_boxes, 5) [x1, y1, x2, y2, class] in 
 pixels, padded with -1 rows).
 """
 
-import concurrent.futures
 import dataclasses
 import json
 import logging
@@ -38,23 +38,23 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from keras_resnets.tasks import classification_data
-from keras_resnets.tasks.classification_data import SPLITS, Source, Split
+from keras_resnets.tasks.data import (
+    CLASSES_FILE, NAMES_RULE, Source, Split, check_all, import_tfds, list_images, make_splits,
+    prepared_builder, read_class_names, refuse_or_skip, split_group, tfds_source,
+)  # fmt: skip
 from keras_resnets.tasks.images import (
-    IMAGE_EXTENSIONS, cache_side, check_image, decode_file, random_crop_window, resize_eval, shrink,
-    training_stream,
+    cache_side, check_image, decode_file, random_crop_window, resize_eval, shrink, training_stream,
 )  # fmt: skip
 from keras_resnets.training.errors import DataError
 
 log = logging.getLogger(__name__)
 
 COCO_FILE = "annotations.json"
-CLASSES_FILE = "classes.txt"
 FORMATS = ("coco", "yolo")
 AUGMENTATIONS = ("crop", "flip", "none")
 SLACK_PX = 1.0  # boxes may overrun their image by this much (rounding); they are clipped
 MIN_VISIBLE = 0.3  # a cropped box keeping less of its area is dropped
-SHOWN_PROBLEMS = 10
+SHOWN_UNLABELLED = 5
 
 
 @dataclasses.dataclass
@@ -88,11 +88,6 @@ def image_size(path):
         return image.size, None
 
 
-def sizes_of(paths):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(image_size, paths))
-
-
 def check_box(bbox, width, height):
     """(the box clipped to the image, None) or (None, what is wrong with it)."""
     try:
@@ -124,7 +119,7 @@ def scan_coco(root):
     known = {c["id"] for c in categories}
     files = [root / "images" / image["file_name"] for image in images]
     problems, annotated = [], {}
-    for image, file, (size, problem) in zip(images, files, sizes_of(files)):
+    for image, file, (size, problem) in zip(images, files, check_all(image_size, files)):
         if problem is None and size != (image["width"], image["height"]):
             problem = f"{COCO_FILE} says {image['width']}x{image['height']}, the file is {size[0]}x{size[1]}"
         if problem:
@@ -179,13 +174,8 @@ def read_yolo_labels(path, names, width, height):
 
 def scan_yolo(root):
     """(categories, [Annotated], problems) of a YOLO-format folder."""
-    classes = root / CLASSES_FILE
-    if not classes.exists():
-        raise DataError(f"{classes} is missing: it names the classes, one per line, in id order.", "data_dir")
-    names = [line.strip() for line in classes.read_text().splitlines() if line.strip()]
-    files = sorted(
-        p for p in (root / "images").iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
-    )
+    names = read_class_names(root)
+    files = list_images(root / "images")
     stems = {p.stem for p in files}
     labels = root / "labels"
     problems = [
@@ -193,16 +183,30 @@ def scan_yolo(root):
         for p in (sorted(labels.glob("*.txt")) if labels.is_dir() else [])
         if p.stem not in stems
     ]
-    annotated = []
-    for index, (file, (size, problem)) in enumerate(zip(files, sizes_of(files)), start=1):
+    annotated, unlabelled = [], []
+    for index, (file, (size, problem)) in enumerate(zip(files, check_all(image_size, files)), start=1):
         if problem:
             problems.append((str(file), problem))
             continue
         label = labels / f"{file.stem}.txt"
+        if not label.exists():
+            unlabelled.append(file.name)
         boxes, bad = read_yolo_labels(label, names, *size) if label.exists() else ([], [])
         problems += bad
         annotated.append(Annotated(str(file), index, *size, boxes))
+    log_unlabelled(unlabelled, len(annotated), labels)
     return [{"id": i, "name": n} for i, n in enumerate(names)], annotated, problems
+
+
+def log_unlabelled(names, count, labels):
+    """One line on the images without a label file (background): a warning when none of
+    the `count` images has one, which is more likely a misnamed folder than a data set."""
+    if not names:
+        return
+    shown = ", ".join(names[:SHOWN_UNLABELLED]) + (", ..." if len(names) > SHOWN_UNLABELLED else "")
+    level = logging.WARNING if len(names) == count else logging.INFO
+    log.log(level, "%d of %d images have no label file in %s and train as background: %s",
+            len(names), count, labels, shown)  # fmt: skip
 
 
 def scan_folder(root, data_format=None, skip_bad=False):
@@ -215,12 +219,8 @@ def scan_folder(root, data_format=None, skip_bad=False):
             "data_dir",
         )
     categories, annotated, problems = (scan_coco if data_format == "coco" else scan_yolo)(root)
-    if problems and not skip_bad:
-        shown = "\n  ".join(f"{file}: {why}" for file, why in problems[:SHOWN_PROBLEMS])
-        more = f"\n  ... and {len(problems) - SHOWN_PROBLEMS} more" if len(problems) > SHOWN_PROBLEMS else ""
-        raise DataError(f"{len(problems)} unusable annotations or images in {root}:\n  {shown}{more}", "skip_bad")
-    for file, why in problems:
-        log.warning("Skipping %s: %s", file, why)
+    heading = f"{len(problems)} unusable annotations or images in {root}"
+    refuse_or_skip([f"{file}: {why}" for file, why in problems], skip_bad, heading)
     if not annotated:
         raise DataError(f"{root}/images holds no usable image.", "data_dir")
     return data_format, categories, annotated, problems
@@ -264,16 +264,13 @@ def local_split(annotated, categories):
 def load_folder(root, data_format=None, skip_bad=False, max_images=None):
     data_format, categories, annotated, skipped = scan_folder(root, data_format, skip_bad)
     by_name = {Path(a.path).name: a for a in annotated}
-    rows = classification_data.split_by_rule({"images": sorted(by_name)})
-    splits = {}
-    for split in SPLITS:
-        chosen = [by_name[name] for name, _ in rows[split]][:max_images]
-        if not chosen:
-            raise DataError(f"The {split} split of {root} is empty: it needs at least 7 usable images.", "data_dir")
-        splits[split] = local_split(chosen, categories)
-    rule = "seeded 70/15/15 (random.Random(1234) on sorted image names)"
+    # max_images cuts each split before its ground truth is made, so that the two agree.
+    rows = {split: [by_name[name] for name in names][:max_images] for split, names in split_group(by_name).items()}
+    splits = make_splits(rows, lambda chosen: local_split(chosen, categories), lambda split: (
+        f"The {split} split of {root} is empty: it needs at least 7 usable images."
+    ))  # fmt: skip
     names = [c["name"] for c in categories]
-    return Source(f"{Path(root).resolve().name} ({data_format})", names, splits, rule, skipped)
+    return Source(f"{Path(root).resolve().name} ({data_format})", names, splits, NAMES_RULE, skipped)
 
 
 # ------------------------------------------------------------ tensorflow-datasets
@@ -285,21 +282,20 @@ def load_tfds(name, data_dir=None, max_images=None):
     """A tfds detection set; its ground truth is read once per split (images not decoded)."""
     if name not in TFDS_SETS:
         raise DataError(f"{name!r} is not a detection set this task reads; use one of {TFDS_SETS}.", "dataset")
-    tfds = classification_data._import_tfds()
-    builder = classification_data.prepared_builder(name, data_dir)
+    tfds = import_tfds()
+    builder = prepared_builder(name, data_dir)
     names = builder.info.features["objects"]["label"].names
     categories = [{"id": i, "name": n} for i, n in enumerate(names)]
-    plan = classification_data.tfds_split_plan(set(builder.info.splits.keys()))
-    splits = {}
-    for split, expr in plan.items():
-        ds = builder.as_dataset(split=expr).enumerate(start=1).take(max_images or -1)
-        splits[split] = DetectionSplit(
+
+    def split_of(expression):
+        ds = builder.as_dataset(split=expression).enumerate(start=1).take(max_images or -1)
+        return DetectionSplit(
             ds.map(_tfds_example, num_parallel_calls=tf.data.AUTOTUNE), int(ds.cardinality()),
-            _tfds_ground_truth(builder.as_dataset(split=expr, decoders={"image": tfds.decode.SkipDecoding()})
+            _tfds_ground_truth(builder.as_dataset(split=expression, decoders={"image": tfds.decode.SkipDecoding()})
                                .enumerate(start=1).take(max_images or -1), categories),
         )  # fmt: skip
-    rule = ", ".join(f"{k}={v}" for k, v in plan.items())
-    return Source(name, list(names), splits, f"tfds {rule}")
+
+    return tfds_source(name, builder, names, split_of)
 
 
 def _crowd(objects):

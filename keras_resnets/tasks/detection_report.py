@@ -79,8 +79,9 @@ def same_detections(boxes, scores, reference_boxes, reference_scores, score_marg
 def export_check(outputs, reference, bounds, quantize, labels=None):
     """An exported detector ([boxes, scores]) against the Keras model's outputs: the scores
     within `bounds.tolerance`, the boxes within it times the image side (in pixels), and the
-    final detections (`select` on both) the same. Quantized files must find at least
-    `bounds.min_agreement[quantize]` of the Keras model's detections."""
+    final detections (`select` on both) the same: `detections_matched` is the fraction of
+    the Keras model's clear detections found again. Quantized files must find at least
+    `bounds.min_agreement[quantize]` of them."""
     shapes = [np.shape(o) for o in outputs], [np.shape(r) for r in reference]
     if shapes[0] != shapes[1]:
         return {"ok": False, "error": f"output shapes {shapes[0]} != {shapes[1]}"}
@@ -97,7 +98,7 @@ def export_check(outputs, reference, bounds, quantize, labels=None):
         ok = agreement >= bounds.min_agreement[quantize]
     check = {
         "ok": bool(ok), "max_abs_diff": max(box_diff, score_diff), "score_max_abs_diff": score_diff,
-        "box_max_abs_diff_px": box_diff * side, "top1_agreement": agreement, "detections_compared": counted,
+        "box_max_abs_diff_px": box_diff * side, "detections_matched": agreement, "detections_compared": counted,
         "images": int(len(reference_boxes)),
     }  # fmt: skip
     if not ok:

@@ -9,12 +9,11 @@
 The model takes RGB [0, 255] images (N, S, S, 3) and returns per-pixel class
 probabilities (N, S, S, classes): Preprocess -> the backbone's feature pyramid
 (`keras_resnets.features`, a nested model, dilated to `output_stride`) -> decoder
-(`keras_resnets.heads.segmentation`) -> float32 softmax. Label 255 is void: the loss, the
-metrics and the pictures ignore it.
+(`keras_resnets.heads.segmentation.segmenter`) -> float32 softmax. Label 255 is void: the
+loss, the metrics and the pictures ignore it.
 """
 
 import dataclasses
-import logging
 from pathlib import Path
 from typing import Optional
 
@@ -23,35 +22,18 @@ from keras import ops
 
 import keras_resnets as kr
 from keras_resnets.heads import segmentation as heads
-from keras_resnets.imagenet import Preprocess
 from keras_resnets.metrics.segmentation import VOID
-from keras_resnets.tasks import Evaluation, Task, data_summary
+from keras_resnets.tasks import Evaluation, data_summary
 from keras_resnets.tasks import segmentation_data as data
-from keras_resnets.tasks.classification_data import limit
 from keras_resnets.tasks import segmentation_report as report
-from keras_resnets.training.errors import ConfigError, DataError
-
-log = logging.getLogger(__name__)
+from keras_resnets.tasks.data import SPLITS, limit
+from keras_resnets.tasks.image_task import ImageTask
+from keras_resnets.training.errors import ConfigError
 
 # DeepLab's ASPP wants a stride-16 map (the paper's speed/accuracy choice); the FPN
 # decoder merges every level, so it keeps the undilated, cheaper stride-32 backbone.
 DEFAULT_OUTPUT_STRIDE = {"deeplabv3plus": 16, "fpn": 32}
 OUTPUT_STRIDES = (8, 16, 32)
-
-
-def segmenter(backbone, num_classes, preprocessing, pretrained, head):
-    """Input (RGB [0, 255]) -> Preprocess -> `backbone` ({level: map}) -> `head` -> softmax.
-
-    A pretrained backbone is called with `training=False` (BatchNorm in inference mode,
-    as the classifier does: `classification.classifier`); the head's BatchNorm trains.
-    """
-    inputs = keras.Input(backbone.input_shape[1:], name="image")
-    x = Preprocess(preprocessing, name="preprocess")(inputs)
-    features = backbone(x, training=False) if pretrained else backbone(x)
-    logits = heads.segmentation_logits(head, features, num_classes, tuple(backbone.input_shape[1:3]))
-    # float32: softmax and the loss need it under mixed precision.
-    outputs = keras.layers.Activation("softmax", dtype="float32", name="segmentation")(logits)
-    return keras.Model(inputs, outputs, name=f"{backbone.name}_{head}")
 
 
 def void_masked_crossentropy(y_true, y_pred):
@@ -76,7 +58,7 @@ def void_masked_pixel_accuracy(y_true, y_pred):
 
 
 @dataclasses.dataclass(frozen=True)
-class SegmentationTask(Task):
+class SegmentationTask(ImageTask):
     """data_dir: a folder with images/, masks/ and classes.txt, or dataset: a
     tensorflow-datasets segmentation set (`segmentation_data.TFDS_SETS`); see
     `segmentation_data`. head: "deeplabv3plus" or "fpn". output_stride: 8, 16 or 32 (no
@@ -102,34 +84,24 @@ class SegmentationTask(Task):
         ("mean_iou", "mean IoU (validation, exact)"),
     )
 
-    def data_name(self):
-        return Path(self.data_dir).resolve().name if self.data_dir else self.dataset
+    skipped_what = "unusable image/mask pairs"
+    agreement = ("top1_agreement", "per-pixel top-1 agreement")
 
     def load_data(self, config):
         heads.check_head(self.head)
-        if self.data_dir:
-            source = data.load_folder(self.data_dir, self.skip_bad)
-        elif self.dataset:
-            source = data.load_tfds(self.dataset, self.tfds_dir)
-        else:
-            raise DataError("No data: neither data_dir nor dataset is set.", "data_dir")
-        if self.max_images:
-            # Every split keeps its first `max_images` (seeded shuffle): quick trials.
-            limit(source, self.max_images)
-        counts = ", ".join(f"{k} {v.count}" for k, v in source.splits.items())
-        log.info("Data %s: %d classes; %s; split: %s", source.name, len(source.class_names), counts, source.split_rule)
-        if source.skipped:
-            log.warning("%d unusable image/mask pairs skipped (listed above).", len(source.skipped))
-        return source
+        return super().load_data(config)
+
+    def read_folder(self, config):
+        return limit(data.load_folder(self.data_dir, self.skip_bad), self.max_images)
+
+    def read_tfds(self, config):
+        return limit(data.load_tfds(self.dataset, self.tfds_dir), self.max_images)
 
     def stride(self):
         stride = self.output_stride or DEFAULT_OUTPUT_STRIDE[self.head]
         if stride not in OUTPUT_STRIDES:
             raise ConfigError(f"output_stride is one of {OUTPUT_STRIDES}; got {stride}.", "output_stride")
         return None if stride == 32 else stride
-
-    def train_size(self, source):
-        return source.splits["train"].count
 
     def train_batches(self, source, config, seed):
         split = source.splits["train"]
@@ -148,7 +120,7 @@ class SegmentationTask(Task):
             output_stride=self.stride(),
         )  # fmt: skip
         backbone = kr.features(network, levels=heads.head_levels(self.head, network.pyramid_level_inputs))
-        return segmenter(backbone, len(source.class_names), config.preprocessing, config.pretrained, self.head)
+        return heads.segmenter(backbone, len(source.class_names), config.preprocessing, config.pretrained, self.head)
 
     def compile_args(self, config):
         return {
@@ -165,7 +137,7 @@ class SegmentationTask(Task):
         train and test images."""
         num_classes = len(source.class_names)
         splits, matrices = {}, {}
-        for split in data.SPLITS:
+        for split in SPLITS:
             matrices[split], loss = report.evaluate_split(model, self._batches(source, config, split), num_classes)
             splits[split] = report.split_metrics(matrices[split], loss, source.splits[split].count)
         classes = report.per_class(matrices["test"], source.class_names)
@@ -188,6 +160,3 @@ class SegmentationTask(Task):
     def export_examples(self, source, config):
         images, _ = data.take(source.splits["test"], config.image_size, config.export_images)
         return images
-
-    def labels(self, source):
-        return source.class_names

@@ -8,8 +8,8 @@ whose pixels are class indices 0..N-1 or 255 (void: ignored by the loss and the 
 Every pair is checked once before training (Pillow): a missing or unreadable mask, a
 mask whose size differs from its image, a multi-channel mask or a class index out of range
 is an error that names the file, or, with `skip_bad`, the pair is left out and listed.
-Nothing can then fail mid-epoch. The split is the classification rule (sorted names,
-`random.Random(1234)`, 70/15/15%; `classification_data.split_by_rule`).
+Nothing can then fail mid-epoch. The split is the seeded 70/15/15 rule on all image names
+(`data.split_group`).
 
 Pipelines decode each pair once, shrink it as classification does (the image by area,
 the mask by nearest neighbour to the same size), cache it, and then augment image and
@@ -19,7 +19,6 @@ whole image (and mask) to the square input: metrics are computed at that resolut
 Batches are (float32 RGB [0, 255] images (N, S, S, 3), int32 class maps (N, S, S)).
 """
 
-import concurrent.futures
 import logging
 from pathlib import Path
 
@@ -27,31 +26,28 @@ import numpy as np
 import tensorflow as tf
 
 from keras_resnets.metrics.segmentation import VOID
-from keras_resnets.tasks import classification_data
-from keras_resnets.tasks.classification_data import SPLITS, Source, Split
+from keras_resnets.tasks.data import (
+    CLASSES_FILE, NAMES_RULE, Source, Split, check_all, list_images, make_splits, prepared_builder,
+    read_class_names, refuse_or_skip, split_group, tfds_source,
+)  # fmt: skip
 from keras_resnets.tasks.images import (
-    IMAGE_EXTENSIONS, cache_side, check_image, decode_file, random_crop_window, resize_eval, shrink,
-    training_stream,
+    cache_side, check_image, decode_file, random_crop_window, resize_eval, shrink, training_stream,
 )  # fmt: skip
 from keras_resnets.training.errors import DataError
 
 log = logging.getLogger(__name__)
 
-CLASSES_FILE = "classes.txt"
 MASK_MODES = ("L", "P")  # single channel: grey levels or palette indices
-SHOWN_PROBLEMS = 10
 
 
 # ---------------------------------------------------------------- local folders
 
 
 def read_classes(root):
-    path = Path(root) / CLASSES_FILE
-    if not path.exists():
-        raise DataError(f"{path} is missing: it names the classes, one per line, in index order.", "data_dir")
-    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    names = read_class_names(root)
     if not 2 <= len(names) <= VOID:
-        raise DataError(f"{path} lists {len(names)} classes; a segmenter needs 2 to {VOID}.", "data_dir")
+        raise DataError(f"{Path(root) / CLASSES_FILE} lists {len(names)} classes; a segmenter needs 2 to {VOID}.",
+                        "data_dir")  # fmt: skip
     return names
 
 
@@ -98,19 +94,11 @@ def scan_folder(root, skip_bad=False):
             "data_dir",
         )
     class_names = read_classes(root)
-    images = sorted(
-        p for p in (root / "images").iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
-    )
-    pairs = [(image, root / "masks" / f"{image.stem}.png") for image in images]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        problems = list(pool.map(lambda pair: check_pair(*pair, len(class_names)), pairs))
+    pairs = [(image, root / "masks" / f"{image.stem}.png") for image in list_images(root / "images")]
+    problems = check_all(lambda pair: check_pair(*pair, len(class_names)), pairs)
     bad = [(str(pair[0]), why) for pair, why in zip(pairs, problems) if why]
-    if bad and not skip_bad:
-        shown = "\n  ".join(why for _, why in bad[:SHOWN_PROBLEMS])
-        more = f"\n  ... and {len(bad) - SHOWN_PROBLEMS} more" if len(bad) > SHOWN_PROBLEMS else ""
-        raise DataError(f"{len(bad)} of {len(pairs)} image/mask pairs in {root} are unusable:\n  {shown}{more}", "skip_bad")
-    for _, why in bad:
-        log.warning("Skipping %s", why)
+    heading = f"{len(bad)} of {len(pairs)} image/mask pairs in {root} are unusable"
+    refuse_or_skip([why for _, why in bad], skip_bad, heading)  # each reason names its files
     good = [pair for pair, why in zip(pairs, problems) if not why]
     if not good:
         raise DataError(f"{root}/images holds no usable image with a mask.", "data_dir")
@@ -135,17 +123,17 @@ def decode_mask(path):
 def load_folder(root, skip_bad=False):
     class_names, pairs, skipped = scan_folder(root, skip_bad)
     by_name = {image.name: (image, mask) for image, mask in pairs}
-    rows = classification_data.split_by_rule({"pairs": sorted(by_name)})
-    splits = {}
-    for split in SPLITS:
-        chosen = [by_name[name] for name, _ in rows[split]]
-        if not chosen:
-            raise DataError(f"The {split} split of {root} is empty: it needs at least 7 usable pairs.", "data_dir")
+
+    def split_of(names):
+        chosen = [by_name[name] for name in names]
         ds = tf.data.Dataset.from_tensor_slices(([str(i) for i, _ in chosen], [str(m) for _, m in chosen]))
         ds = ds.map(lambda i, m: (decode_file(i), decode_mask(m)), num_parallel_calls=tf.data.AUTOTUNE)
-        splits[split] = Split(ds, len(chosen))
-    rule = "seeded 70/15/15 (random.Random(1234) on sorted image names)"
-    return Source(Path(root).resolve().name, class_names, splits, rule, skipped)
+        return Split(ds, len(chosen))
+
+    splits = make_splits(split_group(by_name), split_of, lambda split: (
+        f"The {split} split of {root} is empty: it needs at least 7 usable pairs."
+    ))  # fmt: skip
+    return Source(Path(root).resolve().name, class_names, splits, NAMES_RULE, skipped)
 
 
 # ------------------------------------------------------------ tensorflow-datasets
@@ -164,20 +152,18 @@ def load_tfds(name, data_dir=None):
             f"{sorted(TFDS_SETS)}.",
             "dataset",
         )
-    builder = classification_data.prepared_builder(name, data_dir)
+    builder = prepared_builder(name, data_dir)
     image_key, mask_key, class_names, first = TFDS_SETS[name]
-    plan = classification_data.tfds_split_plan(set(builder.info.splits.keys()))
 
     def pair(example):
         mask = tf.cast(example[mask_key], tf.int32) - first
         return example[image_key], tf.cast(mask, tf.uint8)
 
-    splits = {}
-    for split, expr in plan.items():
-        ds = builder.as_dataset(split=expr)
-        splits[split] = Split(ds.map(pair, num_parallel_calls=tf.data.AUTOTUNE), int(ds.cardinality()))
-    rule = ", ".join(f"{k}={v}" for k, v in plan.items())
-    return Source(name, class_names, splits, f"tfds {rule}")
+    def split_of(expression):
+        ds = builder.as_dataset(split=expression)
+        return Split(ds.map(pair, num_parallel_calls=tf.data.AUTOTUNE), int(ds.cardinality()))
+
+    return tfds_source(name, builder, class_names, split_of)
 
 
 # ---------------------------------------------------------------------- pipelines

@@ -197,8 +197,14 @@ def export_model(task, config, model, data):
     )  # fmt: skip
     log.info("Exported to %s; every artifact matches the Keras model:", config.export_dir)
     for name, check in checks.items():
-        log.info(
-            "  %-12s max abs diff %.2e, top-1 agreement %.0f%% on %d test images",
-            name, check["max_abs_diff"], 100 * check["top1_agreement"], check["images"],
-        )  # fmt: skip
+        log.info("  %s", describe_check(task, name, check))
     return checks
+
+
+def describe_check(task, name, check):
+    """One artifact's check in words; the agreement figure is the task's (`Task.agreement`)."""
+    key, what = task.agreement
+    return (
+        f"{name:<12} max abs diff {check['max_abs_diff']:.2e}, {what} {100 * check[key]:.0f}% on "
+        f"{check['images']} test images"
+    )
