@@ -12,12 +12,11 @@ module that owns it.
 
 import importlib
 
-# The modules that register serializable layers (custom blocks, the Preprocess layer, the
-# detector's decoding), so that `keras.saving.load_model` finds them after `import keras_resnets`.
-from keras_resnets.blocks import attention as _attention  # noqa: F401
-from keras_resnets.blocks import layers as _layers  # noqa: F401
-from keras_resnets.heads import retinanet as _retinanet  # noqa: F401
-from keras_resnets import imagenet as _imagenet  # noqa: F401
+from keras_resnets import registration
+
+# `keras.saving.load_model` finds the package's custom layers after `import keras_resnets`,
+# which itself imports neither Keras nor TensorFlow (see `registration`).
+registration.install()
 
 __version__ = "0.1.0"
 

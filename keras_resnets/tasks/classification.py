@@ -10,10 +10,8 @@ Preprocessing lives inside the model, so it is applied exactly once whatever fee
 model: the training pipeline, the exported SavedModel/TFLite files, or `apps/predict.py`.
 """
 
-import dataclasses
 import logging
 from pathlib import Path
-from typing import Optional
 
 import keras
 import numpy as np
@@ -23,6 +21,7 @@ from keras_resnets.imagenet import Preprocess
 from keras_resnets.tasks import Evaluation, Task, data_summary
 from keras_resnets.tasks import classification_data as data
 from keras_resnets.tasks import classification_report as report
+from keras_resnets.tasks.options import ClassificationOptions
 from keras_resnets.training.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -48,22 +47,8 @@ def classifier(backbone, num_classes, preprocessing, pretrained, dropout=0.2):
     return keras.Model(inputs, outputs, name=f"{backbone.name}_classifier")
 
 
-@dataclasses.dataclass(frozen=True)
-class ClassificationTask(Task):
-    """data_dir: a `<class>/<image>` folder (optional `splits.csv`), or dataset: a
-    tensorflow-datasets name ("flowers" = tf_flowers); see `classification_data`.
-    augment: extra keras-cv augmentation (one of `classification_data.AUGMENTATIONS`) on
-    top of random resized crop and flip. cache: keep decoded images in memory.
-    """
-
-    data_dir: Optional[str] = None
-    dataset: Optional[str] = None
-    tfds_dir: Optional[str] = None
-    max_images: Optional[int] = None
-    cache: bool = True
-    dropout: float = 0.2
-    label_smoothing: float = 0.1
-    augment: Optional[str] = None
+class ClassificationTask(ClassificationOptions, Task):
+    """Its options, their defaults and their checks: `options.ClassificationOptions`."""
 
     identity = ("dataset", "data_dir", "max_images", "dropout", "label_smoothing", "augment")
     curves = (

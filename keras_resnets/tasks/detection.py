@@ -14,11 +14,9 @@ the decoding layer on top ({"boxes", "scores"}), followed by per-class NMS
 (`detection_postprocess.select`), which the export folder carries as `postprocess.py`.
 """
 
-import dataclasses
 import logging
 import shutil
 from pathlib import Path
-from typing import Optional
 
 import keras_resnets as kr
 from keras_resnets.heads import retinanet
@@ -27,38 +25,17 @@ from keras_resnets.tasks import Evaluation, Task, data_summary
 from keras_resnets.tasks import detection_data as data
 from keras_resnets.tasks import detection_postprocess as postprocess
 from keras_resnets.tasks import detection_report as report
-from keras_resnets.training.errors import ConfigError, DataError
+from keras_resnets.tasks.options import DetectionOptions
+from keras_resnets.training.errors import DataError
 
 log = logging.getLogger(__name__)
 
 POSTPROCESS_FILE = "postprocess.py"
 
 
-@dataclasses.dataclass(frozen=True)
-class DetectionTask(Task):
-    """data_dir: a COCO or YOLO folder (`data_format`: "coco", "yolo", or None to detect it),
-    or dataset: a tensorflow-datasets detection set (`detection_data.TFDS_SETS`); see
-    `detection_data`. skip_bad: leave out unusable boxes and images (listed) instead of
-    stopping. augment: "crop" (random crop and flip), "flip" or "none". max_boxes: boxes
-    per training image (the largest count in COCO is below 100). head_filters and
-    head_depth: width and depth of the FPN and of the class and box towers (the paper's
-    256 and 4). box_weight: weight of the box loss beside the focal loss. pictures:
-    validation images drawn after every epoch.
-    """
-
-    data_dir: Optional[str] = None
-    dataset: Optional[str] = None
-    data_format: Optional[str] = None
-    tfds_dir: Optional[str] = None
-    max_images: Optional[int] = None
-    skip_bad: bool = False
-    cache: bool = True
-    augment: str = "crop"
-    max_boxes: int = 100
-    head_filters: int = 256
-    head_depth: int = 4
-    box_weight: float = 1.0
-    pictures: int = 4
+class DetectionTask(DetectionOptions, Task):
+    """Its options, their defaults and their checks (the input side included):
+    `options.DetectionOptions`."""
 
     identity = (
         "dataset", "data_dir", "data_format", "max_images", "skip_bad", "augment", "max_boxes",
@@ -74,16 +51,6 @@ class DetectionTask(Task):
         return Path(self.data_dir).resolve().name if self.data_dir else self.dataset.replace("/", "-")
 
     def load_data(self, config):
-        multiple = retinanet.SIZE_MULTIPLE
-        if config.image_size % multiple:
-            size = max(multiple, round(config.image_size / multiple) * multiple)
-            raise ConfigError(
-                f"RetinaNet's image size is a multiple of {multiple} (the stride of its P5 level); "
-                f"got {config.image_size}: use {size}.",
-                "image_size",
-            )
-        if self.augment not in data.AUGMENTATIONS:
-            raise ConfigError(f"augment is one of {data.AUGMENTATIONS}; got {self.augment!r}.", "augment")
         if self.data_dir:
             source = data.load_folder(self.data_dir, self.data_format, self.skip_bad, self.max_images)
         elif self.dataset:
