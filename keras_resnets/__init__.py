@@ -11,6 +11,7 @@ module that owns it.
 """
 
 import importlib
+import importlib.util
 
 from keras_resnets import registration
 
@@ -61,7 +62,9 @@ def preprocess_input(x, model, data_format=None, weights=None):
 def __getattr__(name):
     if name in _API:
         return getattr(importlib.import_module(_API[name]), name)
-    if name in _SUBMODULES:
+    # Any submodule, listed or not: `from keras_resnets import benchmark` must not fall
+    # through to the registry below, which imports Keras.
+    if name in _SUBMODULES or importlib.util.find_spec(f"keras_resnets.{name}") is not None:
         return importlib.import_module(f"keras_resnets.{name}")
     if not name.startswith("_"):
         from keras_resnets.core import registry
