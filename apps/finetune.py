@@ -8,7 +8,8 @@ Pretrained weights: phase 1 trains a new head on the frozen backbone, phase 2 un
 the top stages at a lower learning rate with BatchNorm kept in inference mode. From
 scratch (--weights none): one phase that trains everything. Every epoch is checkpointed
 under runs/<run-name>/; running the same command again (or --resume) continues after the
-last completed epoch, optimizer state and schedule position included. At the end: a
+last completed epoch, optimizer state and schedule position included; once the run has
+finished and its export passed, that checkpoint is deleted (--keep-checkpoint keeps it). At the end: a
 train/val/test table, per-class precision/recall, the confusion matrix and curves as PNG,
 metrics.json, and an export (model.keras, SavedModel, TFLite, labels.txt) to
 saved_models/<run-name>/ in which every artifact is checked against the Keras model on

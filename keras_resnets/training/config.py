@@ -15,19 +15,12 @@ import keras_resnets as kr
 from keras_resnets import weights as weights_lib
 from keras_resnets.training import precision
 from keras_resnets.training.errors import ConfigError
-
-# RunConfig, its rules and from_options are keras-free, in `options`; here for callers of old.
-from keras_resnets.training.options import (  # noqa: F401
+from keras_resnets.training.options import (
     DEFAULT_LR,
     DEFAULT_WEIGHT_DECAY,
     EXPORT_ROOT,
-    IDENTITY,
-    MIN_IMAGE_SIZE,
-    PROGRESS_MODES,
     SCRATCH_SIZE,
     InputSide,
-    RunConfig,
-    from_options,
 )
 
 

@@ -3,7 +3,10 @@
 The run folder `<output_dir>/<run_name>/` holds the checkpoints (see `checkpoints`),
 `curves.png`, the task's plots and `metrics.json`; the export goes to `export_dir`.
 Calling `run` again with the same options (or `resume=True`) continues after the last
-completed epoch, optimizer state and schedule position included.
+completed epoch, optimizer state and schedule position included. The folder is written only
+once the run really starts (options checked, weights found, data loaded, model built), and
+when the run has finished and its export passed, the last checkpoint is deleted unless
+`keep_checkpoint` (the export holds the trained weights).
 """
 
 import dataclasses
@@ -16,8 +19,8 @@ import numpy as np
 from keras_resnets import export
 from keras_resnets.core import analysis
 from keras_resnets.training import checkpoints, plots, precision, progress, recipe
-from keras_resnets.training.config import IDENTITY, resolve
-from keras_resnets.training.options import check_writable
+from keras_resnets.training.config import resolve
+from keras_resnets.training.options import IDENTITY, check_writable
 from keras_resnets.training.errors import ConfigError
 
 log = logging.getLogger(__name__)
