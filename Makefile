@@ -2,7 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | md5sum | cut -c1-8)
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+# TensorFlow's info and warning lines stay out of the tests and benchmarks; the apps
+# (`make finetune`) silence its start-up noise themselves unless this is set by you.
+test-tensorflow test-jax test-torch benchmark perf: export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: setup test test-tensorflow test-jax test-torch finetune benchmark perf
 

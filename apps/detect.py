@@ -33,16 +33,13 @@ Exit status: 0 done, 2 bad input or options (the message says what to do), 3 an 
 artifact failed its check.
 """
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Options and parsing only: TensorFlow loads once the options have passed their checks.
+from keras_resnets.tasks import options as task_options
+from keras_resnets.tasks.options import DetectionOptions
+from keras_resnets.training import cli
 
-from keras_resnets.tasks.detection import DetectionTask  # noqa: E402
-from keras_resnets.tasks.detection_data import AUGMENTATIONS, FORMATS, TFDS_SETS  # noqa: E402
-from keras_resnets.training import cli  # noqa: E402
-
-DEFAULT_IMAGE_SIZE = 512
 LOCAL_DATA = (
     "--data PATH, a COCO (annotations.json + images/) or YOLO (images/, labels/, classes.txt) "
     "folder (in this workplace: --data ../shared/data/detection-mini)"
@@ -54,37 +51,38 @@ ADVICE = {
 }
 
 
-def parse_args(argv=None):
-    parser, groups = cli.parser(
-        "detect.py", __doc__, default_model="resnet50", image_size_help="input side in pixels, a multiple of 32"
-    )
-    parser.set_defaults(image_size=DEFAULT_IMAGE_SIZE)
+def build_parser():
+    parser, groups = cli.parser("detect.py", __doc__, DetectionOptions)
     where = groups["data"].add_mutually_exclusive_group()
-    where.add_argument("--data", help="a local COCO or YOLO folder (see above)")
-    where.add_argument("--dataset", help=f"a tensorflow-datasets detection set: {', '.join(TFDS_SETS)}")
-    data = groups["data"].add_argument
-    data("--format", choices=FORMATS, help="layout of --data; default: coco when annotations.json exists, else yolo")
-    data("--tfds-dir", help="tensorflow-datasets storage folder (default: its own)")
-    data("--max-images", type=int, help="use at most this many images per split (quick trials)")
-    data("--skip-bad", action="store_true", help="leave out unusable boxes and images instead of stopping")
-    data("--no-cache", action="store_true", help="do not cache decoded images in memory")
-    model = groups["model"].add_argument
-    model("--head-filters", type=int, default=256, help="channels of the feature pyramid and the towers")
-    model("--head-depth", type=int, default=4, help="3x3 convs in each of the class and box towers")
-    recipe = groups["training recipe"].add_argument
-    recipe("--augment", choices=AUGMENTATIONS, default="crop", help="crop: random crop + flip; flip; none")
-    recipe("--max-boxes", type=int, default=100, help="boxes kept per training image")
-    recipe("--box-weight", type=float, default=1.0, help="weight of the box loss beside the focal loss")
-    groups["output"].add_argument(
-        "--pictures", type=int, default=4, help="validation images drawn after every epoch"
+    where.add_argument("--data", dest="data_dir", metavar="DATA", help="a local COCO or YOLO folder (see above)")
+    where.add_argument(
+        "--dataset", help=f"a tensorflow-datasets detection set: {', '.join(task_options.DETECTION_TFDS_SETS)}"
     )
-    return parser.parse_args(argv)
+    data = groups["data"].add_argument
+    data("--format", dest="data_format", choices=task_options.DETECTION_FORMATS,
+         help="layout of --data; default: coco when annotations.json exists, else yolo")  # fmt: skip
+    data("--skip-bad", action="store_true", help="leave out unusable boxes and images instead of stopping")
+    model = groups["model"].add_argument
+    model("--head-filters", type=int, help="channels of the feature pyramid and the towers")
+    model("--head-depth", type=int, help="3x3 convs in each of the class and box towers")
+    recipe = groups["training recipe"].add_argument
+    recipe("--augment", choices=task_options.DETECTION_AUGMENTATIONS, help="crop: random crop + flip; flip; none")
+    recipe("--max-boxes", type=int, help="boxes kept per training image")
+    recipe("--box-weight", type=float, help="weight of the box loss beside the focal loss")
+    groups["output"].add_argument("--pictures", type=int, help="validation images drawn after every epoch")
+    return parser
+
+
+def task_class():
+    from keras_resnets.tasks.detection import DetectionTask
+
+    return DetectionTask
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    options = {"data_dir": args.data, "data_format": args.format, "cache": not args.no_cache}
-    return cli.main("detect.py", DetectionTask, args, options, ADVICE)
+    parser = build_parser()
+    options = cli.parse(parser, DetectionOptions, argv)
+    return cli.main(parser, options, DetectionOptions, task_class, ADVICE)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ Pretrained weights: phase 1 trains a new head on the frozen backbone, phase 2 un
 the top stages at a lower learning rate with BatchNorm kept in inference mode. From
 scratch (--weights none): one phase that trains everything. Every epoch is checkpointed
 under runs/<run-name>/; running the same command again (or --resume) continues after the
-last completed epoch, optimizer state and schedule position included. At the end: a
+last completed epoch, optimizer state and schedule position included; once the run has
+finished and its export passed, that checkpoint is deleted (--keep-checkpoint keeps it). At the end: a
 train/val/test table, per-class precision/recall, the confusion matrix and curves as PNG,
 metrics.json, and an export (model.keras, SavedModel, TFLite, labels.txt) to
 saved_models/<run-name>/ in which every artifact is checked against the Keras model on
@@ -22,14 +23,11 @@ Exit status: 0 done, 2 bad input or options (the message says what to do), 3 an 
 artifact failed its check.
 """
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_resnets.tasks.classification import ClassificationTask  # noqa: E402
-from keras_resnets.tasks.classification_data import AUGMENTATIONS  # noqa: E402
-from keras_resnets.training import cli  # noqa: E402
+# Options and parsing only: TensorFlow loads once the options have passed their checks.
+from keras_resnets.tasks.options import CLASSIFICATION_AUGMENTATIONS, ClassificationOptions
+from keras_resnets.training import cli
 
 # Re-exported for the tests and for scripts that check exit codes.
 EXIT_USAGE, EXIT_EXPORT = cli.EXIT_USAGE, cli.EXIT_EXPORT
@@ -45,8 +43,8 @@ ADVICE = {
 }
 
 
-def parse_args(argv=None):
-    parser, groups = cli.parser("finetune.py", __doc__, default_model="resnet50v2")
+def build_parser():
+    parser, groups = cli.parser("finetune.py", __doc__, ClassificationOptions)
     where = groups["data"].add_mutually_exclusive_group()
     where.add_argument(
         "--dataset",
@@ -61,29 +59,30 @@ def parse_args(argv=None):
         "(file,class,split) beside the class folders is honoured, else each class is split "
         "70/15/15%% (sorted paths shuffled by random.Random(1234))",
     )
-    data = groups["data"].add_argument
-    data("--tfds-dir", help="tensorflow-datasets storage folder (default: its own)")
-    data("--max-images", type=int, help="use at most this many images per split (quick trials)")
-    data("--no-cache", action="store_true", help="do not cache decoded images in memory")
     head = groups["model"].add_argument
-    head("--dropout", type=float, default=0.2, help="dropout before the classifier")
+    head("--dropout", type=float, help="dropout before the classifier")
     recipe = groups["training recipe"].add_argument
-    recipe("--label-smoothing", type=float, default=0.1)
+    recipe("--label-smoothing", type=float, help="of the cross-entropy's targets")
     recipe(
         "--augment",
-        choices=AUGMENTATIONS,
+        choices=CLASSIFICATION_AUGMENTATIONS,
         help="extra keras-cv augmentation on top of random resized crop + flip",
     )
-    return parser.parse_args(argv)
+    return parser
+
+
+def task_class():
+    from keras_resnets.tasks.classification import ClassificationTask
+
+    return ClassificationTask
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    options = {
-        "dataset": args.dataset or (None if args.data_dir else "flowers"),
-        "cache": not args.no_cache,
-    }
-    return cli.main("finetune.py", ClassificationTask, args, options, ADVICE)
+    parser = build_parser()
+    options = cli.parse(parser, ClassificationOptions, argv)
+    if not options["data_dir"]:
+        options["dataset"] = options["dataset"] or "flowers"
+    return cli.main(parser, options, ClassificationOptions, task_class, ADVICE)
 
 
 if __name__ == "__main__":

@@ -30,15 +30,12 @@ Exit status: 0 done, 2 bad input or options (the message says what to do), 3 an 
 artifact failed its check.
 """
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_resnets.heads.segmentation import HEADS  # noqa: E402
-from keras_resnets.tasks.segmentation import OUTPUT_STRIDES, SegmentationTask  # noqa: E402
-from keras_resnets.tasks.segmentation_data import TFDS_SETS  # noqa: E402
-from keras_resnets.training import cli  # noqa: E402
+# Options and parsing only: TensorFlow loads once the options have passed their checks.
+from keras_resnets.tasks import options as task_options
+from keras_resnets.tasks.options import SegmentationOptions
+from keras_resnets.training import cli
 
 LOCAL_DATA = (
     "--data PATH, a folder with images/, masks/ and classes.txt (in this workplace: "
@@ -51,30 +48,35 @@ ADVICE = {
 }
 
 
-def parse_args(argv=None):
-    parser, groups = cli.parser("segment.py", __doc__, default_model="resnet18")
+def build_parser():
+    parser, groups = cli.parser("segment.py", __doc__, SegmentationOptions)
     where = groups["data"].add_mutually_exclusive_group()
-    where.add_argument("--data", help="a local folder: images/, masks/ (PNG class indices, 255 = void), classes.txt")
-    where.add_argument("--dataset", help=f"a tensorflow-datasets segmentation set: {', '.join(sorted(TFDS_SETS))}")
-    data = groups["data"].add_argument
-    data("--tfds-dir", help="tensorflow-datasets storage folder (default: its own)")
-    data("--max-images", type=int, help="use at most this many images per split (quick trials)")
-    data("--skip-bad", action="store_true", help="leave out unusable image/mask pairs instead of stopping")
-    data("--no-cache", action="store_true", help="do not cache decoded images in memory")
-    model = groups["model"].add_argument
-    model("--head", choices=tuple(HEADS), default="deeplabv3plus", help="the decoder")
-    model("--output-stride", type=int, choices=OUTPUT_STRIDES,
-          help="backbone output stride (late stages dilated below 32); default: 16 for deeplabv3plus, 32 for fpn")  # fmt: skip
-    groups["output"].add_argument(
-        "--pictures", type=int, default=4, help="validation images drawn after every epoch"
+    where.add_argument("--data", dest="data_dir", metavar="DATA",
+                       help="a local folder: images/, masks/ (PNG class indices, 255 = void), classes.txt")  # fmt: skip
+    where.add_argument(
+        "--dataset", help=f"a tensorflow-datasets segmentation set: {', '.join(task_options.SEGMENTATION_TFDS_SETS)}"
     )
-    return parser.parse_args(argv)
+    data = groups["data"].add_argument
+    data("--skip-bad", action="store_true", help="leave out unusable image/mask pairs instead of stopping")
+    model = groups["model"].add_argument
+    model("--head", choices=task_options.SEGMENTATION_HEADS, help="the decoder")
+    strides = ", ".join(f"{s} for {head}" for head, s in task_options.DEFAULT_OUTPUT_STRIDE.items())
+    model("--output-stride", type=int, choices=task_options.OUTPUT_STRIDES,
+          help=f"backbone output stride (late stages dilated below 32); default: {strides}")  # fmt: skip
+    groups["output"].add_argument("--pictures", type=int, help="validation images drawn after every epoch")
+    return parser
+
+
+def task_class():
+    from keras_resnets.tasks.segmentation import SegmentationTask
+
+    return SegmentationTask
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    options = {"data_dir": args.data, "cache": not args.no_cache}
-    return cli.main("segment.py", SegmentationTask, args, options, ADVICE)
+    parser = build_parser()
+    options = cli.parse(parser, SegmentationOptions, argv)
+    return cli.main(parser, options, SegmentationOptions, task_class, ADVICE)
 
 
 if __name__ == "__main__":

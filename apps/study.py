@@ -17,15 +17,11 @@ Exit status: 0 done (whether or not the claim held), 2 bad options or data.
 """
 
 import argparse
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_resnets import studies  # noqa: E402
-from keras_resnets.studies.recipe import Recipe  # noqa: E402
-from keras_resnets.training.checkpoints import RunConfigError  # noqa: E402
-from keras_resnets.training.errors import OptionError  # noqa: E402
+# Parsing only: TensorFlow loads once the arguments have been read.
+from keras_resnets.training import cli
+from keras_resnets.training.errors import OptionError, RunConfigError
 
 ALL_FAMILIES = "plainnet,highwaynet,resnet,preactresnet,weightedresnet"
 
@@ -86,6 +82,10 @@ def parse(argv):
 
 def main(argv=None):
     args = parse(argv)
+    cli.import_backend()
+    from keras_resnets import studies
+    from keras_resnets.studies.recipe import Recipe
+
     recipe = Recipe(epochs=args.epochs, width=args.width, batch_size=args.batch_size, lr=args.lr,
                     train_images=args.train_images, seed=args.seed)  # fmt: skip
     shared = dict(data=args.data, limit=args.limit or None, recipe=recipe, output_dir=args.output_dir)

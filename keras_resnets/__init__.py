@@ -11,13 +11,13 @@ module that owns it.
 """
 
 import importlib
+import importlib.util
 
-# The modules that register serializable layers (custom blocks, the Preprocess layer, the
-# detector's decoding), so that `keras.saving.load_model` finds them after `import keras_resnets`.
-from keras_resnets.blocks import attention as _attention  # noqa: F401
-from keras_resnets.blocks import layers as _layers  # noqa: F401
-from keras_resnets.heads import retinanet as _retinanet  # noqa: F401
-from keras_resnets import imagenet as _imagenet  # noqa: F401
+from keras_resnets import registration
+
+# `keras.saving.load_model` finds the package's custom layers after `import keras_resnets`,
+# which itself imports neither Keras nor TensorFlow (see `registration`).
+registration.install()
 
 __version__ = "0.1.0"
 
@@ -62,7 +62,9 @@ def preprocess_input(x, model, data_format=None, weights=None):
 def __getattr__(name):
     if name in _API:
         return getattr(importlib.import_module(_API[name]), name)
-    if name in _SUBMODULES:
+    # Any submodule, listed or not: `from keras_resnets import benchmark` must not fall
+    # through to the registry below, which imports Keras.
+    if name in _SUBMODULES or importlib.util.find_spec(f"keras_resnets.{name}") is not None:
         return importlib.import_module(f"keras_resnets.{name}")
     if not name.startswith("_"):
         from keras_resnets.core import registry

@@ -11,8 +11,6 @@ exactly once whatever feeds the model: the training pipeline, the exported Saved
 files, or `apps/predict.py`.
 """
 
-import dataclasses
-from typing import Optional
 
 import keras
 import numpy as np
@@ -24,24 +22,11 @@ from keras_resnets.tasks import classification_data as data
 from keras_resnets.tasks import classification_report as report
 from keras_resnets.tasks.data import SPLITS, limit
 from keras_resnets.tasks.image_task import ImageTask
+from keras_resnets.tasks.options import ClassificationOptions
 
 
-@dataclasses.dataclass(frozen=True)
-class ClassificationTask(ImageTask):
-    """data_dir: a `<class>/<image>` folder (optional `splits.csv`), or dataset: a
-    tensorflow-datasets name ("flowers" = tf_flowers); see `classification_data`.
-    augment: extra keras-cv augmentation (one of `classification_data.AUGMENTATIONS`) on
-    top of random resized crop and flip. cache: keep decoded images in memory.
-    """
-
-    data_dir: Optional[str] = None
-    dataset: Optional[str] = None
-    tfds_dir: Optional[str] = None
-    max_images: Optional[int] = None
-    cache: bool = True
-    dropout: float = 0.2
-    label_smoothing: float = 0.1
-    augment: Optional[str] = None
+class ClassificationTask(ClassificationOptions, ImageTask):
+    """Its options, their defaults and their checks: `options.ClassificationOptions`."""
 
     identity = ("dataset", "data_dir", "max_images", "dropout", "label_smoothing", "augment")
     curves = (

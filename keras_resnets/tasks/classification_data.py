@@ -39,6 +39,7 @@ from keras_resnets.tasks.images import (
     shrink,
     training_stream,
 )
+from keras_resnets.tasks.options import CLASSIFICATION_AUGMENTATIONS
 from keras_resnets.training.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ def pipeline(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-AUGMENTATIONS = ("randaugment", "mixup", "cutmix")
+AUGMENTATIONS = CLASSIFICATION_AUGMENTATIONS
 
 
 def augmenter(kind, seed):

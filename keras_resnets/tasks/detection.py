@@ -14,10 +14,8 @@ the decoding layer on top ({"boxes", "scores"}), followed by per-class NMS
 (`detection_postprocess.select`), which the export folder carries as `postprocess.py`.
 """
 
-import dataclasses
 import shutil
 from pathlib import Path
-from typing import Optional
 
 import keras_resnets as kr
 from keras_resnets.heads import retinanet
@@ -28,36 +26,14 @@ from keras_resnets.tasks import detection_postprocess as postprocess
 from keras_resnets.tasks import detection_report as report
 from keras_resnets.tasks.data import SPLITS
 from keras_resnets.tasks.image_task import ImageTask
-from keras_resnets.training.errors import ConfigError
+from keras_resnets.tasks.options import DetectionOptions
 
 POSTPROCESS_FILE = "postprocess.py"
 
 
-@dataclasses.dataclass(frozen=True)
-class DetectionTask(ImageTask):
-    """data_dir: a COCO or YOLO folder (`data_format`: "coco", "yolo", or None to detect it),
-    or dataset: a tensorflow-datasets detection set (`detection_data.TFDS_SETS`); see
-    `detection_data`. skip_bad: leave out unusable boxes and images (listed) instead of
-    stopping. augment: "crop" (random crop and flip), "flip" or "none". max_boxes: boxes
-    per training image (the largest count in COCO is below 100). head_filters and
-    head_depth: width and depth of the FPN and of the class and box towers (the paper's
-    256 and 4). box_weight: weight of the box loss beside the focal loss. pictures:
-    validation images drawn after every epoch.
-    """
-
-    data_dir: Optional[str] = None
-    dataset: Optional[str] = None
-    data_format: Optional[str] = None
-    tfds_dir: Optional[str] = None
-    max_images: Optional[int] = None
-    skip_bad: bool = False
-    cache: bool = True
-    augment: str = "crop"
-    max_boxes: int = 100
-    head_filters: int = 256
-    head_depth: int = 4
-    box_weight: float = 1.0
-    pictures: int = 4
+class DetectionTask(DetectionOptions, ImageTask):
+    """Its options, their defaults and their checks (the input side included):
+    `options.DetectionOptions`."""
 
     identity = (
         "dataset", "data_dir", "data_format", "max_images", "skip_bad", "augment", "max_boxes",
@@ -71,19 +47,6 @@ class DetectionTask(ImageTask):
 
     skipped_what = "unusable annotations or images"
     agreement = ("detections_matched", "detections found again")
-
-    def load_data(self, config):
-        multiple = retinanet.SIZE_MULTIPLE
-        if config.image_size % multiple:
-            size = max(multiple, round(config.image_size / multiple) * multiple)
-            raise ConfigError(
-                f"RetinaNet's image size is a multiple of {multiple} (the stride of its P5 level); "
-                f"got {config.image_size}: use {size}.",
-                "image_size",
-            )
-        if self.augment not in data.AUGMENTATIONS:
-            raise ConfigError(f"augment is one of {data.AUGMENTATIONS}; got {self.augment!r}.", "augment")
-        return super().load_data(config)
 
     # Both cut each split to max_images themselves, so that its ground truth matches.
     def read_folder(self, config):

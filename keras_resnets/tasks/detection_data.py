@@ -45,13 +45,14 @@ from keras_resnets.tasks.data import (
 from keras_resnets.tasks.images import (
     cache_side, check_image, decode_file, random_crop_window, resize_eval, shrink, training_stream,
 )  # fmt: skip
+from keras_resnets.tasks.options import DETECTION_AUGMENTATIONS, DETECTION_FORMATS, DETECTION_TFDS_SETS
 from keras_resnets.training.errors import DataError
 
 log = logging.getLogger(__name__)
 
 COCO_FILE = "annotations.json"
-FORMATS = ("coco", "yolo")
-AUGMENTATIONS = ("crop", "flip", "none")
+FORMATS = DETECTION_FORMATS
+AUGMENTATIONS = DETECTION_AUGMENTATIONS
 SLACK_PX = 1.0  # boxes may overrun their image by this much (rounding); they are clipped
 MIN_VISIBLE = 0.3  # a cropped box keeping less of its area is dropped
 SHOWN_UNLABELLED = 5
@@ -275,7 +276,7 @@ def load_folder(root, data_format=None, skip_bad=False, max_images=None):
 
 # ------------------------------------------------------------ tensorflow-datasets
 
-TFDS_SETS = ("voc/2007", "coco/2017")
+TFDS_SETS = DETECTION_TFDS_SETS
 
 
 def load_tfds(name, data_dir=None, max_images=None):

@@ -13,9 +13,7 @@ probabilities (N, S, S, classes): Preprocess -> the backbone's feature pyramid
 loss, the metrics and the pictures ignore it.
 """
 
-import dataclasses
 from pathlib import Path
-from typing import Optional
 
 import keras
 from keras import ops
@@ -28,12 +26,8 @@ from keras_resnets.tasks import segmentation_data as data
 from keras_resnets.tasks import segmentation_report as report
 from keras_resnets.tasks.data import SPLITS, limit
 from keras_resnets.tasks.image_task import ImageTask
-from keras_resnets.training.errors import ConfigError
+from keras_resnets.tasks.options import DEFAULT_OUTPUT_STRIDE, SegmentationOptions
 
-# DeepLab's ASPP wants a stride-16 map (the paper's speed/accuracy choice); the FPN
-# decoder merges every level, so it keeps the undilated, cheaper stride-32 backbone.
-DEFAULT_OUTPUT_STRIDE = {"deeplabv3plus": 16, "fpn": 32}
-OUTPUT_STRIDES = (8, 16, 32)
 
 
 def void_masked_crossentropy(y_true, y_pred):
@@ -57,25 +51,8 @@ def void_masked_pixel_accuracy(y_true, y_pred):
     return ops.sum(right * valid) / ops.maximum(ops.sum(valid), 1.0)
 
 
-@dataclasses.dataclass(frozen=True)
-class SegmentationTask(ImageTask):
-    """data_dir: a folder with images/, masks/ and classes.txt, or dataset: a
-    tensorflow-datasets segmentation set (`segmentation_data.TFDS_SETS`); see
-    `segmentation_data`. head: "deeplabv3plus" or "fpn". output_stride: 8, 16 or 32 (no
-    dilation); None: the head's default (`DEFAULT_OUTPUT_STRIDE`). skip_bad: leave out
-    unusable image/mask pairs (listed) instead of stopping. pictures: validation images
-    drawn after every epoch.
-    """
-
-    data_dir: Optional[str] = None
-    dataset: Optional[str] = None
-    tfds_dir: Optional[str] = None
-    max_images: Optional[int] = None
-    skip_bad: bool = False
-    cache: bool = True
-    head: str = "deeplabv3plus"
-    output_stride: Optional[int] = None
-    pictures: int = 4
+class SegmentationTask(SegmentationOptions, ImageTask):
+    """Its options, their defaults and their checks: `options.SegmentationOptions`."""
 
     identity = ("dataset", "data_dir", "max_images", "skip_bad", "head", "output_stride")
     curves = (
@@ -87,10 +64,6 @@ class SegmentationTask(ImageTask):
     skipped_what = "unusable image/mask pairs"
     agreement = ("top1_agreement", "per-pixel top-1 agreement")
 
-    def load_data(self, config):
-        heads.check_head(self.head)
-        return super().load_data(config)
-
     def read_folder(self, config):
         return limit(data.load_folder(self.data_dir, self.skip_bad), self.max_images)
 
@@ -99,8 +72,6 @@ class SegmentationTask(ImageTask):
 
     def stride(self):
         stride = self.output_stride or DEFAULT_OUTPUT_STRIDE[self.head]
-        if stride not in OUTPUT_STRIDES:
-            raise ConfigError(f"output_stride is one of {OUTPUT_STRIDES}; got {stride}.", "output_stride")
         return None if stride == 32 else stride
 
     def train_batches(self, source, config, seed):

@@ -4,7 +4,9 @@ A run folder holds `config.json` (the options that define the run: the task's an
 `RunConfig.identity()`), one
 `epoch-NNNN.weights.h5` (model weights *and* optimizer state, step counter included:
 Keras saves the compiled optimizer along with the model) and `checkpoint.json`, which
-names that file and carries the epoch, phase and history so far.
+names that file and carries the epoch, phase and history so far. When a run has finished
+and its export passed, `prune` deletes the weights file (about three times the model's
+size; the export holds the trained weights) unless `RunConfig.keep_checkpoint`.
 
 Every file is written under a temporary name and then `os.replace`d, and
 `checkpoint.json` is replaced only after the weights file it names is complete. A kill
@@ -19,17 +21,10 @@ from pathlib import Path
 
 import keras
 
-from keras_resnets.training.errors import OptionError
+from keras_resnets.training.errors import RunConfigError
 
 CHECKPOINT = "checkpoint.json"
 CONFIG = "config.json"
-
-
-class RunConfigError(OptionError):
-    """An existing run folder was made with other options."""
-
-    def __init__(self, message):
-        super().__init__(message, "run_name")
 
 
 def write_json(path, obj):
@@ -54,12 +49,12 @@ def read_json(path):
 
 
 def latest(run_dir):
-    """The last complete checkpoint's state, or None."""
+    """The last complete checkpoint's state, or None; its "weights" is None once `prune`d."""
     path = Path(run_dir) / CHECKPOINT
     if not path.exists():
         return None
     state = read_json(path)
-    if not (Path(run_dir) / state["weights"]).exists():
+    if state["weights"] is not None and not (Path(run_dir) / state["weights"]).exists():
         raise FileNotFoundError(f"{path} names {state['weights']}, which is missing.")
     return state
 
@@ -97,17 +92,47 @@ def clear(run_dir):
             path.unlink()
 
 
-def check_config(run_dir, config):
-    """Records `config` for a new run; for an existing one, insists that it matches."""
+def prune(run_dir):
+    """Deletes a finished run's last checkpoint (weights and optimizer state); returns its
+    size in bytes. `checkpoint.json` stays, its "weights" None, so that the run folder still
+    says how far the run went and a rerun is refused rather than trained again."""
+    state = latest(run_dir)
+    if state is None or state["weights"] is None:
+        return 0
+    path = Path(run_dir) / state["weights"]
+    size = path.stat().st_size
+    write_json(Path(run_dir) / CHECKPOINT, {**state, "weights": None})
+    path.unlink()
+    return size
+
+
+def check_can_continue(run_dir, config):
+    """Raises `RunConfigError` unless `run_dir` is new, or holds a run made with the same
+    options that still has its checkpoint; writes nothing."""
     path = Path(run_dir) / CONFIG
     if not path.exists():
-        write_json(path, config)
         return
     saved = read_json(path)
     changed = {k: (saved.get(k), v) for k, v in config.items() if saved.get(k) != v}
     if changed:
         diff = "; ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
         raise RunConfigError(f"{run_dir} holds a run made with other options ({diff}).")
+    state = latest(run_dir)
+    if state is not None and state["weights"] is None:
+        raise RunConfigError(
+            f"{run_dir} holds a finished run whose last checkpoint was deleted when it ended "
+            "(the exported model.keras holds its trained weights).",
+            "keep_checkpoint",
+        )
+
+
+def check_config(run_dir, config):
+    """Records `config` for a new run; for an existing one, insists that it matches."""
+    path = Path(run_dir) / CONFIG
+    if path.exists():
+        check_can_continue(run_dir, config)
+    else:
+        write_json(path, config)
 
 
 class Checkpointer(keras.callbacks.Callback):

@@ -1,105 +1,27 @@
-"""What a training run does: `RunConfig`, and `resolve`, which fills the defaults that
-depend on the model and its weights.
+"""`resolve`, which fills the defaults of a `RunConfig` that depend on the model, its
+weights and the task.
 
-A `RunConfig` as written by a caller may leave `weights`, `preprocessing`, `image_size`,
-the learning rates, the weight decay, `run_name` and `export_dir` as None. `resolve`
-returns a new, complete config (the caller's object is never changed), so that the run
+A `RunConfig` (`options`) as written by a caller may leave `model`, `weights`,
+`preprocessing`, `image_size`, the learning rates, the weight decay, `run_name` and
+`export_dir` as None. `resolve` returns a new, complete config (the caller's object is never changed), so that the run
 folder's `config.json` records what was actually trained.
 """
 
 import dataclasses
 import os
 from pathlib import Path
-from typing import Optional
 
 import keras_resnets as kr
 from keras_resnets import weights as weights_lib
-from keras_resnets.export.checks import DEFAULT_TOLERANCE
-from keras_resnets.training import precision, recipe
+from keras_resnets.training import precision
 from keras_resnets.training.errors import ConfigError
-
-# Default input size when training from scratch: small enough for a CPU.
-SCRATCH_SIZE = 128
-MIN_IMAGE_SIZE = 32
-PROGRESS_MODES = ("auto", "bar", "lines", "none")
-DEFAULT_WEIGHT_DECAY = {"adamw": 0.05, "sgd": 1e-4}
-
-# Options that define what a run computes: a run folder resumes only with the same ones.
-IDENTITY = (
-    "model", "weights", "preprocessing", "image_size", "head_epochs", "epochs", "unfreeze",
-    "optimizer", "lr", "finetune_lr", "weight_decay", "warmup_epochs", "batch_size",
-    "steps_per_epoch", "seed", "mixed_precision",
-)  # fmt: skip
-
-
-@dataclasses.dataclass(frozen=True)
-class RunConfig:
-    """Options of a run that do not depend on the task (see `keras_resnets.tasks`).
-
-    weights: None (the model's default tag, else its first tag, else "none"), "none"
-        (from scratch, one phase), a weights tag, or a backbone weights file (two phases:
-        head, then fine-tuning).
-    unfreeze: the number of top backbone stages trained in the fine-tuning phase, or "all".
-    progress: "bar" (Keras' progress bar), "lines" (one line per epoch, for logs), "auto"
-        (the bar on a terminal, lines otherwise) or "none" (silent).
-    log_every_steps: with line progress, also a line every that many training steps.
-    mixed_precision: None decides by the hardware (`precision.auto_mixed_precision`).
-    """
-
-    model: str = "resnet50v2"
-    weights: Optional[str] = None
-    preprocessing: Optional[str] = None
-    image_size: Optional[int] = None
-    head_epochs: int = 2
-    epochs: int = 8
-    unfreeze: str = "2"
-    optimizer: str = "adamw"
-    lr: Optional[float] = None
-    finetune_lr: Optional[float] = None
-    weight_decay: Optional[float] = None
-    warmup_epochs: float = 1.0
-    batch_size: int = 32
-    steps_per_epoch: Optional[int] = None
-    seed: int = 0
-    mixed_precision: Optional[bool] = None
-    run_name: Optional[str] = None
-    output_dir: str = "runs"
-    resume: bool = False
-    overwrite: bool = False
-    export: bool = True
-    export_dir: Optional[str] = None
-    export_tolerance: float = DEFAULT_TOLERANCE
-    export_images: int = 32
-    progress: str = "auto"
-    log_every_steps: Optional[int] = None
-
-    @property
-    def pretrained(self):
-        return self.weights != "none"
-
-    @property
-    def backbone_weights(self):
-        """The `weights` argument of `create_model`."""
-        return None if self.weights == "none" else self.weights
-
-    @property
-    def run_dir(self):
-        return Path(self.output_dir) / self.run_name
-
-    def identity(self):
-        return {key: getattr(self, key) for key in IDENTITY}
-
-
-def from_options(task_class, options):
-    """(task, RunConfig) from one flat dict of options, such as a parsed command line.
-
-    Each takes the keys named like its fields; keys that neither has are ignored.
-    """
-
-    def pick(cls):
-        return cls(**{f.name: options[f.name] for f in dataclasses.fields(cls) if f.name in options})
-
-    return pick(task_class), pick(RunConfig)
+from keras_resnets.training.options import (
+    DEFAULT_LR,
+    DEFAULT_WEIGHT_DECAY,
+    EXPORT_ROOT,
+    SCRATCH_SIZE,
+    InputSide,
+)
 
 
 def resolve_weights(name, weights):
@@ -133,32 +55,28 @@ def default_weights(model):
     return weights_lib.default_tag(model) or (tags[0] if tags else "none")
 
 
-def resolve(config, data_name):
-    """A complete copy of `config`; `data_name` names the data in the default run name."""
+def resolve(config, data_name, task=None):
+    """A complete copy of `config`; `data_name` names the data in the default run name.
+
+    `task` (a task, or its options class) gives the defaults and rules that are the
+    task's: `default_model` when `config.model` is None, and the `input_side` rule (its
+    default size, else the weights' resolution; what it accepts). Without a task: no
+    default model, and the generic rule (`InputSide()`).
+    """
+    name = config.model or getattr(task, "default_model", None)
+    if name is None:
+        raise ConfigError("No model: model is None and no task gives a default_model.", "model")
     try:
-        model = kr.get_spec(config.model).registry_name
+        model = kr.get_spec(name).registry_name
     except ValueError as exc:
         raise ConfigError(str(exc), "model") from None
+    side = getattr(task, "input_side", InputSide())
     weights = os.fspath(config.weights) if config.weights is not None else default_weights(model)
     _, pretrained, preprocessing, size = resolve_weights(model, weights)
-    image_size = config.image_size or size
-    if image_size < MIN_IMAGE_SIZE:
-        raise ConfigError(
-            f"image_size must be at least {MIN_IMAGE_SIZE}; got {image_size}.", "image_size"
-        )
-    unfreeze = str(config.unfreeze)
-    if unfreeze != "all" and not unfreeze.isdigit():
-        raise ConfigError(f"unfreeze takes a number of stages or 'all'; got {unfreeze!r}.", "unfreeze")
-    if config.optimizer not in recipe.DEFAULT_LR:
-        raise ConfigError(
-            f"Unknown optimizer {config.optimizer!r}; use one of {tuple(recipe.DEFAULT_LR)}.",
-            "optimizer",
-        )
-    if config.progress not in PROGRESS_MODES:
-        raise ConfigError(f"progress is one of {PROGRESS_MODES}; got {config.progress!r}.", "progress")
-    if pretrained and not (config.head_epochs or config.epochs):
-        raise ConfigError("Nothing to train: head_epochs and epochs are both 0.", "epochs")
-    lr = config.lr or recipe.DEFAULT_LR[config.optimizer]
+    image_size = side.check(next(s for s in (config.image_size, side.default, size) if s is not None))
+    if not (config.epochs or (pretrained and config.head_epochs)):
+        raise ConfigError("Nothing to train: epochs is 0 (and head_epochs too, or there is no head phase).", "epochs")
+    lr = DEFAULT_LR[config.optimizer] if config.lr is None else config.lr
     weight_decay = config.weight_decay
     if weight_decay is None:
         weight_decay = DEFAULT_WEIGHT_DECAY[config.optimizer]
@@ -175,12 +93,12 @@ def resolve(config, data_name):
         weights=weights,
         preprocessing=config.preprocessing or preprocessing,
         image_size=image_size,
-        unfreeze=unfreeze,
+        unfreeze=str(config.unfreeze),
         lr=lr,
-        finetune_lr=config.finetune_lr or lr / 10,
+        finetune_lr=lr / 10 if config.finetune_lr is None else config.finetune_lr,
         weight_decay=weight_decay,
         mixed_precision=bool(mixed_precision),
         run_name=run_name,
         output_dir=os.fspath(config.output_dir),
-        export_dir=os.fspath(config.export_dir or Path("saved_models") / run_name),
+        export_dir=os.fspath(config.export_dir or Path(EXPORT_ROOT) / run_name),
     )

@@ -17,3 +17,10 @@ class ConfigError(OptionError):
 
 class DataError(OptionError):
     """The data the run points at is missing, malformed or cannot be fetched."""
+
+
+class RunConfigError(OptionError):
+    """An existing run folder was made with other options, or cannot be continued."""
+
+    def __init__(self, message, option="run_name"):
+        super().__init__(message, option)

@@ -3,7 +3,10 @@
 The run folder `<output_dir>/<run_name>/` holds the checkpoints (see `checkpoints`),
 `curves.png`, the task's plots and `metrics.json`; the export goes to `export_dir`.
 Calling `run` again with the same options (or `resume=True`) continues after the last
-completed epoch, optimizer state and schedule position included.
+completed epoch, optimizer state and schedule position included. The folder is written only
+once the run really starts (options checked, weights found, data loaded, model built), and
+when the run has finished and its export passed, the last checkpoint is deleted unless
+`keep_checkpoint` (the export holds the trained weights).
 """
 
 import dataclasses
@@ -16,7 +19,8 @@ import numpy as np
 from keras_resnets import export
 from keras_resnets.core import analysis
 from keras_resnets.training import checkpoints, plots, precision, progress, recipe
-from keras_resnets.training.config import IDENTITY, resolve
+from keras_resnets.training.config import resolve
+from keras_resnets.training.options import IDENTITY, check_writable
 from keras_resnets.training.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -46,27 +50,31 @@ def _run(task, config):
     if config.mixed_precision is None:  # decided here once, so that the run can say why
         native, precision_reason = precision.auto_mixed_precision()
         config = dataclasses.replace(config, mixed_precision=native)
-    config = resolve(config, task.data_name())
+    config = resolve(config, task.data_name(), task)
+    check_writable(config)
     if config.export:
         require_export_packages()
+    run_dir = config.run_dir
+    options = {**task.options(), **config.identity()}
+    if not config.overwrite:
+        checkpoints.check_can_continue(run_dir, options)
     keras.utils.set_random_seed(config.seed)
     dtype_policy = precision.policy(config.mixed_precision)
     keras.mixed_precision.set_global_policy(dtype_policy)
 
     data = task.load_data(config)
-    run_dir = config.run_dir
+    model = task.build_model(config, data, config.backbone_weights)
+    # Only now, with the weights found, the data loaded and the model built, does the run
+    # folder get written: a start that fails leaves nothing that a corrected command trips on.
     run_dir.mkdir(parents=True, exist_ok=True)
     if config.overwrite:
         checkpoints.clear(run_dir)
-    options = {**task.options(), **config.identity()}
     checkpoints.check_config(run_dir, options)
     log.info(
         "Run %s: %s (weights %s, %s preprocessing) at %d px, backend %s, policy %s (%s).",
         run_dir, config.model, config.weights, config.preprocessing, config.image_size,
         keras.backend.backend(), dtype_policy, precision_reason,
     )  # fmt: skip
-
-    model = task.build_model(config, data, config.backbone_weights)
     history = train(task, config, model, data)
     evaluation = task.evaluate(model, data, config, run_dir)
     plots.plot_curves(history, run_dir / "curves.png", task.curves)
@@ -90,6 +98,10 @@ def _run(task, config):
         if config.export:
             metrics["export"] = {"dir": config.export_dir, "checks": None}
             metrics["export"]["checks"] = export_model(task, config, model, data)
+            if not config.keep_checkpoint:
+                size = checkpoints.prune(run_dir)
+                log.info("Deleted the last checkpoint (%.0f MB of weights and optimizer state): the export "
+                         "holds the trained model (keep_checkpoint keeps it).", size / 1e6)  # fmt: skip
     except export.ExportVerificationError as exc:
         metrics["export"]["error"] = str(exc)
         raise

@@ -18,8 +18,6 @@ import keras
 
 from keras_resnets.training.freezing import set_trainable
 
-DEFAULT_LR = {"adamw": 1e-3, "sgd": 1e-2}
-
 
 @dataclasses.dataclass(frozen=True)
 class Phase:
