@@ -1,0 +1,149 @@
+"""No import circles in keras_resnets: every arrow points down.
+
+The graph is read from the source with `ast`, from every import statement, at module level
+and inside functions alike (a lazy import closes a circle as surely as an eager one; it only
+fails later). How a statement counts, for an importer `m`:
+
+- The imported module is an edge: `import a.b.c` and `from a.b.c import x` give `a.b.c`;
+  `from a.b import c` gives `a.b.c` where that is a module, else `a.b` (c is a name there).
+- Importing `a.b.c` first runs `a/__init__.py` and `a/b/__init__.py`, so each package
+  between the root and the target is an edge too, except two kinds:
+  - the root façade `keras_resnets`: its exports are resolved lazily (PEP 562, through
+    `importlib`), so importing `keras_resnets.x` costs only the façade's own module-level
+    imports; an explicit `import keras_resnets` (then `kr.name`) is an edge to it.
+  - the importer's own ancestor packages: Python starts them before `m`'s first line, so a
+    submodule importing a sibling (`a.b.d` importing `a.b.c`) adds nothing.
+- `importlib.import_module` calls are not import statements and are not counted: the façades
+  (`keras_resnets`, `keras_resnets.metrics`) use them only to resolve their lazy exports.
+"""
+
+import ast
+from pathlib import Path
+
+ROOT = "keras_resnets"
+PACKAGE_DIR = Path(__file__).resolve().parents[1] / ROOT
+
+
+def package_modules():
+    """{module name: (source path, is a package)} for every .py file of the package."""
+    modules = {}
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts.pop()
+        modules[".".join(parts)] = (path, is_package)
+    return modules
+
+
+def _absolute(node, importer, is_package):
+    """The module a `from` statement names, relative imports resolved."""
+    if not node.level:
+        return node.module
+    base = importer.split(".")
+    base = base[: len(base) - node.level + (1 if is_package else 0)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def imported_targets(tree, importer, is_package, modules):
+    """The keras_resnets modules each import statement of `tree` names (rule 1 above)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(node, importer, is_package)
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                yield submodule if submodule in modules else base
+
+
+def dependencies(importer, target, modules):
+    """Edges of one import of `target` by `importer`: it, and the packages it passes through."""
+    if target != ROOT and not target.startswith(ROOT + "."):
+        return set()
+    while target not in modules:  # `import a.b.c` where c is not a module of ours
+        target = target.rsplit(".", 1)[0]
+    edges = {target}
+    parts = target.split(".")
+    ancestors = {".".join(importer.split(".")[:i]) for i in range(1, importer.count(".") + 1)}
+    for i in range(2, len(parts)):
+        package = ".".join(parts[:i])
+        if package not in ancestors:
+            edges.add(package)
+    edges.discard(importer)
+    return edges
+
+
+def import_graph():
+    modules = package_modules()
+    graph = {}
+    for name, (path, is_package) in modules.items():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        graph[name] = set()
+        for target in imported_targets(tree, name, is_package, modules):
+            graph[name] |= dependencies(name, target, modules)
+    return graph
+
+
+def cycles(graph):
+    """One cycle (a list of modules, first repeated last) per strongly connected component."""
+    index, low, stack, on_stack, components = {}, {}, [], set(), []
+
+    def connect(node):  # Tarjan's algorithm
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for successor in sorted(graph[node]):
+            if successor not in index:
+                connect(successor)
+                low[node] = min(low[node], low[successor])
+            elif successor in on_stack:
+                low[node] = min(low[node], index[successor])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                components.append(component)
+
+    for node in sorted(graph):
+        if node not in index:
+            connect(node)
+    return [_cycle_in(component, graph) for component in components]
+
+
+def _cycle_in(component, graph):
+    """A shortest path from the component's first module back to itself."""
+    start = min(component)
+    paths, seen = [[start]], {start}
+    while paths:
+        path = paths.pop(0)
+        for successor in sorted(graph[path[-1]] & component):
+            if successor == start:
+                return path + [start]
+            if successor not in seen:
+                seen.add(successor)
+                paths.append(path + [successor])
+    raise AssertionError(f"{sorted(component)} is not strongly connected")
+
+
+def test_the_walker_sees_lazy_imports_and_names_a_circle():
+    tree = ast.parse("def f():\n    from keras_resnets.b import c\n")
+    modules = {"keras_resnets.a": None, "keras_resnets.b": None, "keras_resnets.b.c": None}
+    assert list(imported_targets(tree, "keras_resnets.a", False, modules)) == ["keras_resnets.b.c"]
+    # keras_resnets.b's __init__ runs first, so it is an edge; the root is not.
+    assert dependencies("keras_resnets.a", "keras_resnets.b.c", modules) == {"keras_resnets.b", "keras_resnets.b.c"}
+    # A sibling's package is the importer's own ancestor, already started.
+    assert dependencies("keras_resnets.b.d", "keras_resnets.b.c", modules) == {"keras_resnets.b.c"}
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c", "a"]]
+
+
+def test_the_package_imports_in_no_circle():
+    found = cycles(import_graph())
+    assert not found, "import circles:\n" + "\n".join(" -> ".join(cycle) for cycle in found)
