@@ -21,13 +21,19 @@ from keras_resnets.core import builder, options
 from keras_resnets.core.entrypoint import is_entrypoint
 from keras_resnets.core.specs import Spec
 
+
+def entrypoints_of(modules):
+    """`{name: constructor}` of the constructors that `modules` define (not import)."""
+    return {
+        name: value
+        for module in modules
+        for name, value in vars(module).items()
+        if is_entrypoint(value) and value.__module__ == module.__name__
+    }
+
+
 FAMILIES = (resnet, resnet_v2, resnet_bd, resnext, senet, densenet, dpn, cifar, variants)
-ENTRYPOINTS = {
-    name: value
-    for module in FAMILIES
-    for name, value in vars(module).items()
-    if is_entrypoint(value) and value.__module__ == module.__name__
-}
+ENTRYPOINTS = entrypoints_of(FAMILIES)
 _SPECS = {fn.spec.registry_name: fn.spec for fn in ENTRYPOINTS.values()}
 # (compiled regex, factory): `factory(*match.groups())` returns the spec.
 PATTERNS = (cifar.WRN_PATTERN,)

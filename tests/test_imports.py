@@ -18,6 +18,9 @@ fails later). How a statement counts, for an importer `m`:
 """
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = "keras_resnets"
@@ -147,3 +150,31 @@ def test_the_walker_sees_lazy_imports_and_names_a_circle():
 def test_the_package_imports_in_no_circle():
     found = cycles(import_graph())
     assert not found, "import circles:\n" + "\n".join(" -> ".join(cycle) for cycle in found)
+
+
+def test_convert_is_a_leaf_handed_its_layout():
+    """Nothing of convert/ but its command line imports outside convert/; a file without a
+    weights row gets its layout from the architecture, which every torch row agrees with."""
+    for module, targets in import_graph().items():
+        if module.startswith(f"{ROOT}.convert") and module != f"{ROOT}.convert.__main__":
+            outside = {t for t in targets if not t.startswith(f"{ROOT}.convert")}
+            assert not outside, f"{module} imports {sorted(outside)}"
+    import keras_resnets as kr
+    from keras_resnets import convert, weights
+
+    for entry in weights.TABLE:
+        if entry.layout in convert.LAYOUTS and convert.LAYOUTS[entry.layout][0] is convert.read_checkpoint:
+            assert convert.layout_for(kr.get_spec(entry.model)) == entry.layout, (entry.model, entry.tag)
+
+
+def test_optimised_python_imports_and_builds(tmp_path):
+    """`python -OO` drops docstrings; the generated constructor docs must not need them."""
+    script = (
+        "import keras_resnets.resnet, keras_resnets.cifar as cifar\n"
+        "from keras_resnets.core.analysis import trainable_params\n"
+        "print(trainable_params(cifar.ResNet20(weights=None)))\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "PYTHONPATH": str(PACKAGE_DIR.parent)}
+    done = subprocess.run([sys.executable, "-OO", "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-1] == "269722"
