@@ -1,6 +1,6 @@
 """Squeeze-excitation (Hu et al. 2018) and CBAM (Woo et al. 2018) ResNets.
 
-Attention is an option of the block (`Spec.attention`, see `keras_resnets.attention`),
+Attention is an option of the block (`Spec.attention`, see `keras_resnets.blocks.attention`),
 so these rows are ResNet-B / ResNeXt rows with `attention="se"` or `"cbam"`, in timm's
 layout (`seresnet50`, `seresnext50_32x4d`, ...), whose checkpoints convert. Any other
 model takes it too: `create_model("resnet50d", attention="se")`.

@@ -178,3 +178,40 @@ def test_optimised_python_imports_and_builds(tmp_path):
     done = subprocess.run([sys.executable, "-OO", "-c", script], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split()[-1] == "269722"
+
+
+def _defined_names(path):
+    """Names a module defines or imports, and the keys of a lazy façade's `_API` table."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Name):
+                    names.add(target.id)
+                    if target.id == "_API" and isinstance(node.value, ast.Dict):
+                        names |= {key.value for key in node.value.keys}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    return names
+
+
+def test_docs_name_only_modules_and_names_that_exist():
+    """`keras_resnets.a.b` in a docstring, comment or README names a module, or a name in one."""
+    import re
+
+    modules = package_modules()
+    entrypoints = set(re.findall(r"^(\w+) = entrypoint\(", "\n".join(
+        path.read_text() for path, _ in modules.values()), re.M))  # fmt: skip
+    root = PACKAGE_DIR.parent
+    stale = []
+    for path in [*PACKAGE_DIR.rglob("*.py"), *(root / "apps").glob("*.py"), root / "README.md"]:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for reference in re.findall(rf"\b{ROOT}(?:\.\w+)+", line):
+                parts = reference.split(".")
+                known = max(k for k in range(1, len(parts) + 1) if ".".join(parts[:k]) in modules)
+                rest = parts[known:]
+                if rest and rest[0] not in _defined_names(modules[".".join(parts[:known])][0]) | entrypoints:
+                    stale.append(f"{path.relative_to(root)}:{number}: {reference}")
+    assert not stale, "references to nothing:\n" + "\n".join(stale)
