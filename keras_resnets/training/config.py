@@ -115,8 +115,13 @@ def resolve_weights(name, weights):
         raise ConfigError(str(exc), "model") from None
     try:
         chosen = weights_lib.select(spec, weights)
-    except ValueError as exc:
-        raise ConfigError(str(exc), "weights") from None
+    except ValueError:  # said in the command lines' terms
+        tags = weights_lib.available(spec.registry_name)
+        raise ConfigError(
+            f"weights {weights!r} is neither a weights tag of {name} "
+            f"({', '.join(tags) or 'it has none'}), 'none', nor an existing file.",
+            "weights",
+        ) from None
     size = chosen.resolution if chosen.pretrained else min(chosen.resolution, SCRATCH_SIZE)
     return chosen.weights, chosen.pretrained, chosen.preprocessing, size
 

@@ -101,9 +101,9 @@ def resolve(spec, weights):
         return None
     tags = available(spec.registry_name)
     raise ValueError(
-        f"weights {os.fspath(weights)!r} is neither a weights tag of {spec.registry_name} "
-        f"({', '.join(tags) or 'it has none'}), None (random initialisation; 'none' on the "
-        "command lines), nor an existing file."
+        "The `weights` argument should be either `None` (random initialization), "
+        f"one of the pretrained tags of {spec.name} ({', '.join(map(repr, tags)) or 'none yet'}), "
+        f"or the path to the weights file to be loaded.  Received: weights={weights}"
     )
 
 
