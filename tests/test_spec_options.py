@@ -53,7 +53,7 @@ def test_a_spec_refuses_its_own_unread_fields_and_unknown_values():
         Spec("X", depths=(1,), block="dense", attention="se")
     with pytest.raises(ValueError, match="groups=32"):  # torchvision's BasicBlock refuses it too
         Spec("X", depths=(1,), block="basic", groups=32)
-    with pytest.raises(ValueError, match="shortcut='higway' is not one of"):
+    with pytest.raises(ValueError, match="Unknown shortcut 'higway'; use one of"):
         Spec("X", depths=(1,), shortcut="higway")
     with pytest.raises(ValueError, match="stem_kernel=5"):  # the deep stem has only 3x3s
         dataclasses.replace(kr.get_spec("resnet50d"), stem_kernel=5)

@@ -71,4 +71,4 @@ def check(spec):
 def _check_choice(option, value, allowed, name=None):
     if value not in allowed:
         where = f"{name}: " if name else ""
-        raise ValueError(f"{where}{option}={value!r} is not one of {', '.join(map(repr, allowed))}.")
+        raise ValueError(f"{where}Unknown {option} {value!r}; use one of {', '.join(map(repr, allowed))}.")
