@@ -5,7 +5,9 @@
 
 `--model` is the `.keras` or the `.tflite` file (or the export folder: its model.keras);
 class names come from `labels.txt` beside it. Images are decoded and resized exactly as
-the fine-tuning test pipeline does; the preprocessing is inside the model.
+the fine-tuning test pipeline does; the preprocessing is inside the model. A registered
+name (`--model resnet20`) is built with its default weights, as apps/export.py and
+apps/finetune.py build it (`keras_resnets.weights.select`).
 """
 
 import argparse
@@ -21,7 +23,7 @@ from keras_resnets.tasks import images  # noqa: E402
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="predict.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("images", nargs="+", help="image files (JPEG, PNG, BMP, GIF)")
-    parser.add_argument("--model", required=True, help="model.keras, model.tflite, or their folder")
+    parser.add_argument("--model", required=True, help="model.keras, model.tflite, their folder, or a model name")
     parser.add_argument("--top-k", type=int, default=5)
     args = parser.parse_args(argv)
     try:

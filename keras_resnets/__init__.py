@@ -23,40 +23,36 @@ __version__ = "0.1.0"
 
 # Public function or class -> the module that defines it.
 _API = {
-    "create_model": "keras_resnets.core.registry",
-    "get_spec": "keras_resnets.core.registry",
-    "list_models": "keras_resnets.core.registry",
-    "model_info": "keras_resnets.core.registry",
+    "create_model": "keras_resnets.registry",
+    "get_spec": "keras_resnets.registry",
+    "list_models": "keras_resnets.registry",
+    "model_info": "keras_resnets.registry",
     "Spec": "keras_resnets.core.specs",
-    "features": "keras_resnets.core.features",
+    "features": "keras_resnets.backbones",
     "decode_predictions": "keras_resnets.imagenet",
     "WeightsUnavailableError": "keras_resnets.weights",
 }
 _SUBMODULES = (
     "resnet", "resnet_v2", "resnet_bd", "resnext", "senet", "densenet", "dpn", "cifar",
     "variants", "imagenet", "weights", "convert", "blocks", "core", "training", "tasks", "export",
+    "registry",
 )  # fmt: skip
 
 
 def preprocess_input(x, model, data_format=None, weights=None):
     """Preprocesses RGB [0, 255] images the way `model`'s weights expect.
 
-    `model` is a registry name (e.g. "resnet50v2") or a spec; the mode is the spec's, or
-    that of the weights row `weights` (a tag) where its training differed.
+    `model` is a registry name (e.g. "resnet50v2") or a spec. `weights` is a tag (its
+    row's mode, where its training differed from the family's) or a file (the spec's mode);
+    by default, the model's default weights (`keras_resnets.weights.select`, the rule that
+    the constructors follow too).
     """
-    from keras_resnets import imagenet
+    from keras_resnets import imagenet, registry
     from keras_resnets import weights as weights_lib
-    from keras_resnets.core.registry import get_spec
 
-    spec = get_spec(model) if isinstance(model, str) else model
-    mode = spec.preprocessing
-    if weights is not None:
-        entry = weights_lib.find(spec.registry_name, weights)
-        if entry is None:
-            tags = weights_lib.available(spec.registry_name)
-            raise ValueError(f"{spec.name} has no weights {weights!r}; its tags: {tags or 'none'}.")
-        mode = entry.preprocessing
-    return imagenet.preprocess_input(x, mode=mode, data_format=data_format)
+    spec = registry.get_spec(model) if isinstance(model, str) else model
+    chosen = weights_lib.select(spec, weights_lib.DEFAULT if weights is None else weights)
+    return imagenet.preprocess_input(x, mode=chosen.preprocessing, data_format=data_format)
 
 
 def __getattr__(name):
@@ -67,7 +63,7 @@ def __getattr__(name):
     if name in _SUBMODULES or importlib.util.find_spec(f"keras_resnets.{name}") is not None:
         return importlib.import_module(f"keras_resnets.{name}")
     if not name.startswith("_"):
-        from keras_resnets.core import registry
+        from keras_resnets import registry
 
         if name in registry.ENTRYPOINTS:
             return registry.ENTRYPOINTS[name]
@@ -75,6 +71,6 @@ def __getattr__(name):
 
 
 def __dir__():
-    from keras_resnets.core import registry
+    from keras_resnets import registry
 
     return sorted({*globals(), *_API, *_SUBMODULES, *registry.ENTRYPOINTS})

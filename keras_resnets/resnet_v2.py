@@ -13,16 +13,17 @@ V2 = dict(
     preact=True,
     strides=(2, 2, 2, 1),
     stride_block="last",
-    stride_conv="3x3",
     preprocessing="tf",
     paper="He et al. 2016, arXiv:1603.05027",
 )
+BASIC_V2 = dict(block="basic", **V2)
+BOTTLENECK_V2 = dict(stride_conv="3x3", **V2)
 
-ResNet18V2 = entrypoint(Spec("ResNet18V2", depths=(2, 2, 2, 2), block="basic", **V2), __name__)
-ResNet34V2 = entrypoint(Spec("ResNet34V2", depths=(3, 4, 6, 3), block="basic", **V2), __name__)
-ResNet50V2 = entrypoint(Spec("ResNet50V2", depths=(3, 4, 6, 3), **V2), __name__)
-ResNet101V2 = entrypoint(Spec("ResNet101V2", depths=(3, 4, 23, 3), **V2), __name__)
-ResNet152V2 = entrypoint(Spec("ResNet152V2", depths=(3, 8, 36, 3), **V2), __name__)
+ResNet18V2 = entrypoint(Spec("ResNet18V2", depths=(2, 2, 2, 2), **BASIC_V2), __name__)
+ResNet34V2 = entrypoint(Spec("ResNet34V2", depths=(3, 4, 6, 3), **BASIC_V2), __name__)
+ResNet50V2 = entrypoint(Spec("ResNet50V2", depths=(3, 4, 6, 3), **BOTTLENECK_V2), __name__)
+ResNet101V2 = entrypoint(Spec("ResNet101V2", depths=(3, 4, 23, 3), **BOTTLENECK_V2), __name__)
+ResNet152V2 = entrypoint(Spec("ResNet152V2", depths=(3, 8, 36, 3), **BOTTLENECK_V2), __name__)
 
 preprocess_input = imagenet.preprocessor("tf")
 decode_predictions = imagenet.decode_predictions

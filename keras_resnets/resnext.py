@@ -16,14 +16,14 @@ from keras_resnets import imagenet, resnet_bd
 from keras_resnets.core.entrypoint import entrypoint
 from keras_resnets.core.specs import Spec
 
-RESNEXT = dict(family="resnext", paper="Xie et al. 2017, arXiv:1611.05431", **resnet_bd.TORCH_LAYOUT)
+RESNEXT = dict(family="resnext", paper="Xie et al. 2017, arXiv:1611.05431", **resnet_bd.BOTTLENECK)
 # keras_applications' ResNeXt preprocesses in "torch" mode (its ResNets in "caffe" mode).
 KERAS2_RESNEXT = dict(RESNEXT, bn_epsilon=1.001e-5, groups=32, base_width=4)
 WIDE = dict(
     base_width=128,
     family="wide_resnet",
     paper="Zagoruyko & Komodakis 2016, arXiv:1605.07146",
-    **resnet_bd.TORCH_LAYOUT,
+    **resnet_bd.BOTTLENECK,
 )
 D50, D101 = resnet_bd.DEPTHS[50], resnet_bd.DEPTHS[101]
 

@@ -1,6 +1,6 @@
 """Squeeze-excitation (Hu et al. 2018) and CBAM (Woo et al. 2018) ResNets.
 
-Attention is an option of the block (`Spec.attention`, see `keras_resnets.attention`),
+Attention is an option of the block (`Spec.attention`, see `keras_resnets.blocks.attention`),
 so these rows are ResNet-B / ResNeXt rows with `attention="se"` or `"cbam"`, in timm's
 layout (`seresnet50`, `seresnext50_32x4d`, ...), whose checkpoints convert. Any other
 model takes it too: `create_model("resnet50d", attention="se")`.
@@ -9,11 +9,12 @@ model takes it too: `create_model("resnet50d", attention="se")`.
 from keras_resnets import imagenet
 from keras_resnets.core.entrypoint import entrypoint
 from keras_resnets.core.specs import Spec
-from keras_resnets.resnet_bd import DEPTHS, TORCH_LAYOUT
+from keras_resnets.resnet_bd import BASIC, BOTTLENECK, DEPTHS
 
-SE = dict(attention="se", family="senet", paper="Hu et al. 2018, arXiv:1709.01507", **TORCH_LAYOUT)
-CBAM = dict(attention="cbam", family="senet", paper="Woo et al. 2018, arXiv:1807.06521", **TORCH_LAYOUT)
-SE_BASIC = dict(SE, block="basic")
+SE_ATTENTION = dict(attention="se", family="senet", paper="Hu et al. 2018, arXiv:1709.01507")
+SE = dict(SE_ATTENTION, **BOTTLENECK)
+SE_BASIC = dict(SE_ATTENTION, **BASIC)
+CBAM = dict(attention="cbam", family="senet", paper="Woo et al. 2018, arXiv:1807.06521", **BOTTLENECK)
 
 SEResNet18 = entrypoint(Spec("SEResNet18", depths=DEPTHS[18], **SE_BASIC), __name__)
 SEResNet34 = entrypoint(Spec("SEResNet34", depths=DEPTHS[34], **SE_BASIC), __name__)

@@ -70,7 +70,7 @@ def first20():
 @pytest.mark.backend
 @pytest.mark.parametrize("name", sorted(TRAINABLE))
 def test_trainable_params(name):
-    model = kr.create_model(name, input_shape=(32, 32, 3))
+    model = kr.create_model(name, weights=None, input_shape=(32, 32, 3))
     assert trainable_params(model) == TRAINABLE[name]
     assert model.output.shape == (None, 10)
     assert name in kr.list_models()
@@ -199,7 +199,7 @@ def test_corrupt_cached_checkpoint_is_refused(tmp_path, monkeypatch):
 
 def test_checkpoint_that_does_not_fit_names_the_tensors_and_loads_nothing():
     state = convert.read_checkpoint(checkpoint("resnet20"))
-    model = randomize_weights(kr.ResNet20(input_shape=(32, 32, 3)), seed=3)
+    model = randomize_weights(kr.ResNet20(weights=None, input_shape=(32, 32, 3)), seed=3)
     before = [w.copy() for w in model.get_weights()]
 
     broken = dict(state)
@@ -214,13 +214,13 @@ def test_checkpoint_that_does_not_fit_names_the_tensors_and_loads_nothing():
     for old, new in zip(before, model.get_weights()):
         np.testing.assert_array_equal(old, new)
 
-    deeper = kr.ResNet32(input_shape=(32, 32, 3))
+    deeper = kr.ResNet32(weights=None, input_shape=(32, 32, 3))
     with pytest.raises(convert.CheckpointMismatchError, match="layer1.3.conv1.weight"):
         convert.convert(deeper, state, kr.get_spec("resnet32"))
 
 
 def test_option_a_shortcut_pads_zero_channels_equally_before_and_after():
-    model = kr.ResNet20(input_shape=(32, 32, 3), include_top=False)
+    model = kr.ResNet20(weights=None, input_shape=(32, 32, 3), include_top=False)
     inputs = model.get_layer("conv2_block3_out").output
     shortcut = keras.Model(model.input, [inputs, model.get_layer("conv3_block1_0_channel_pad").output])
     x, padded = shortcut.predict(random_images((2, 32, 32, 3)), verbose=0)

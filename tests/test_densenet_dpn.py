@@ -79,7 +79,8 @@ def test_weights_rows():
     assert (dpn92.layout, dpn92.source, dpn92.preprocessing) == ("timm_dpn", "timm", "dpn")
     assert weights_lib.find("dpn68b", "timm_ra_in1k").preprocessing == "torch"
     assert inspect.signature(kr.DenseNet121).parameters["weights"].default == "imagenet"
-    assert inspect.signature(kr.DPN92).parameters["weights"].default is None
+    # Its only row is its default, as "imagenet" is for DenseNet121 (`weights.select`).
+    assert inspect.signature(kr.DPN92).parameters["weights"].default == "timm_mx_in1k"
 
 
 def test_dpn_preprocessing():

@@ -36,7 +36,7 @@ def metrics_of(run_dir):
 def test_tensorflow_run_two_phases_export_and_predict(tmp_path, capsys):
     mini = shared_data("flowers-mini")
     # A pretrained backbone file, as users pass one: the run must take the two-phase path.
-    backbone = kr.create_model("resnet18", include_top=False, pooling="avg", input_shape=(32, 32, 3))
+    backbone = kr.create_model("resnet18", weights=None, include_top=False, pooling="avg", input_shape=(32, 32, 3))
     weights = tmp_path / "backbone.weights.h5"
     backbone.save_weights(weights)
     code = finetune.main(list(map(str, [

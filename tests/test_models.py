@@ -56,7 +56,7 @@ def test_forward_shapes_and_pooling(name):
 def test_input_tensor_is_used_as_the_input():
     inputs = keras.Input((48, 48, 3))
     x = keras.layers.Rescaling(1 / 255.0)(inputs)
-    model = kr.ResNet18(input_tensor=x, include_top=False, pooling="avg")
+    model = kr.ResNet18(input_tensor=x, include_top=False, weights=None, pooling="avg")
     assert model.inputs[0] is inputs
     assert model.output.shape == (None, 512)
 

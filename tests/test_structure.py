@@ -15,9 +15,9 @@ from keras.applications import resnet as keras_resnet
 from keras.applications import resnet_v2 as keras_resnet_v2
 
 import keras_resnets as kr
-from keras_resnets import convert, imagenet
+from keras_resnets import imagenet, registry
 from keras_resnets import weights as weights_lib
-from keras_resnets.core import builder, registry
+from keras_resnets.core import builder
 from helpers import (
     ROOT, logits, needs_torch, random_images, randomize_weights, reference_checkpoint, reference_images, shared_data,
 )  # fmt: skip
@@ -39,11 +39,11 @@ def test_a_family_module_works_alone_in_a_fresh_process(tmp_path):
         import keras_resnets.cifar as cifar
         loaded = sorted(m for m in sys.modules if m.startswith("keras_resnets"))
         others = [m for m in loaded if m.split(".")[1:2] in (["resnet"], ["densenet"], ["convert"])]
-        assert not others and "keras_resnets.core.registry" not in loaded, loaded
+        assert not others and "keras_resnets.registry" not in loaded, loaded
         from keras_resnets import weights
         rows = {(e.model, e.tag) for e in weights.TABLE}
         assert {("densenet121", "tv_in1k"), ("dpn68", "timm_mx_in1k"), ("resnet20", "cifar10")} <= rows
-        assert inspect.signature(cifar.ResNet20).parameters["weights"].default is None
+        assert inspect.signature(cifar.ResNet20).parameters["weights"].default == "cifar10"
         data = np.load(sys.argv[1])
         model = cifar.ResNet20(weights="cifar10")
         probs = model.predict(cifar.preprocess_input(data["x"].astype("float32")), verbose=0)
@@ -89,9 +89,9 @@ def test_a_changed_spec_never_shares_a_cached_conversion():
     spec = kr.get_spec("resnet18")
     changed = kr.create_model("resnet18", attention="se", weights=None, input_shape=SHAPE)
     assert changed.get_layer("conv2_block1_se_reduce").filters == 8  # there, with timm's rounding (64 -> 8)
-    registered = convert.cached_weights_path("/c/resnet18-f37072fd.pth", spec, True)
+    registered = weights_lib.cached_weights_path("/c/resnet18-f37072fd.pth", spec, True)
     assert registered == "/c/resnet18-f37072fd.resnet18.weights.h5"
-    other = convert.cached_weights_path("/c/resnet18-f37072fd.pth", dataclasses.replace(spec, attention="se"), True)
+    other = weights_lib.cached_weights_path("/c/resnet18-f37072fd.pth", dataclasses.replace(spec, attention="se"), True)
     assert other != registered and other.startswith("/c/resnet18-f37072fd.resnet18-")
 
 

@@ -24,7 +24,6 @@ from keras_resnets.blocks.ops import channel_axis
 REDUCTION = 16
 
 
-
 def reduced_channels(channels, divisor):
     """timm's `make_divisible(channels / 16, divisor, round_limit=0)`."""
     return max(divisor, int(channels / REDUCTION + divisor / 2) // divisor * divisor)
@@ -84,14 +83,11 @@ def cbam(x, spec, name):
 
 
 ATTENTION = {"se": squeeze_excite, "cbam": cbam}
+KINDS = (None, *ATTENTION)  # the values of `Spec.attention`, checked by `keras_resnets.core.options`
 
 
 def apply(x, spec, name):
     """The spec's attention on a branch output (identity when `spec.attention` is None)."""
     if spec.attention is None:
         return x
-    if spec.attention not in ATTENTION:
-        raise ValueError(
-            f"Unknown attention {spec.attention!r}; use None or one of {sorted(ATTENTION)}."
-        )
     return ATTENTION[spec.attention](x, spec, name)

@@ -15,6 +15,9 @@ from keras import layers
 from keras_resnets.blocks.ops import batch_norm, channel_axis, conv, relu
 from keras_resnets.blocks.pyramid import stage_plan
 
+# The Spec options these stages read beyond every network's (`keras_resnets.core.options`).
+OPTIONS = frozenset({"growth_rates", "compression"})
+
 
 def dense_layer(x, spec, width, growth, name, dilation=1):
     """BN-ReLU-1x1 conv-BN-ReLU-3x3 conv, whose `growth` channels join the input."""

@@ -28,6 +28,9 @@ from keras import layers
 from keras_resnets.blocks.ops import batch_norm, channel_axis, conv, relu
 from keras_resnets.blocks.pyramid import stage_plan
 
+# The Spec options these stages read beyond every network's (`keras_resnets.core.options`).
+OPTIONS = frozenset({"groups", "base_width", "growth_rates"})
+
 
 def _bn_relu(x, spec, name):
     x = batch_norm(x, f"{name}_bn", spec.bn_epsilon)

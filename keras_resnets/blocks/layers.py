@@ -12,7 +12,6 @@ from keras import ops
 from keras_resnets.blocks.ops import channel_axis
 
 
-
 @keras.saving.register_keras_serializable(package="keras_resnets")
 class ChannelPad(layers.Layer):
     """Adds `before` zero channels in front of the input's channels and `after` behind.

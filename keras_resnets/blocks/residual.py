@@ -23,6 +23,13 @@ from keras_resnets.blocks import attention, shortcuts
 from keras_resnets.blocks.ops import batch_norm, conv, relu
 from keras_resnets.blocks.pyramid import stage_plan
 
+# The Spec options these blocks read beyond every network's (`keras_resnets.core.options`).
+BASIC_OPTIONS = frozenset({"stride_block", "attention", "shortcut", "residual_weight", "dropout"})
+BOTTLENECK_OPTIONS = BASIC_OPTIONS | {"stride_conv", "groups", "base_width"}
+SHORTCUTS = ("projection", "avg_down", *shortcuts.PARAMETER_FREE)
+STRIDE_BLOCKS = ("first", "last")
+STRIDE_CONVS = ("1x1", "3x3")
+
 
 def branch_convs(spec, width, filters_out, stride):
     """The residual branch as (kernel, filters, stride, groups) rows."""
@@ -151,7 +158,9 @@ def residual_stages(x, spec, taps):
     block_fn = preact_residual_block if spec.preact else residual_block
     rows = zip(spec.depths, spec.widths, stage_plan(spec))
     for index, (depth, width, (stride, applied, before, after)) in enumerate(rows):
-        inner = int(width * spec.base_width / 64) * spec.groups
+        inner = width
+        if spec.block == "bottleneck":
+            inner = int(width * spec.base_width / 64) * spec.groups
         filters_out = width * spec.expansion
         strided = 0 if spec.stride_block == "first" else depth - 1
         taps.begin_stage(x)

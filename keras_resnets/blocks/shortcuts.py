@@ -1,6 +1,6 @@
 """The parameter-free shortcuts and the ways a block joins its two paths.
 
-`Spec.shortcut` picks the skip path: "projection"/"avg_down" (blocks.projection) or,
+`Spec.shortcut` picks the skip path: "projection"/"avg_down" (`residual.projection`) or,
 here, "zeropad" (He et al. 2015 option A), "highway" (Srivastava et al. 2015, gated)
 and "none" (plain nets, no skip path: the baselines of both papers). `Spec.residual_weight`
 scales the branch by a learnable scalar first (Shen & Zeng 2016).

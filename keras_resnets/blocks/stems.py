@@ -9,6 +9,9 @@ from keras import layers
 
 from keras_resnets.blocks.ops import batch_norm, conv, relu
 
+# The Spec option the 7x7 stems read beyond every network's (`keras_resnets.core.options`).
+IMAGENET_OPTIONS = frozenset({"stem_kernel"})
+
 
 def imagenet_stem(x, spec, pool_name="pool1_pool"):
     """7x7/2 convolution and 3x3/2 max-pool; V2 leaves BN+ReLU to the first block.

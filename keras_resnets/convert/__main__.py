@@ -14,7 +14,7 @@ import sys
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m keras_resnets.convert",
-        description=__doc__.split("\n\n")[0],
+        description=(__doc__ or "").partition("\n\n")[0],  # no docstring under python -OO
         epilog="Models with a PyTorch layout: " + ", ".join(_convertible()),
     )
     parser.add_argument("--model", required=True, help="registry name, e.g. resnet50b")
@@ -38,8 +38,8 @@ def main(argv=None):
     if not args.output.endswith(".weights.h5"):
         parser.error("--output must end in .weights.h5")
 
-    from keras_resnets import convert
-    from keras_resnets.core import builder, registry
+    from keras_resnets import convert, registry
+    from keras_resnets.core import builder
 
     spec = registry.get_spec(args.model)
     include_top = args.include_top == "true"
@@ -56,7 +56,7 @@ def main(argv=None):
 
 
 def _convertible():
-    from keras_resnets.core import registry
+    from keras_resnets import registry
 
     # The keras.applications layouts (ResNet50, the V2 nets) have biased convolutions;
     # PyTorch-trained ones have none (a BN follows every convolution).

@@ -39,7 +39,7 @@ STAGES = {
 def build_model(
     spec,
     include_top=True,
-    weights="imagenet",
+    weights=weights_lib.DEFAULT,
     input_tensor=None,
     input_shape=None,
     pooling=None,
@@ -57,6 +57,8 @@ def build_model(
             (`"imagenet"`, `"cifar10"`, ...; see `keras_resnets.model_info(name)`),
             or the path to a weights file: `.weights.h5`, a legacy `.h5` (loaded by layer
             order), or a PyTorch checkpoint (`.pth`, `.safetensors`, ...), converted.
+            Default: the model's default weights, "imagenet" where it has them, else its
+            first tag, else None (`keras_resnets.weights.select`).
         input_tensor: optional Keras tensor to use as the image input.
         input_shape: optional `(H, W, C)` (or `(C, H, W)` for channels_first); at least
             32x32; any size (`None` entries too) when `include_top=False`.
@@ -71,7 +73,8 @@ def build_model(
             (a `Preprocess` layer named "preprocess"), which then takes RGB in [0, 255];
             `False` (keras.applications' ResNets) expects `preprocess_input` outside.
     """
-    entry = weights_lib.resolve(spec, weights)
+    chosen = weights_lib.select(spec, weights)
+    entry, weights = chosen.entry, chosen.weights
     if entry is not None and include_top and classes != entry.classes:
         raise ValueError(
             f"If using `weights='{weights}'` with `include_top=True`, `classes` should "
@@ -84,7 +87,7 @@ def build_model(
         _validate_activation(classifier_activation, weights)
     input_shape = obtain_input_shape(
         input_shape,
-        default_size=entry.resolution if entry else spec.default_size,
+        default_size=chosen.resolution,
         require_flatten=include_top,
         fixed_size=entry is not None and include_top,
         three_channels=entry is not None,
@@ -96,7 +99,7 @@ def build_model(
     img_input = _image_input(input_tensor, input_shape)
     x = img_input
     if include_preprocessing:
-        x = Preprocess(entry.preprocessing if entry else spec.preprocessing, name="preprocess")(x)
+        x = Preprocess(chosen.preprocessing, name="preprocess")(x)
     x = STEMS[spec.stem](x, spec)
     taps = pyramid.Taps(spec)
     x = STAGES[spec.block](x, spec, taps)

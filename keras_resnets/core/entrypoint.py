@@ -4,18 +4,29 @@
 positional order included (`ResNet50(False, None, None, (96, 96, 3))` works as it does
 there), plus the keyword-only `include_preprocessing`. Its default weights and docstring
 come from the weights table, a literal module (`keras_resnets.weights.rows`), so they do
-not depend on which modules were imported before.
+not depend on which modules were imported before. The default is the one answer of
+`keras_resnets.weights.select`: "imagenet" where the model has it, else its first tag
+(`ResNet20()` loads its CIFAR-10 weights as `keras.applications.ResNet50()` loads ImageNet's),
+else None.
 """
+
+import dataclasses
 
 from keras_resnets import weights as weights_lib
 from keras_resnets.core import builder
 
-_ARGS_DOC = builder.build_model.__doc__.split("\n\n", 1)[1]
+# The Args section of build_model's docstring; none under `python -OO`, which drops docstrings.
+_ARGS_DOC = (builder.build_model.__doc__ or "").partition("\n\n")[2]
 
 
 def entrypoint(spec, module):
-    """The public constructor of `spec`; `module` is the family module that exports it."""
-    default_weights = weights_lib.default_tag(spec.registry_name)
+    """The public constructor of `spec`; `module` is the family module that exports it.
+
+    The constructor's spec is marked as registered (`Spec.registered`), so that a spec
+    changed from it later (`create_model(name, attention="se")`) knows it is changed.
+    """
+    spec = dataclasses.replace(spec, registered=spec.architecture_digest())
+    default_weights = weights_lib.select(spec).weights
 
     def constructor(
         include_top=True,

@@ -23,8 +23,12 @@ class Predictor:
 
 
 def load_predictor(path):
-    """A `Predictor` for a `.keras` or `.tflite` file, or an export folder (its `.keras`)."""
+    """A `Predictor` for a `.keras` or `.tflite` file, an export folder (its `.keras`), or a
+    registered model name, built with its default weights (`export.source.load_model`, the
+    same answer as the export and training apps') and its weights' preprocessing."""
     path = Path(path)
+    if not path.exists() and len(path.parts) == 1 and not path.suffix:  # a name, like "resnet20"
+        return _registered(str(path))
     if path.is_dir():
         path = path / FORMATS["keras"].file
     if not path.exists() or path.suffix not in (".keras", ".tflite"):
@@ -43,3 +47,20 @@ def load_predictor(path):
 
     model = keras.saving.load_model(path, compile=False)
     return Predictor(lambda images: model.predict(images, verbose=0), int(model.input_shape[1]), labels)
+
+
+def _registered(name):
+    import keras_resnets as kr
+    from keras_resnets import imagenet
+    from keras_resnets.export.source import load_model
+
+    try:
+        kr.get_spec(name)
+    except ValueError as exc:
+        raise FileNotFoundError(f"{name} is not an existing .keras or .tflite file, nor a model: {exc}") from None
+    model, _, mode, names = load_model(name)
+
+    def predict(images):
+        return model.predict(imagenet.preprocess_input(images.copy(), mode=mode), verbose=0)
+
+    return Predictor(predict, int(model.input_shape[1]), names or [str(i) for i in range(model.output_shape[-1])])

@@ -26,11 +26,9 @@ def load_model(model, weights=None, image_size=None, preprocessing=None):
         names = labels_file.read_text().splitlines() if labels_file.exists() else None
         return loaded, Path(model).stem, preprocessing or exporter.preprocessing_mode(loaded), names
     spec = kr.get_spec(model)
-    tag = weights_lib.default_tag(spec.registry_name) if weights is None else weights
-    tag = None if tag == "none" else tag
-    entry = weights_lib.find(spec.registry_name, tag) if tag else None
-    side = image_size or (entry.resolution if entry else None) or spec.default_size
-    built = kr.create_model(spec.registry_name, weights=tag, input_shape=(side, side, 3))
-    mode = preprocessing or (entry.preprocessing if entry else spec.preprocessing)
+    chosen = weights_lib.select(spec, weights_lib.DEFAULT if weights is None else weights)
+    side = image_size or chosen.resolution
+    built = kr.create_model(spec.registry_name, weights=chosen.weights, input_shape=(side, side, 3))
+    mode = preprocessing or chosen.preprocessing
     names = [imagenet.class_index()[i][1] for i in range(1000)] if built.output_shape[-1] == 1000 else None
     return built, spec.registry_name, mode, names

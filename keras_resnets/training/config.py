@@ -27,32 +27,30 @@ from keras_resnets.training.options import (
 def resolve_weights(name, weights):
     """(weights argument for create_model, pretrained?, preprocessing mode, default image size).
 
-    `weights` is "none", a tag of the weights table, or a path to a backbone weights file.
-    A weights row's preprocessing and resolution override the spec's.
+    `weights` is "none", a tag of the weights table, or a path to a backbone weights file:
+    `keras_resnets.weights.select` answers, as for every constructor; from scratch, the
+    default size is at most SCRATCH_SIZE.
     """
     try:
         spec = kr.get_spec(name)
     except ValueError as exc:
         raise ConfigError(str(exc), "model") from None
-    if weights in (None, "none"):
-        return None, False, spec.preprocessing, min(spec.default_size, SCRATCH_SIZE)
-    entry = weights_lib.find(spec.registry_name, weights)
-    if entry is not None:
-        return weights, True, entry.preprocessing, entry.resolution
-    if not os.path.exists(weights):
+    try:
+        chosen = weights_lib.select(spec, weights)
+    except ValueError:  # said in the command lines' terms
         tags = weights_lib.available(spec.registry_name)
         raise ConfigError(
             f"weights {weights!r} is neither a weights tag of {name} "
             f"({', '.join(tags) or 'it has none'}), 'none', nor an existing file.",
             "weights",
-        )
-    return weights, True, spec.preprocessing, spec.default_size
+        ) from None
+    size = chosen.resolution if chosen.pretrained else min(chosen.resolution, SCRATCH_SIZE)
+    return chosen.weights, chosen.pretrained, chosen.preprocessing, size
 
 
 def default_weights(model):
-    """The model's default tag, else its first tag, else "none" (from scratch)."""
-    tags = weights_lib.available(model)
-    return weights_lib.default_tag(model) or (tags[0] if tags else "none")
+    """The model's default weights (`keras_resnets.weights.select`), "none" for random."""
+    return weights_lib.select(kr.get_spec(model)).weights or "none"
 
 
 def resolve(config, data_name, task=None):

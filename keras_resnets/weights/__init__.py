@@ -4,18 +4,33 @@ The rows are one literal table (`keras_resnets.weights.rows`); `TABLE` is its wo
 which `register` extends for weights of your own. Architecture lives in the spec tables;
 a model may have several rows (tags), e.g. "imagenet" and "tv_in1k".
 
+`select(spec, weights)` is the one answer to "what does this name and this `weights`
+argument imply": the argument to build with, the row, the preprocessing and the resolution.
+The constructors, `create_model`, `features`, `preprocess_input`, the training runs, the
+export and the prediction apps all ask it. A name's default weights are "imagenet" where
+it has that row, else its first row's tag, else none (random initialisation), as
+keras.applications defaults to "imagenet"; a spec changed from the registered one has no
+default weights (its layers no longer fit the files), unless only its training options
+(`keras_resnets.core.specs.TRAINING_OPTIONS`, e.g. dropout) changed.
+
 Loading a row is two steps, so that a missing file fails before any model is built:
 `locate` returns a verified local file (the cached conversion, the cached download, or a
 fresh download), `load` puts it into the built model through the spec it was built from.
+Converted layouts go through `keras_resnets.convert`, which is handed the row's layout and
+never looks anything up here: the name a conversion is cached under is decided here
+(`cached_weights_path`), from the spec alone.
 
 Files are cached like keras.applications' (`$KERAS_HOME/models`, default
 `~/.keras/models`), so a file placed there by hand works with no network.
 """
 
 import contextlib
+import dataclasses
 import hashlib
 import os
+import re
 import socket
+from typing import Optional
 
 import keras
 
@@ -30,9 +45,19 @@ CHECKPOINT_SUFFIXES = (".pth", ".pt", ".th", ".bin", ".safetensors")
 TABLE = list(ROWS)
 
 __all__ = [
-    "TABLE", "WeightsEntry", "WeightsUnavailableError", "available", "cache_dir", "default_tag",
-    "fetch", "file_hash", "find", "load", "load_file", "locate", "register", "resolve",
+    "DEFAULT", "TABLE", "Selection", "WeightsEntry", "WeightsUnavailableError", "available",
+    "cache_dir", "cached_weights_path", "default_tag", "fetch", "file_hash", "find", "load",
+    "load_file", "locate", "register", "resolve", "select",
 ]  # fmt: skip
+
+
+class _Default:
+    def __repr__(self):
+        return "DEFAULT"
+
+
+# "The model's default weights", where None already means random initialisation.
+DEFAULT = _Default()
 
 
 class WeightsUnavailableError(OSError):
@@ -49,8 +74,11 @@ def available(model):
 
 
 def default_tag(model):
-    """What constructors load by default: "imagenet" where the model has it, else nothing."""
-    return "imagenet" if "imagenet" in available(model) else None
+    """A registry name's default tag: "imagenet" where it has it, else its first, else None."""
+    tags = available(model)
+    if "imagenet" in tags:
+        return "imagenet"
+    return tags[0] if tags else None
 
 
 def find(model, tag):
@@ -77,6 +105,36 @@ def resolve(spec, weights):
         f"one of the pretrained tags of {spec.name} ({', '.join(map(repr, tags)) or 'none yet'}), "
         f"or the path to the weights file to be loaded.  Received: weights={weights}"
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """What a model and a `weights` argument imply (`select`)."""
+
+    weights: Optional[str]  # what to build with: a tag, a file path, or None (random)
+    entry: Optional[WeightsEntry]  # the table row of a tag
+    preprocessing: str  # the row's, else the spec's
+    resolution: int  # the row's evaluation size, else the spec's default size
+
+    @property
+    def pretrained(self):
+        return self.weights is not None
+
+
+def select(spec, weights=DEFAULT):
+    """The weights that `spec` (a registered spec, or one changed from it) is built with.
+
+    `weights`: `DEFAULT` (the rule of this module's docstring), None or "none" (random),
+    a tag of the table, or a file path. Raises ValueError for anything else.
+    """
+    if weights is DEFAULT:
+        weights = default_tag(spec.registry_name) if spec.is_registered else None
+    if weights is None or weights == "none":
+        return Selection(None, None, spec.preprocessing, spec.default_size)
+    entry = resolve(spec, weights)
+    if entry is None:
+        return Selection(os.fspath(weights), None, spec.preprocessing, spec.default_size)
+    return Selection(entry.tag, entry, entry.preprocessing, entry.resolution)
 
 
 def cache_dir():
@@ -158,19 +216,42 @@ def _models_dir():
     return os.path.join(cache_dir(), "models")
 
 
+def checkpoint_fname(url):
+    """Local file name of a checkpoint URL; timm's are all called model.safetensors."""
+    match = re.search(r"huggingface\.co/([^/]+)/([^/]+)/resolve/[^/]+/(.+)$", url)
+    if match:
+        owner, repo, filename = match.groups()
+        return f"{owner}_{repo}{os.path.splitext(filename)[1]}"
+    return url.rsplit("/", 1)[-1]
+
+
+def cached_weights_path(checkpoint_path, spec, include_top):
+    """Where a conversion of `checkpoint_path` for `spec` is cached:
+    `<checkpoint>.<model>[_notop].weights.h5`.
+
+    A spec that is not its entrypoint's (`create_model` options such as `attention="se"`, or
+    a spec made by hand) gets the digest of its architecture in the name (`<model>-<digest>`),
+    so it never shares a cached file with the registered architecture; training options
+    (dropout) do not count, as they change no weight.
+    """
+    key = spec.registry_name
+    if not spec.is_registered:
+        key += "-" + spec.architecture_digest()
+    stem = os.path.splitext(os.fspath(checkpoint_path))[0]
+    return f"{stem}.{key}{'' if include_top else '_notop'}.weights.h5"
+
+
 def locate(entry, include_top, spec):
     """A verified local file for `entry`: what `load` needs, found before the model is built.
 
     Converted layouts are cached after their first load as `.weights.h5` beside the
-    checkpoint (`keras_resnets.convert.cached_weights_path`); that file is used when present.
+    checkpoint (`cached_weights_path`); that file is used when present.
     """
     url, expected_hash = entry.file_for(include_top)
     if entry.layout == KERAS_LAYOUT:
         return fetch(url, expected_hash)
-    from keras_resnets import convert
-
-    fname = convert.checkpoint_fname(url)
-    cached = convert.cached_weights_path(os.path.join(_models_dir(), fname), spec, include_top)
+    fname = checkpoint_fname(url)
+    cached = cached_weights_path(os.path.join(_models_dir(), fname), spec, include_top)
     if os.path.exists(cached):
         return cached
     return fetch(url, expected_hash, fname=fname)
@@ -184,7 +265,7 @@ def load(model, path, entry, spec, include_top):
     from keras_resnets import convert
 
     convert.load_file(model, path, entry.layout, spec)
-    cached = convert.cached_weights_path(path, spec, include_top)
+    cached = cached_weights_path(path, spec, include_top)
     # Written under a temporary name first, so an interrupted save is never loaded.
     partial = cached[: -len(".weights.h5")] + ".partial.weights.h5"
     model.save_weights(partial)
@@ -198,6 +279,6 @@ def load_file(model, path, spec):
     if path.endswith(CHECKPOINT_SUFFIXES):
         from keras_resnets import convert
 
-        convert.load_file(model, path, convert.layout_for(spec), spec)
+        convert.load_checkpoint(model, path, spec)
     else:
         model.load_weights(path)

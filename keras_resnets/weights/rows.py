@@ -1,7 +1,7 @@
 """Every pretrained file the package knows, as one literal table, read top to bottom.
 
-Order matters only within a model: its first row is the first tag `model_info` lists
-(constructors default to "imagenet" where a model has it, else to no weights).
+Order matters only within a model: its first row is the first tag `model_info` lists, and
+its default weights unless it has an "imagenet" row (`keras_resnets.weights.select`).
 
 Sources:
     "imagenet"    keras.applications' official `.h5` files (ResNet, ResNetV2, DenseNet) and

@@ -4,6 +4,9 @@ The registry is read off the family modules listed in `FAMILIES`: every public
 constructor there (`keras_resnets.core.entrypoint`) is one registered model, so adding a
 variant is one line in its family module (plus a weights row if it has weights).
 `PATTERNS` are names that stand for a whole family, e.g. "wrn-28-10".
+
+It sits above the families, and nothing below imports it: loading a model's weights never
+consults the registry (`tests/test_imports.py` keeps every import arrow pointing down).
 """
 
 import dataclasses
@@ -14,24 +17,31 @@ import inspect
 
 from keras_resnets import cifar, densenet, dpn, resnet, resnet_bd, resnet_v2, resnext, senet, variants
 from keras_resnets import weights as weights_lib
-from keras_resnets.core import builder
+from keras_resnets.core import builder, options
 from keras_resnets.core.entrypoint import is_entrypoint
 from keras_resnets.core.specs import Spec
 
+
+def entrypoints_of(modules):
+    """`{name: constructor}` of the constructors that `modules` define (not import)."""
+    return {
+        name: value
+        for module in modules
+        for name, value in vars(module).items()
+        if is_entrypoint(value) and value.__module__ == module.__name__
+    }
+
+
 FAMILIES = (resnet, resnet_v2, resnet_bd, resnext, senet, densenet, dpn, cifar, variants)
-ENTRYPOINTS = {
-    name: value
-    for module in FAMILIES
-    for name, value in vars(module).items()
-    if is_entrypoint(value) and value.__module__ == module.__name__
-}
+ENTRYPOINTS = entrypoints_of(FAMILIES)
 _SPECS = {fn.spec.registry_name: fn.spec for fn in ENTRYPOINTS.values()}
 # (compiled regex, factory): `factory(*match.groups())` returns the spec.
 PATTERNS = (cifar.WRN_PATTERN,)
 # Spec fields that `create_model` accepts as architecture options (the others, such as
-# `classes` and `name`, are `build_model` arguments).
+# `classes` and `name`, are `build_model` arguments; `registered` is bookkeeping).
 SPEC_OPTIONS = sorted(
-    {f.name for f in dataclasses.fields(Spec)} - set(inspect.signature(builder.build_model).parameters)
+    {f.name for f in dataclasses.fields(Spec) if f.compare}
+    - set(inspect.signature(builder.build_model).parameters)
 )
 
 
@@ -65,17 +75,44 @@ def create_model(name, **kwargs):
     Keyword arguments are those of the entrypoint (include_top, weights, input_shape,
     pooling, classes, ...) and the architecture options of `SPEC_OPTIONS`, which change
     the spec: `create_model("resnet50", residual_weight=True, weights=None)`,
-    `create_model("wrn-28-10", dropout=0.3)`. Unlike the entrypoints, the default is
-    `weights=None` when the model has no ImageNet weights or its spec was changed.
+    `create_model("wrn-28-10", dropout=0.3)`. An option that the model's block kind and
+    stem do not read is an error that names the families that read it.
+
+    `weights` defaults as in the entrypoints (`keras_resnets.weights.select`): "imagenet"
+    where the model has it, else its first tag, else None; None too when the options
+    changed the architecture (its layers no longer fit the files). Training options
+    (`keras_resnets.core.specs.TRAINING_OPTIONS`: dropout) keep the default weights.
     """
     spec = get_spec(name)
-    options = {k: kwargs.pop(k) for k in list(kwargs) if k in SPEC_OPTIONS}
-    if options:
-        spec = dataclasses.replace(spec, **options)
-    # A changed spec no longer fits the pretrained files of the name it came from.
-    kwargs.setdefault("weights", None if options else weights_lib.default_tag(spec.registry_name))
+    changes = {k: kwargs.pop(k) for k in list(kwargs) if k in SPEC_OPTIONS}
+    if changes:
+        _refuse_unread(spec, changes)
+        spec = dataclasses.replace(spec, **changes)
     kwargs.setdefault("classes", spec.classes)
     return builder.build_model(spec, **kwargs)
+
+
+def _refuse_unread(spec, changes):
+    block, stem = changes.get("block", spec.block), changes.get("stem", spec.stem)
+    unread = sorted(set(changes) - options.reads(block, stem))
+    if not unread:
+        return
+    by_families = {}
+    for option in unread:
+        by_families.setdefault(tuple(families_reading(option)), []).append(repr(option))
+    accepted = "; ".join(
+        f"{', '.join(names)}: {', '.join(families) or 'no family'}" for families, names in by_families.items()
+    )
+    raise ValueError(
+        f"{spec.registry_name} ({block!r} blocks, {stem!r} stem) does not read "
+        f"{', '.join(map(repr, unread))}; the families that read {'it' if len(unread) == 1 else 'them'}: "
+        f"{accepted}."
+    )
+
+
+def families_reading(option):
+    """The registered families (`Spec.family`) whose block kind or stem reads `option`."""
+    return sorted({s.family for s in _SPECS.values() if option in options.reads(s.block, s.stem)})
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,8 +1,12 @@
-"""Every model as a backbone: its feature pyramid as a model with one output per level."""
+"""Every model as a backbone: `features`, its feature pyramid as a model, one output per level.
+
+A module above the families, beside the registry (`keras_resnets.registry`). Not called
+`features`, which would shadow the function `keras_resnets.features` once imported.
+"""
 
 import keras
 
-from keras_resnets.core import registry
+from keras_resnets import registry
 
 
 def features(model, levels=("P3", "P4", "P5"), **kwargs):
@@ -11,8 +15,9 @@ def features(model, levels=("P3", "P4", "P5"), **kwargs):
     Args:
         model: a registry name (built with `create_model(model, include_top=False,
             **kwargs)`, so `weights`, `input_shape`, `output_stride` and the other options
-            apply, and `weights` defaults as there: "imagenet" where the model has it) or a
-            model built by keras_resnets (it carries `pyramid_level_inputs`).
+            apply, and `weights` defaults as there: "imagenet" where the model has it, else
+            its first tag) or a model built by keras_resnets (it carries
+            `pyramid_level_inputs`).
         levels: pyramid levels `P<log2 stride>`: P2..P5 (strides 4..32) for ImageNet nets,
             P0..P2 for the CIFAR nets; `model.pyramid_level_inputs` lists them.
 
