@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_data
+from helpers import shared_data
 from keras_resnets.tasks import options as task_options
 from keras_resnets.training import checkpoints, cli
 from keras_resnets.training import options as run_options
