@@ -22,30 +22,18 @@ done); 3 an artifact failed its check (it was removed; the report says why).
 import argparse
 import dataclasses
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 # Only light modules here: the options are read and checked before Keras and TensorFlow
-# (about 10 s) are imported, so a typo costs nothing.
-from keras_resnets import export, imagenet  # noqa: E402
-from keras_resnets.export import report  # noqa: E402
+# (about 10 s) are imported, so a typo costs nothing (`keras_resnets.export` loads lazily).
+from keras_resnets import export
+from keras_resnets.core.modes import PREPROCESSING_MODES
+from keras_resnets.export import report
+from keras_resnets.training import cli
+from keras_resnets.training.options import unwritable
 
 EXIT_USAGE, EXIT_EXPORT = 2, 3
-
-
-class DefaultsFormatter(argparse.HelpFormatter):
-    """Every help line ends with its default, where the option has one."""
-
-    def _get_help_string(self, action):
-        default = action.default
-        if default in (None, False, argparse.SUPPRESS) or "%(default)" in action.help:
-            return action.help
-        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
-        return f"{action.help} (default: {shown.replace('%', '%%')})"
 
 
 def number(kind, least, what, most=None):
@@ -72,29 +60,24 @@ def path_problems(args):
         for option, path in (("--eval-data", args.eval_data), ("--calibration-data", args.calibration_data))
         if path is not None and not Path(path).exists()
     ]
-    output = Path(args.output_dir or "saved_models").absolute()
-    parent = next(p for p in (output, *output.parents) if p.exists())
-    if not parent.is_dir():
-        problems.append(f"--output-dir {args.output_dir}: {parent} is a file, not a folder")
-    else:
-        try:  # a real write: permission bits say nothing to root, nor of read-only mounts
-            tempfile.TemporaryFile(dir=parent).close()
-        except OSError as exc:
-            problems.append(f"--output-dir {output}: cannot write in {parent} ({exc.strerror}); choose another folder")
+    output = args.output_dir or "saved_models"
+    problem = unwritable(output)
+    if problem:
+        problems.append(f"--output-dir {output} cannot be written: {problem}; choose another folder")
     return problems
 
 
 def build_parser():
     p = argparse.ArgumentParser(
-        prog="export.py", description=__doc__.split("\n\n")[0], epilog="More in README.md.",
-        formatter_class=DefaultsFormatter,
+        prog="export.py", description=(__doc__ or "").partition("\n\n")[0], epilog="More in README.md.",
+        formatter_class=cli.HelpFormatter,
     )  # fmt: skip
     add = p.add_argument_group("model").add_argument
     add("--model", required=True, help="a name of keras_resnets.list_models(), or a .keras file")
     add("--weights", help="with a name: a weights tag, 'none' or a file; default: the model's default")
     add("--image-size", type=number(int, 1, "an input side is a positive number of pixels"),
         help="with a name: input side; default: the weights' resolution")  # fmt: skip
-    add("--preprocessing", choices=imagenet.MODES,
+    add("--preprocessing", choices=PREPROCESSING_MODES,
         help="the model's input preprocessing; default: the weights' own (a name), the Preprocess "
         "layer's (a .keras file)")  # fmt: skip
     add("--include-preprocessing", action="store_true",
@@ -159,6 +142,8 @@ def main(argv=None):
     problems = path_problems(args)
     if problems:
         parser.error("; ".join(problems) + ".")
+    cli.import_backend()
+    from keras_resnets import imagenet
     from keras_resnets.tasks import sample_images as data
 
     try:

@@ -14,18 +14,22 @@ import argparse
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras_resnets.export import load_predictor  # noqa: E402
-from keras_resnets.tasks import images  # noqa: E402
+from keras_resnets.training import cli
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="predict.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="predict.py", description=(__doc__ or "").partition("\n\n")[0],
+                                     formatter_class=cli.HelpFormatter)
     parser.add_argument("images", nargs="+", help="image files (JPEG, PNG, BMP, GIF)")
     parser.add_argument("--model", required=True, help="model.keras, model.tflite, their folder, or a model name")
     parser.add_argument("--top-k", type=int, default=5)
     args = parser.parse_args(argv)
+    if args.top_k < 1:
+        parser.error(f"--top-k {args.top_k}: show at least 1 class")
+    cli.import_backend()
+    from keras_resnets.export import load_predictor
+    from keras_resnets.tasks import images
+
     try:
         predictor = load_predictor(args.model)
     except FileNotFoundError as exc:

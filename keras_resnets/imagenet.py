@@ -15,7 +15,9 @@ import keras
 import numpy as np
 from keras.applications import imagenet_utils
 
-MODES = ("caffe", "tf", "torch", "dpn")
+from keras_resnets.core.modes import PREPROCESSING_MODES
+
+MODES = PREPROCESSING_MODES
 # "dpn": the MXNet Dual Path Networks' (timm's IMAGENET_DPN_MEAN/STD): RGB, (x - mean) * 0.0167.
 DPN_MEAN = (124.0, 117.0, 104.0)
 DPN_SCALE = 0.0167

@@ -234,8 +234,8 @@ def test_app_refuses_an_unwritable_output_folder_and_missing_data_before_any_wor
     monkeypatch.setattr(app, "load_model", lambda args: pytest.fail("built the model first"))
     (tmp_path / "file").write_text("")
     for args, says in [
-        (["--output-dir", str(tmp_path / "file" / "out")], "file is a file, not a folder"),
-        (["--output-dir", "/proc/out"], "cannot write in /proc"),
+        (["--output-dir", str(tmp_path / "file" / "out")], "file is not a folder"),
+        (["--output-dir", "/proc/out"], "/proc is not writable"),
         (["--calibration-data", str(tmp_path / "nowhere")], "--calibration-data " + str(tmp_path / "nowhere") + " does not exist"),
     ]:  # fmt: skip
         with pytest.raises(SystemExit) as exit_:

@@ -10,7 +10,7 @@ refuses it by name (`reads`). Fields with a fixed set of values are checked agai
 
 import dataclasses
 
-from keras_resnets import imagenet
+from keras_resnets.core.modes import PREPROCESSING_MODES
 from keras_resnets.blocks import attention, dense, dual_path, residual, stems
 
 # Read for every network: by the builder (stages, head, pyramid), every stem, or the
@@ -39,7 +39,7 @@ CHOICES = {
     "shortcut": residual.SHORTCUTS,
     "stride_block": residual.STRIDE_BLOCKS,
     "stride_conv": residual.STRIDE_CONVS,
-    "preprocessing": imagenet.MODES,
+    "preprocessing": PREPROCESSING_MODES,
 }
 
 

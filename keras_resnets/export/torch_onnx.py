@@ -46,7 +46,7 @@ def write(model, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog=f"python -m {__name__}", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=f"python -m {__name__}", description=(__doc__ or "").partition("\n\n")[0])
     parser.add_argument("keras_file")
     parser.add_argument("onnx_file")
     args = parser.parse_args(argv)

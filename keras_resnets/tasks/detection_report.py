@@ -99,7 +99,7 @@ def export_check(outputs, reference, bounds, quantize, labels=None):
     check = {
         "ok": bool(ok), "max_abs_diff": max(box_diff, score_diff), "score_max_abs_diff": score_diff,
         "box_max_abs_diff_px": box_diff * side, "detections_matched": agreement, "detections_compared": counted,
-        "images": int(len(reference_boxes)),
+        "agreement": "detections_matched", "images": int(len(reference_boxes)),
     }  # fmt: skip
     if not ok:
         check["error"] = (f"{matched} of {counted} detections found again; score diff {score_diff:.2e}, "

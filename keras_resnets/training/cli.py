@@ -59,8 +59,10 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if action.nargs != 0 and action.default not in (None, argparse.SUPPRESS) and "default" not in text:
-            text += " (default: %(default)s)"
+        default = action.default
+        if action.nargs != 0 and default not in (None, argparse.SUPPRESS) and "default" not in text:
+            shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
+            text += f" (default: {shown.replace('%', '%%')})"  # a list as it is typed
         return text
 
 

@@ -9,9 +9,13 @@ that depends on the model, its weights or the task", which `config.resolve` fill
 
 import dataclasses
 import os
+import tempfile
 from pathlib import Path
 from typing import Optional
 
+# Both keras-free: core.modes is a literal, export.checks needs only NumPy (export/ loads lazily).
+from keras_resnets.core.modes import PREPROCESSING_MODES
+from keras_resnets.export.checks import DEFAULT_TOLERANCE as EXPORT_TOLERANCE
 from keras_resnets.training.errors import ConfigError
 
 # Default input size when training from scratch: small enough for a CPU.
@@ -20,10 +24,6 @@ MIN_IMAGE_SIZE = 32  # keras.applications' smallest input
 PROGRESS_MODES = ("auto", "bar", "lines", "none")
 DEFAULT_LR = {"adamw": 1e-3, "sgd": 1e-2}
 DEFAULT_WEIGHT_DECAY = {"adamw": 0.05, "sgd": 1e-4}
-# Literals of modules that import Keras (a test keeps them equal): `imagenet.MODES` and
-# `export.DEFAULT_TOLERANCE`.
-PREPROCESSING_MODES = ("caffe", "tf", "torch", "dpn")
-EXPORT_TOLERANCE = 1e-3
 EXPORT_ROOT = "saved_models"  # the default export goes to <EXPORT_ROOT>/<run_name>
 
 # Options that define what a run computes: a run folder resumes only with the same ones.
@@ -208,8 +208,10 @@ def unwritable(path):
     existing = next(p for p in (path, *path.parents) if p.exists())
     if not existing.is_dir():
         return f"{existing} is not a folder"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"{existing} is not writable"
+    try:  # a real write: permission bits say nothing to root, nor of read-only mounts
+        tempfile.TemporaryFile(dir=existing).close()
+    except OSError as exc:
+        return f"{existing} is not writable ({exc.strerror})"
     return None
 
 
