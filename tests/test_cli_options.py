@@ -55,7 +55,8 @@ def test_bad_arguments_exit_2_before_tensorflow_is_imported():
         "apps/finetune.py --bogus", "apps/finetune.py --batch-size 0", "apps/finetune.py --image-size 0",
         "apps/finetune.py --lr 0", "apps/detect.py --image-size 100", "apps/detect.py --max-boxes 0",
         "apps/segment.py --head unet", "apps/segment.py --max-images 0", "apps/study.py lesion --bogus",
-        "apps/benchmark.py --bogus",
+        "apps/benchmark.py --bogus", "apps/export.py --model resnet20 --eval-data x --calibration-images 0",
+        "apps/export.py --bogus", "apps/predict.py photo.jpg --model resnet20 --top-k 0",
     ]  # fmt: skip
     done = subprocess.run([sys.executable, "-c", REFUSE_AND_REPORT, *cases], capture_output=True, text=True,
                           env=env(), cwd=ROOT, timeout=120)  # fmt: skip
