@@ -15,7 +15,7 @@ import fnmatch
 import functools
 import inspect
 
-from keras_resnets import cifar, densenet, dpn, resnet, resnet_bd, resnet_v2, resnext, senet, variants
+from keras_resnets import cifar, densenet, dpn, labels, resnet, resnet_bd, resnet_v2, resnext, senet, task_models, variants
 from keras_resnets import weights as weights_lib
 from keras_resnets.core import builder, options
 from keras_resnets.core.entrypoint import is_entrypoint
@@ -46,24 +46,37 @@ SPEC_OPTIONS = sorted(
 
 
 def get_spec(name):
+    """The spec of a registered name: a backbone `Spec`, or a task model's `TaskModelSpec`."""
     key = name.lower()
     for regex, factory in PATTERNS:
         match = regex.fullmatch(key)
         if match:
             return factory(*match.groups())
+    if key in task_models.SPECS:
+        return task_models.SPECS[key]
     if key not in _SPECS:
-        close = difflib.get_close_matches(key, list(_SPECS), n=5, cutoff=0.5)
+        known = [*_SPECS, *task_models.SPECS]
+        close = difflib.get_close_matches(key, known, n=5, cutoff=0.5)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         raise ValueError(
-            f"Unknown model {name!r}.{hint} `keras_resnets.list_models()` lists all "
-            f"{len(_SPECS)} names."
+            f"Unknown model {name!r}.{hint} `keras_resnets.list_models(task=...)` lists them "
+            f"(classification: {len(_SPECS)} names; detection and segmentation: "
+            f"{len(task_models.SPECS)})."
         )
     return _SPECS[key]
 
 
-def list_models(pattern=None):
-    """Registered model names, sorted; `pattern` is a shell-style filter like "resnet*v2"."""
-    names = sorted(_SPECS)
+def list_models(pattern=None, task="classification"):
+    """Registered model names, sorted; `pattern` is a shell-style filter like "resnet*v2".
+
+    `task`: "classification" (the backbones, the default, as timm and keras.applications
+    list them), "detection" or "segmentation" (whole pretrained task models), or None (all).
+    """
+    if task is not None and task not in task_models.TASKS:
+        raise ValueError(f"Unknown task {task!r}; use one of {task_models.TASKS} or None.")
+    names = [] if task not in (None, "classification") else list(_SPECS)
+    names += [n for n, s in task_models.SPECS.items() if task in (None, s.task)]
+    names = sorted(names)
     if pattern is not None:
         names = [n for n in names if fnmatch.fnmatch(n, pattern.lower())]
     return names
@@ -84,6 +97,8 @@ def create_model(name, **kwargs):
     (`keras_resnets.core.specs.TRAINING_OPTIONS`: dropout) keep the default weights.
     """
     spec = get_spec(name)
+    if isinstance(spec, task_models.TaskModelSpec):
+        return task_models.build(spec, **kwargs)
     changes = {k: kwargs.pop(k) for k in list(kwargs) if k in SPEC_OPTIONS}
     if changes:
         _refuse_unread(spec, changes)
@@ -120,7 +135,10 @@ def _counts(name):
     from keras_resnets.core import analysis
 
     spec = get_spec(name)
-    model = builder.build_model(spec, weights=None, classes=spec.classes)
+    if isinstance(spec, task_models.TaskModelSpec):
+        model = task_models.build(spec, weights=None)
+    else:
+        model = builder.build_model(spec, weights=None, classes=spec.classes)
     return analysis.count_params(model), analysis.count_macs(model)
 
 
@@ -132,9 +150,11 @@ def model_info(name):
     """
     spec = get_spec(name)
     params, macs = _counts(spec.registry_name)
+    task = getattr(spec, "task", "classification")
     return {
         "name": spec.registry_name,
-        "entrypoint": spec.name,
+        "task": task,
+        "entrypoint": spec.name if task == "classification" else "create_model",
         "family": spec.family,
         "paper": spec.paper,
         "params": params["total"],
@@ -152,6 +172,8 @@ def model_info(name):
                 "preprocessing": e.preprocessing,
                 # None: the source publishes no hash (timm), so the download is not checked.
                 "file_hash": e.file_hash,
+                "labels": labels.names(e.labels) if e.labels else None,
+                "published": e.published or None,
             }
             for e in weights_lib.TABLE
             if e.model == spec.registry_name

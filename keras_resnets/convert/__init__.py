@@ -35,7 +35,9 @@ LAYOUTS = {
 
 def layout_for(spec):
     """The PyTorch layout of an architecture, read off its structure (the weights table's
-    torch rows have these layouts too, a test checks)."""
+    torch rows have these layouts too, a test checks); a task model's spec names its own."""
+    if getattr(spec, "layout", None):
+        return spec.layout
     if spec.block == "dense":
         return "torch_densenet"
     if spec.block == "dual_path":

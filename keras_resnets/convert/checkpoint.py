@@ -128,9 +128,19 @@ def _transposed(tensor, axes):
     return np.transpose(tensor, axes)
 
 
+def flat_layers(model):
+    """The layers of `model`, with nested models (a task model's backbone) opened up:
+    weights belong to the innermost layers, whose names are unique across the nesting."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from flat_layers(layer)
+        else:
+            yield layer
+
+
 def discard_head(tensors, model, head_keys):
     """A model without a classifier (`include_top=False`) leaves the checkpoint's unused."""
-    if "predictions" not in {layer.name for layer in model.layers}:
+    if "predictions" not in {layer.name for layer in flat_layers(model)}:
         tensors.discard(head_keys)
 
 
@@ -145,7 +155,7 @@ def by_prefix(torch_prefix, head_keys=("fc.weight", "fc.bias")):
     def mapping(tensors, model, spec):
         discard_head(tensors, model, head_keys)
         pairs = []
-        for layer in model.layers:
+        for layer in flat_layers(model):
             if not layer.weights:
                 continue
             prefix = torch_prefix(layer.name, spec)
@@ -168,8 +178,9 @@ def assign(model, state_dict, spec, mapping):
     unused = tensors.unused()
     if unused:
         problems.append(f"unexpected tensors: {', '.join(unused)}")
+    layers = {layer.name: layer for layer in flat_layers(model)}
     assigned = {name for name, _ in pairs}
-    empty = [layer.name for layer in model.layers if layer.weights and layer.name not in assigned]
+    empty = [name for name, layer in layers.items() if layer.weights and name not in assigned]
     unmapped = [name for name, arrays in pairs if arrays is None] + empty
     if unmapped:
         problems.append(f"layers without a source tensor: {', '.join(unmapped)}")
@@ -177,7 +188,7 @@ def assign(model, state_dict, spec, mapping):
     for name, arrays in pairs:
         if arrays is None or any(a is None for a in arrays):
             continue
-        expected = [tuple(w.shape) for w in model.get_layer(name).weights]
+        expected = [tuple(w.shape) for w in layers[name].weights]
         got = [tuple(a.shape) for a in arrays]
         if expected != got:
             shapes.append(f"{name} expects {expected}, the checkpoint gives {got}")
@@ -189,5 +200,5 @@ def assign(model, state_dict, spec, mapping):
             "loaded.\n  " + "\n  ".join(problems)
         )
     for name, arrays in pairs:
-        model.get_layer(name).set_weights(arrays)
+        layers[name].set_weights(arrays)
     return model

@@ -45,6 +45,10 @@ class WeightsEntry:
     preprocessing: str = "caffe"
     source: str = "keras.applications"
     license: str = "MIT (keras-team/keras)"
+    # Task models: the label set of the outputs (`keras_resnets.labels.LABEL_SETS`), and the
+    # source's own published figure for the file, quoted as the source states it.
+    labels: Optional[str] = None
+    published: str = ""
 
     def file_for(self, include_top):
         if include_top or self.notop_url is None:
@@ -66,8 +70,9 @@ def keras_applications_row(model, top_hash, notop_hash, preprocessing, folder="r
     )
 
 
-def torchvision_row(model, filename, tag, layout="torch_resnet"):
-    """torchvision's `.pth`: its name ends with the first 8 hex digits of its SHA-256."""
+def torchvision_row(model, filename, tag, layout="torch_resnet", **task):
+    """torchvision's `.pth`: its name ends with the first 8 hex digits of its SHA-256.
+    `task`: a task model's `classes`, `resolution`, `labels` and `published` figure."""
     return WeightsEntry(
         model=model,
         tag=tag,
@@ -77,6 +82,7 @@ def torchvision_row(model, filename, tag, layout="torch_resnet"):
         preprocessing="torch",
         source="torchvision",
         license=TV_LICENSE,
+        **task,
     )
 
 

@@ -1,0 +1,3 @@
+"""torchvision's COCO detectors (RetinaNet v1/v2, FCOS) as Keras models; see SPECS."""
+
+SPECS = ()
