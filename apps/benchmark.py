@@ -51,11 +51,14 @@ def main(argv=None):
 
     for name in args.models:
         kr.get_spec(name)  # unknown names fail before any measurement
-    configs = benchmark.grid(
-        args.models, args.implementations, args.backends, args.modes, args.batch_sizes,
-        args.precisions, [mode == "on" for mode in args.jit_compile], image_size=args.image_size,
-        warmup=args.warmup, repeats=args.repeats,
-    )  # fmt: skip
+    try:
+        configs = benchmark.grid(
+            args.models, args.implementations, args.backends, args.modes, args.batch_sizes,
+            args.precisions, [mode == "on" for mode in args.jit_compile], image_size=args.image_size,
+            warmup=args.warmup, repeats=args.repeats,
+        )  # fmt: skip
+    except ValueError as exc:
+        parser.error(str(exc))
     if not configs:
         parser.error("no configuration: none of --implementations implements --models")
     echo = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731

@@ -2,13 +2,12 @@
 
 import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apps"))
-import benchmark  # noqa: E402
+from helpers import load_app
+
+benchmark = load_app("benchmark")
 
 
 def test_one_tiny_configuration_end_to_end(tmp_path):
@@ -73,3 +72,9 @@ def test_a_plain_pytorch_peer_runs_without_tensorflow():
     [row] = benchmark.benchmark.run([config], echo=lambda line: None)
     assert "error" not in row, row.get("error")
     assert row["images_per_s"] > 0 and row["device"] in ("cpu", "gpu")
+
+
+def test_task_models_are_measured_for_inference_only(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        benchmark.main(["--models", "resnet18", "deeplabv3_resnet50", "--modes", "train", "--output-dir", str(tmp_path)])
+    assert "deeplabv3_resnet50 (segmentation): task models are measured for inference only" in capsys.readouterr().err

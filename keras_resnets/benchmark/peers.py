@@ -17,7 +17,16 @@ PEERS = {
     "resnet50b": {"timm": "resnet50", "torchvision": "resnet50"},
     "resnet50v2": {"keras": "ResNet50V2"},
     "densenet121": {"keras": "DenseNet121", "timm": "densenet121", "torchvision": "densenet121"},
+    # Task models (inference only): the whole detector, post-processing (NMS) included on
+    # both sides, and the segmenter's upsampled logits.
+    "retinanet_resnet50_fpn": {"torchvision": "retinanet_resnet50_fpn"},
+    "retinanet_resnet50_fpn_v2": {"torchvision": "retinanet_resnet50_fpn_v2"},
+    "deeplabv3_resnet50": {"torchvision": "deeplabv3_resnet50"},
+    "fcn_resnet50": {"torchvision": "fcn_resnet50"},
 }
+# torchvision's detectors resize every image to their `min_size`/`max_size` (800/1333) first;
+# set both to the measured size, so that both sides run the same input.
+TORCHVISION_DETECTORS = ("retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2")
 # fmt: on
 
 

@@ -35,7 +35,10 @@ def grid(models, implementations=("ours", "keras"), backends=("tensorflow",), mo
          batch_sizes=(16,), precisions=("float32",), jit_compiles=(False,), **common):  # fmt: skip
     """Every combination that exists: peers only for the models they implement, and each
     plain-PyTorch peer once (not once per Keras backend, and compiled as its `_compile`
-    implementation rather than through `jit_compiles`)."""
+    implementation rather than through `jit_compiles`). Task models (detectors, segmenters)
+    are measured for inference only: a training step would need each one's own loss."""
+    if "train" in modes:
+        _refuse_training_task_models(models)
     configs = []
     for model, implementation, backend, mode, batch, precision, jit in itertools.product(
         models, implementations, backends, modes, batch_sizes, precisions, jit_compiles
@@ -48,6 +51,18 @@ def grid(models, implementations=("ours", "keras"), backends=("tensorflow",), mo
             Config(model, implementation, backend, mode, batch, precision=precision, jit_compile=jit, **common)
         )
     return configs
+
+
+def _refuse_training_task_models(models):
+    import keras_resnets as kr
+
+    tasks = {name: getattr(kr.get_spec(name), "task", "classification") for name in models}
+    inference_only = [f"{name} ({task})" for name, task in tasks.items() if task != "classification"]
+    if inference_only:
+        raise ValueError(
+            f"{', '.join(inference_only)}: task models are measured for inference only; use "
+            "--modes infer for them (and measure training with the classifiers)."
+        )
 
 
 def run(configs, timeout_s=900, echo=print, rounds=1):

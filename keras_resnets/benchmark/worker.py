@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from keras_resnets.benchmark import hardware
-from keras_resnets.benchmark.peers import is_torch, peer_name
+from keras_resnets.benchmark.peers import TORCHVISION_DETECTORS, is_torch, peer_name
 
 
 def keras_steps(config):
@@ -77,7 +77,8 @@ def torch_steps(config):
     else:
         import torchvision
 
-        model = torchvision.models.get_model(name)
+        sized = {"min_size": config["image_size"], "max_size": config["image_size"]}
+        model = torchvision.models.get_model(name, **(sized if name in TORCHVISION_DETECTORS else {}))
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = model.to(device).to(memory_format=torch.channels_last)
     size, batch = config["image_size"], config["batch_size"]
@@ -90,7 +91,7 @@ def torch_steps(config):
 
         def step():
             with torch.inference_mode(), autocast:
-                runnable(images).float().sum().item()  # .item() waits for the device
+                _total(runnable(images)).item()  # .item() waits for the device
 
     else:
         model.train()
@@ -106,6 +107,15 @@ def torch_steps(config):
             loss.item()
 
     return step, None, "gpu" if device == "cuda" else "cpu"
+
+
+def _total(outputs):
+    """One number from a classifier's logits, a segmenter's {"out": ...} or a detector's list."""
+    if isinstance(outputs, dict):
+        outputs = outputs["out"]
+    if isinstance(outputs, list):
+        return sum(o["scores"].float().sum() for o in outputs)
+    return outputs.float().sum()
 
 
 def peak_memory_mb(device, implementation):
