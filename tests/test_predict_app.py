@@ -113,16 +113,19 @@ def test_detection_draws_boxes_and_writes_coco_results_in_the_photos_pixels(tmp_
         assert far.size and not far.any()
 
 
-def test_a_saved_model_folder_detects_the_same(tmp_path):
-    from keras_resnets.export.artifacts import write_saved_model
+def test_saved_model_and_tflite_files_detect_the_same(tmp_path):
+    from keras_resnets.export.artifacts import write_saved_model, write_tflite
 
     model = detector(tmp_path / "export")
     write_saved_model(model, tmp_path / "export" / "saved_model")
+    write_tflite(model, tmp_path / "export" / "model.tflite")
     photo = two_photos("detection-mini")[0]
-    loaded = prediction.load(tmp_path / "export" / "saved_model")
-    assert loaded.labels == NAMES and loaded.image_size == SIDE
-    keras_file = prediction.load(tmp_path / "export" / "model.keras")
-    assert prediction.detect(loaded, photo) == prediction.detect(keras_file, photo)
+    reference = prediction.detect(prediction.load(tmp_path / "export" / "model.keras"), photo)
+    assert len(reference) == 2
+    for artifact in ("saved_model", "model.tflite"):
+        loaded = prediction.load(tmp_path / "export" / artifact)
+        assert loaded.labels == NAMES and loaded.image_size == SIDE
+        assert prediction.detect(loaded, photo) == reference, artifact
 
 
 def segmenter(folder):
