@@ -64,10 +64,8 @@ def main(argv=None):
         parser.error(f"--model {args.model}: {exc}")
     try:
         _, unreadable = prediction.predict(model, args.images, args.output_dir, args.top_k, args.min_score)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:  # the photos, or outputs of no known task
         parser.error(str(exc))
-    except ValueError as exc:  # outputs of no known task
-        parser.error(f"--model {args.model}: {exc}")
     return 1 if unreadable else 0
 
 

@@ -179,6 +179,13 @@ def test_bad_inputs_say_what_to_do(tmp_path, capsys):
         with pytest.raises(SystemExit) as exit_:
             predict.main(argv)
         assert exit_.value.code == 2 and message in capsys.readouterr().err
+    photo = two_photos("segmentation-mini")[0]
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(photo, tmp_path / folder)
+    with pytest.raises(SystemExit) as exit_:
+        predict.main([str(tmp_path / "a"), str(tmp_path / "b"), *model])
+    assert exit_.value.code == 2 and f"would both write {photo.stem}.png" in capsys.readouterr().err
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "broken.jpg").write_bytes(b"not a photo")
     assert predict.main([str(tmp_path / "photos"), *model, "--output-dir", str(tmp_path / "out")]) == 1

@@ -215,7 +215,8 @@ def predict(model, paths, out_dir=None, top_k=5, min_score=SHOWN_SCORE, report=p
     """Runs `model` on the photos of `paths` and writes its task's files to `out_dir`
     (detection, segmentation); `report` gets one line per photo, `warn` one per unreadable
     photo. Returns (task, the number of unreadable photos). Raises FileNotFoundError for
-    missing paths or empty folders, ValueError for outputs of no known task."""
+    missing paths or empty folders, ValueError for outputs of no known task or photos of
+    the same name (their files would collide)."""
     files = image_files(paths)
     readable = []
     for file in files:
@@ -234,6 +235,11 @@ def predict(model, paths, out_dir=None, top_k=5, min_score=SHOWN_SCORE, report=p
             best = np.argsort(np.asarray(scores)[0])[::-1][:top_k]
             report(f"{file}: " + ", ".join(f"{model.name_of(i)} {float(scores[0][i]):.1%}" for i in best))
         return task, len(files) - len(readable)
+    stems = {}
+    for file in readable:
+        if stems.setdefault(file.stem, file) != file:
+            raise ValueError(f"{stems[file.stem]} and {file} would both write {file.stem}.png; "
+                                    "predict them in separate runs with another --output-dir.")  # fmt: skip
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
