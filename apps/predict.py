@@ -1,9 +1,9 @@
-"""Predictions on photos with a classifier, a detector or a segmenter: the task is read off the model's outputs.
+"""Predictions on photos by a classifier, a detector or a segmenter (the task read off its outputs).
 
     python apps/predict.py photo.jpg --model saved_models/<run>/model.keras            # top-5 classes
     python apps/predict.py photos/ --model saved_models/<run>/model.tflite --top-k 3
     python apps/predict.py photos/ --model saved_models/<detector-run>/saved_model --output-dir predictions
-    python apps/predict.py photo.jpg --model deeplabv3_resnet50 --weights coco_voc     # a registered model
+    python apps/predict.py photo.jpg --model deeplabv3_resnet50 --weights <tag>        # a registered model
 
 Inputs are image files (JPEG, PNG, BMP, GIF) or folders of them. `--model` is a `.keras`
 file, a SavedModel folder, a `.tflite` file, an export folder (its model.keras), or a
@@ -37,7 +37,7 @@ def build_parser():
                                      formatter_class=cli.HelpFormatter)  # fmt: skip
     parser.add_argument("images", nargs="+", help="image files (JPEG, PNG, BMP, GIF) or folders of them")
     parser.add_argument("--model", required=True,
-                        help="model.keras, model.tflite, a SavedModel folder, an export folder, or a model name")  # fmt: skip
+                        help="model.keras, model.tflite, a SavedModel folder, an export folder, or a name")
     parser.add_argument("--weights", help="with a model name: a weights tag, a file or 'none'; default: its default")
     parser.add_argument("--image-size", type=int, help="with a model name: its input side; default: the weights'")
     parser.add_argument("--top-k", type=int, default=5, help="classification: classes shown per photo")

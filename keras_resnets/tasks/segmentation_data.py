@@ -13,12 +13,12 @@ Nothing can then fail mid-epoch. The split is the seeded 70/15/15 rule on all im
 
 Pipelines decode each pair once, shrink it as classification does (the image by area,
 the mask by nearest neighbour to the same size), cache it, and then augment image and
-mask together: the same random crop and flip, letterboxed into the square input (`letterbox`: aspect
-kept, longer side S, padded bottom/right; bilinear for the image, nearest for the mask,
-so no new class values appear, and the mask's padding void). Crops vary in aspect (3/4
-to 4/3) and are letterboxed rather than squashed, as evaluation and prediction see
-photos. Evaluation letterboxes the whole image and mask: metrics are computed at that
-resolution, the padding (void) left out.
+mask together: the same random crop and flip, letterboxed into the square input
+(`letterbox`: aspect kept, longer side S, padded bottom/right; bilinear for the image,
+nearest for the mask, so no new class values appear, and the mask's padding void). Crops
+vary in aspect (3/4 to 4/3) and are letterboxed rather than squashed, as evaluation and
+prediction see photos. Evaluation letterboxes the whole image and mask: metrics are
+computed at that resolution, the padding (void) left out.
 Batches are (float32 RGB [0, 255] images (N, S, S, 3), int32 class maps (N, S, S)).
 """
 
