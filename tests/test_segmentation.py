@@ -204,9 +204,13 @@ def test_short_real_run_learns_reports_and_exports_verified_artifacts(tmp_path, 
     history = metrics["history"]
     assert history[-1]["loss"] < history[0]["loss"]
     assert all(0 <= h["val_mean_iou"] <= 1 for h in history)
+    # After 8 steps from scratch the model predicts nearly one class everywhere (with
+    # letterboxed inputs, "pizza"), which unseen splits may lack: only the training split
+    # must score above 0.
     for split in ("train", "val", "test"):
         m = metrics["splits"][split]
-        assert math.isfinite(m["mean_iou"]) and 0 < m["pixel_accuracy"] <= 1 and math.isfinite(m["loss"])
+        assert math.isfinite(m["mean_iou"]) and 0 <= m["pixel_accuracy"] <= 1 and math.isfinite(m["loss"])
+    assert metrics["splits"]["train"]["pixel_accuracy"] > 0
     assert len(metrics["per_class_iou_test"]) == 133 == len(metrics["data"]["classes"])
     assert metrics["per_class_iou_test"]["person"]["true_pixels"] > 0
     for name in ("curves.png", "predictions_epoch001.png", "predictions_epoch002.png", "predictions_train.png",
