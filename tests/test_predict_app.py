@@ -205,3 +205,15 @@ def test_classification_prints_the_top_k_classes_as_before(tmp_path, capsys):
     shares = model.predict(np.stack([prediction.images.load_image(photo, SIDE).numpy()]), verbose=0)[0]
     best = np.argsort(shares)[::-1][:2]
     assert line == f"{photo}: " + ", ".join(f"{['red', 'green', 'blue'][i]} {shares[i]:.1%}" for i in best)
+
+
+def test_a_registered_name_is_built_with_the_weights_asked_for(capsys):
+    model = prediction.load("resnet20", weights="none")  # random weights: nothing to download
+    assert model.image_size == 32 and model.labels is None and model.source == "resnet20"
+    photo = two_photos("detection-mini")[0]
+    task, unreadable = prediction.predict(model, [photo], top_k=3)
+    (line,) = capsys.readouterr().out.splitlines()
+    assert (task, unreadable) == ("classification", 0)
+    assert [name.isdigit() for name in line.split(": ")[1].split()[::2]] == [True] * 3  # class indices
+    with pytest.raises(ValueError, match="Did you mean"):
+        prediction.load("resnet2O")
