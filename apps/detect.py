@@ -9,7 +9,10 @@ A local folder is COCO (annotations.json + images/) or YOLO (images/, labels/<na
 background. Every image and box is checked before training: an unreadable image, a label
 file without its image, an unknown class id, a degenerate box or one outside its image
 stops the run with the file named, or with --skip-bad is left out and listed in
-metrics.json. Random crop and flip move the boxes with the image (--augment).
+metrics.json. Random crop and flip move the boxes with the image (--augment). Images are
+letterboxed into the square input, never squashed: resized keeping their aspect ratio so the
+longer side is --image-size, zero-padded at the bottom and right; evaluation maps the boxes
+back to each image's own pixels. apps/predict.py runs the exported detector on photos.
 
 The detector is RetinaNet: the backbone's P3-P5 taps (keras_resnets.features), a feature
 pyramid P3-P7, class and box towers shared over the levels, focal loss and smooth L1 on

@@ -10,6 +10,9 @@ checked before training: a missing mask, a mask of another size than its image o
 index out of range stops the run with the file named, or with --skip-bad the pair is left
 out and listed in metrics.json. Images and masks are cropped and flipped together (masks
 resized by nearest neighbour); void pixels count in neither the loss nor the metrics.
+Images and masks are letterboxed into the square input, never squashed: resized keeping
+their aspect ratio so the longer side is --image-size, padded at the bottom and right (the
+mask with void). apps/predict.py runs the exported segmenter on photos.
 
 The backbone is the model's feature pyramid (keras_resnets.features): DeepLabV3+ puts
 ASPP on its stride-16 map (the late stages dilated) and fuses a stride-4 map in its

@@ -107,8 +107,8 @@ def test_augmentation_moves_the_boxes_with_the_image(augment):
     for seed in range(12):
         seeds = tf.constant([seed, 7])
         out, boxes, classes = data.augmented(image, tf.constant([box]), tf.constant([3]), seeds, augment)
-        out = data.resize_eval(out, 64).numpy()
-        labels = data.labels(boxes, classes, 64, max_boxes=4).numpy()
+        labels = data.labels(boxes, classes, tf.shape(out)[:2], 64, max_boxes=4).numpy()
+        out = data.letterbox(out, 64).numpy()  # as the training pipeline does
         if classes.shape[0] == 0:
             continue  # cropped away
         x1, y1, x2, y2 = np.round(labels[0, :4]).astype(int)

@@ -148,11 +148,15 @@ def test_palette_masks_give_class_indices_and_augmentation_moves_masks_with_imag
         pure = distance.min(-1) < 60
         agree = np.argmin(distance, -1) == mask
         assert agree[pure & (mask != 255)].mean() > 0.97
-        orders.append(np.sign(int(mask[-1, -1]) - int(mask[-1, 0])))  # -1: flipped
+        row = mask[(mask != 255).any(1)][-1]  # the last row of the letterbox's content ...
+        row = row[row != 255]  # ... without the padding on its right
+        orders.append(np.sign(int(row[-1]) - int(row[0])))  # -1: flipped
     assert orders.count(1) and orders.count(-1)  # both kinds of crop were seen
     images, masks = data.take(source.splits["test"], 32, 1)
     assert images.shape == (1, 32, 32, 3) and masks.shape == (1, 32, 32) and masks.dtype == np.int32
-    assert np.array_equal(masks[0, -1], np.repeat(np.arange(4), 8))  # evaluation: whole image
+    # Evaluation: the whole 40x30 image letterboxed into 32x24, the bottom 8 rows void padding.
+    assert np.array_equal(masks[0, 23], np.repeat(np.arange(4), 8)) and (masks[0, 24:] == 255).all()
+    assert (images[0, 24:] == 0).all()
 
 
 def test_tfds_offline_fails_in_seconds(tmp_path, capsys, monkeypatch):
@@ -200,9 +204,13 @@ def test_short_real_run_learns_reports_and_exports_verified_artifacts(tmp_path, 
     history = metrics["history"]
     assert history[-1]["loss"] < history[0]["loss"]
     assert all(0 <= h["val_mean_iou"] <= 1 for h in history)
+    # After 8 steps from scratch the model predicts nearly one class everywhere (with
+    # letterboxed inputs, "pizza"), which unseen splits may lack: only the training split
+    # must score above 0.
     for split in ("train", "val", "test"):
         m = metrics["splits"][split]
-        assert math.isfinite(m["mean_iou"]) and 0 < m["pixel_accuracy"] <= 1 and math.isfinite(m["loss"])
+        assert math.isfinite(m["mean_iou"]) and 0 <= m["pixel_accuracy"] <= 1 and math.isfinite(m["loss"])
+    assert metrics["splits"]["train"]["pixel_accuracy"] > 0
     assert len(metrics["per_class_iou_test"]) == 133 == len(metrics["data"]["classes"])
     assert metrics["per_class_iou_test"]["person"]["true_pixels"] > 0
     for name in ("curves.png", "predictions_epoch001.png", "predictions_epoch002.png", "predictions_train.png",

@@ -6,7 +6,9 @@ SavedModel's serving signature, `ai_edge_litert` for `.tflite`, onnxruntime for 
 Outputs come back as float arrays in the model's output order (signature outputs sorted
 by name: output_0, output_1, ...); integer TFLite inputs and outputs are (de)quantized
 with the scale and zero point stored in the file, so every runner takes the same float
-images.
+images. With `named=True` the Keras, SavedModel and TFLite runners return the outputs by
+name instead ({"boxes": ..., "scores": ...} of a detector; "output_0" for a single
+tensor), for callers that read outputs by meaning (`tasks.prediction`).
 """
 
 import os
@@ -26,25 +28,26 @@ def ordered(outputs_by_name):
     return [np.asarray(outputs_by_name[k]) for k in sorted(outputs_by_name, key=output_order)]
 
 
-def keras_runner(model):
+def keras_runner(model, named=False):
     def run(images):
         outputs = model.predict_on_batch(images)
-        if isinstance(outputs, dict):
-            return ordered(outputs)
-        return [np.asarray(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+        if not isinstance(outputs, dict):
+            listed = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            outputs = {f"output_{i}": o for i, o in enumerate(listed)}
+        return {k: np.asarray(v) for k, v in outputs.items()} if named else ordered(outputs)
 
     return run
 
 
-def keras_file_runner(path):
+def keras_file_runner(path, named=False):
     import keras
 
     import keras_resnets.core.builder  # noqa: F401  registers every custom layer our models hold
 
-    return keras_runner(keras.saving.load_model(path, compile=False))
+    return keras_runner(keras.saving.load_model(path, compile=False), named)
 
 
-def saved_model_runner(path):
+def saved_model_runner(path, named=False):
     import tensorflow as tf
 
     loaded = tf.saved_model.load(os.fspath(path))
@@ -53,7 +56,8 @@ def saved_model_runner(path):
     (name,) = serve.structured_input_signature[1]
 
     def run(images):
-        return ordered({k: v.numpy() for k, v in serve(**{name: tf.constant(images)}).items()})
+        outputs = {k: v.numpy() for k, v in serve(**{name: tf.constant(images)}).items()}
+        return outputs if named else ordered(outputs)
 
     run.owner = loaded  # `loaded` owns the variables `serve` reads: keep it alive
     return run
@@ -75,7 +79,7 @@ def _dequantize(values, details):
     return (values.astype(np.float32) - zero_point) * scale if scale else values.astype(np.float32)
 
 
-def tflite_runner(path):
+def tflite_runner(path, named=False):
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=os.fspath(path), num_threads=os.cpu_count())
@@ -85,7 +89,8 @@ def tflite_runner(path):
 
     def run(images):
         result = runner(**{name: _quantize(np.asarray(images), details)})
-        return [_dequantize(result[k], outputs[k]) for k in sorted(result, key=output_order)]
+        result = {k: _dequantize(v, outputs[k]) for k, v in result.items()}
+        return result if named else ordered(result)
 
     return run
 

@@ -22,11 +22,14 @@ The split is the seeded 70/15/15 rule on all image names (`data.split_group`).
 Pipelines decode each image once, shrink it (`images.shrink`), cache it with its boxes
 normalised to [0, 1], and then augment: a random crop (boxes cut to it; those keeping
 less than `MIN_VISIBLE` of their area dropped) and a horizontal flip move the boxes with
-the image, which is then resized to the square input (`augment="flip"`: flip only;
-"none": neither). Evaluation squashes the whole image to the square input; predictions
-are scaled back to the image's own pixels. Training batches are (float32 RGB [0, 255]
-images (N, S, S, 3), float32 boxes (N, max_boxes, 5) [x1, y1, x2, y2, class] in input
-pixels, padded with -1 rows).
+the image (`augment="flip"`: flip only; "none": neither). Every image, trained on or
+evaluated, is then letterboxed into the square input (`letterbox`: aspect kept, longer
+side S, zero padding bottom/right), never squashed: the crop's aspect ratio varies (0.5
+to 2), and squashing it would train on shapes that evaluation and prediction never show.
+Evaluation letterboxes the whole image (its content size read off the original's size)
+and predictions are mapped back to the image's own pixels (`letterbox.boxes_to_original`).
+Training batches are (float32 RGB [0, 255] images (N, S, S, 3), float32 boxes (N,
+max_boxes, 5) [x1, y1, x2, y2, class] in input pixels, padded with -1 rows).
 """
 
 import dataclasses
@@ -43,8 +46,9 @@ from keras_resnets.tasks.data import (
     prepared_builder, read_class_names, refuse_or_skip, split_group, tfds_source,
 )  # fmt: skip
 from keras_resnets.tasks.images import (
-    cache_side, check_image, decode_file, random_crop_window, resize_eval, shrink, training_stream,
+    cache_side, check_image, decode_file, random_crop_window, shrink, training_stream,
 )  # fmt: skip
+from keras_resnets.tasks.letterbox import boxes_to_input, letterbox
 from keras_resnets.tasks.options import DETECTION_AUGMENTATIONS, DETECTION_FORMATS, DETECTION_TFDS_SETS
 from keras_resnets.training.errors import DataError
 
@@ -359,9 +363,11 @@ def augmented(image, boxes, classes, seed, augment):
     return image, boxes, classes
 
 
-def labels(boxes, classes, image_size, max_boxes):
-    """(max_boxes, 5) [x1, y1, x2, y2, class] in input pixels, padded with -1 rows."""
-    rows = tf.concat([boxes * float(image_size), tf.cast(classes, tf.float32)[:, None]], axis=1)[:max_boxes]
+def labels(boxes, classes, size, image_size, max_boxes):
+    """(max_boxes, 5) [x1, y1, x2, y2, class] in input pixels of the letterbox of an image of
+    `size` (H, W), padded with -1 rows."""
+    rows = tf.concat([boxes_to_input(boxes, size, image_size), tf.cast(classes, tf.float32)[:, None]], axis=1)
+    rows = rows[:max_boxes]
     return tf.pad(rows, [[0, max_boxes - tf.shape(rows)[0]], [0, 0]], constant_values=-1.0)
 
 
@@ -376,24 +382,24 @@ def cached(split, image_size, cache):
 def pipeline(split, image_size, batch_size, max_boxes, training=False, seed=0, augment="crop", cache=True):
     """Batches of (float32 images in [0, 255], boxes (N, max_boxes, 5)); training repeats forever."""
     ds = cached(split, image_size, cache)
-    if training:
+    if training:  # a crop's aspect ratio is its own
         ds = training_stream(ds, split.count, seed).map(
             lambda e, s: augmented(*e[:3], s, augment), num_parallel_calls=tf.data.AUTOTUNE
-        )
-    else:
-        ds = ds.map(lambda x, b, c, i, s: (x, b, c))
+        ).map(lambda x, b, c: (x, b, c, tf.shape(x)[:2]))
+    else:  # the whole image, as evaluation letterboxes it
+        ds = ds.map(lambda x, b, c, i, s: (x, b, c, s))
     ds = ds.map(
-        lambda x, b, c: (resize_eval(x, image_size), labels(b, c, image_size, max_boxes)),
+        lambda x, b, c, s: (letterbox(x, image_size, s), labels(b, c, s, image_size, max_boxes)),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     return ds.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
 
 
 def evaluation_batches(split, image_size, batch_size, cache=True, count=None):
-    """Batches of (float32 images as evaluation sees them, image ids, (height, width)):
-    the first `count` images (all by default), unaugmented."""
+    """Batches of (float32 images as evaluation sees them, letterboxed; image ids, (height,
+    width)): the first `count` images (all by default), unaugmented."""
     ds = cached(split, image_size, cache).map(
-        lambda x, b, c, i, s: (resize_eval(x, image_size), i, s), num_parallel_calls=tf.data.AUTOTUNE
+        lambda x, b, c, i, s: (letterbox(x, image_size, s), i, s), num_parallel_calls=tf.data.AUTOTUNE
     )  # fmt: skip
     return ds.take(count or -1).batch(batch_size).prefetch(tf.data.AUTOTUNE)
 

@@ -11,6 +11,7 @@ import numpy as np
 from keras_resnets.heads.retinanet import with_decoding
 from keras_resnets.metrics import coco_map
 from keras_resnets.tasks.detection_postprocess import SCORE_THRESHOLD, iou_with, select
+from keras_resnets.tasks.letterbox import boxes_to_original, content_size
 from keras_resnets.training.plots import pyplot
 
 log = logging.getLogger(__name__)
@@ -21,11 +22,12 @@ TRUTH_COLOUR = "#00e000"
 
 
 def to_coco(outputs, image_ids, sizes, image_size, categories):
-    """COCO result dicts of a batch of decoded outputs, in each image's own pixels."""
+    """COCO result dicts of a batch of decoded outputs, in each image's own pixels (the
+    inputs are its letterbox)."""
     results = []
     for boxes, scores, image_id, (height, width) in zip(outputs["boxes"], outputs["scores"], image_ids, sizes):
         kept_boxes, kept_scores, classes = select(boxes, scores)
-        scaled = kept_boxes * np.array([width, height, width, height], np.float32) / image_size
+        scaled = boxes_to_original(kept_boxes, height, width, image_size)
         for (x1, y1, x2, y2), score, cls in zip(scaled.tolist(), kept_scores.tolist(), classes.tolist()):
             results.append({"image_id": int(image_id), "category_id": categories[cls]["id"],
                             "bbox": [x1, y1, x2 - x1, y2 - y1], "score": score})  # fmt: skip
@@ -132,7 +134,8 @@ def plot_detections(examples, detections, ground_truth, class_names, path, title
         found[d["image_id"]].append(d)
     fig, axes = plt.subplots(1, len(images), figsize=(4.2 * len(images), 4.0), squeeze=False)
     for ax, image, image_id, (height, width) in zip(axes[0], images, image_ids, sizes):
-        ax.imshow(np.clip(image, 0, 255).astype(np.uint8), extent=(0, width, height, 0))
+        content_h, content_w = content_size(height, width, len(image))  # the letterbox's padding left out
+        ax.imshow(np.clip(image[:content_h, :content_w], 0, 255).astype(np.uint8), extent=(0, width, height, 0))
         for t in truths[image_id]:
             x, y, w, h = t["bbox"]
             ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor=TRUTH_COLOUR, linestyle="--", linewidth=1.2))

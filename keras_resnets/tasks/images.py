@@ -3,7 +3,8 @@
 Files are JPEG, PNG, BMP or GIF; grayscale, palette, RGBA, 16-bit and CMYK files become
 8-bit RGB (`tf.io.decode_image`). Images are shrunk once so that their shorter side is
 at most `cache_side(image_size)` (what the training pipelines cache), then resized to the
-square input; they leave as float32 RGB in [0, 255], since task models hold their own
+square input (classification squashes, `resize_eval`; detection and segmentation keep the
+aspect ratio and pad, `tasks.letterbox`); they leave as float32 RGB in [0, 255], since task models hold their own
 preprocessing layer and exported files must see the same numbers.
 """
 
@@ -68,11 +69,12 @@ def random_crop_window(image, seed, area, ratio, min_covered=0.1):
 
 
 def resize_eval(image, image_size):
-    """The whole image, squashed to a square: what evaluation, exports and predict.py see."""
+    """The whole image, squashed to a square: what classification's evaluation, exports and
+    predict.py see (detection and segmentation letterbox instead: `tasks.letterbox`)."""
     return tf.image.resize(tf.cast(image, tf.float32), (image_size, image_size), antialias=True)
 
 
 def load_image(path, image_size):
-    """One file as the model input (float32 RGB [0, 255]), exactly as evaluation sees it."""
+    """One file as a classifier's input (float32 RGB [0, 255]), exactly as evaluation sees it."""
     image = decode_file(tf.constant(os.fspath(path)))
     return resize_eval(shrink(image, cache_side(image_size)), image_size)

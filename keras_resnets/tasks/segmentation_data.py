@@ -13,9 +13,12 @@ Nothing can then fail mid-epoch. The split is the seeded 70/15/15 rule on all im
 
 Pipelines decode each pair once, shrink it as classification does (the image by area,
 the mask by nearest neighbour to the same size), cache it, and then augment image and
-mask together: the same random crop and flip, resized to the square input (bilinear for
-the image, nearest for the mask, so no new class values appear). Evaluation squashes the
-whole image (and mask) to the square input: metrics are computed at that resolution.
+mask together: the same random crop and flip, letterboxed into the square input
+(`letterbox`: aspect kept, longer side S, padded bottom/right; bilinear for the image,
+nearest for the mask, so no new class values appear, and the mask's padding void). Crops
+vary in aspect (3/4 to 4/3) and are letterboxed rather than squashed, as evaluation and
+prediction see photos. Evaluation letterboxes the whole image and mask: metrics are
+computed at that resolution, the padding (void) left out.
 Batches are (float32 RGB [0, 255] images (N, S, S, 3), int32 class maps (N, S, S)).
 """
 
@@ -31,8 +34,9 @@ from keras_resnets.tasks.data import (
     read_class_names, refuse_or_skip, split_group, tfds_source,
 )  # fmt: skip
 from keras_resnets.tasks.images import (
-    cache_side, check_image, decode_file, random_crop_window, resize_eval, shrink, training_stream,
+    cache_side, check_image, decode_file, random_crop_window, shrink, training_stream,
 )  # fmt: skip
+from keras_resnets.tasks.letterbox import letterbox, letterbox_mask
 from keras_resnets.training.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -180,17 +184,18 @@ def shrink_pair(image, mask, side):
 
 
 def random_crop_flip(image, mask, image_size, seed, area=(0.25, 1.0), ratio=(3 / 4, 4 / 3)):
-    """The same random crop and horizontal flip of image and mask, resized to the input."""
+    """The same random crop and horizontal flip of image and mask, letterboxed."""
     begin, size, _ = random_crop_window(image, seed, area, ratio)
     image = tf.slice(image, begin, size)
     mask = tf.slice(mask, begin, tf.concat([size[:2], [1]], 0))
     flip = tf.random.stateless_uniform([], seed=seed[::-1]) < 0.5
     image, mask = tf.cond(flip, lambda: (image[:, ::-1], mask[:, ::-1]), lambda: (image, mask))
-    return resize_eval(image, image_size), resize_mask(mask, (image_size, image_size))
+    return whole(image, mask, image_size)
 
 
 def whole(image, mask, image_size):
-    return resize_eval(image, image_size), resize_mask(mask, (image_size, image_size))
+    """Image and mask letterboxed; the mask's padding is void."""
+    return letterbox(image, image_size), letterbox_mask(mask, image_size, VOID)
 
 
 def pipeline(split, image_size, batch_size, training=False, seed=0, cache=True):
