@@ -1,5 +1,5 @@
 """The in-graph `Detections` layer against torchvision's RetinaNet selection + batched_nms
-and against the NumPy `detection_postprocess.select`: same boxes, scores and classes, exactly."""
+(tests/torchvision_nms_reference.py): same boxes, scores and classes, exactly."""
 
 import json
 
@@ -53,7 +53,14 @@ def batch_cases():
     crowded = random_inputs(2, spread=8.0, sizes=(24, 32), seed=2)
     boxes, scores = random_inputs(2, seed=3)
     scores[1] *= 0.04
-    return {"random": random_batch, "crowded": crowded, "empty_image": (boxes, scores), "tflite": random_inputs(1, seed=5)}
+    return {
+        "random": random_batch, "crowded": crowded, "empty_image": (boxes, scores),
+        "one_level": random_inputs(2, spread=20.0, seed=4), "tflite": random_inputs(1, seed=5),
+    }  # fmt: skip
+
+
+def case_levels(case):
+    return (sum(LEVELS),) if case == "one_level" else LEVELS
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +69,10 @@ def torchvision_results(tmp_path_factory):
     folder = tmp_path_factory.mktemp("nms")
     cases = batch_cases()
     arrays = {f"{case}_{kind}": value for case, pair in cases.items() for kind, value in zip(("boxes", "scores"), pair)}
+    arrays.update({f"{case}_levels": np.array(case_levels(case)) for case in cases})
     np.savez(folder / "inputs.npz", **arrays)
     run_reference("torchvision_nms_reference.py", str(folder / "inputs.npz"), str(folder / "outputs.npz"),
-                  json.dumps(dict(SETTINGS, level_sizes=LEVELS)))  # fmt: skip
+                  json.dumps(SETTINGS))  # fmt: skip
     results = np.load(folder / "outputs.npz")
     return {
         case: [tuple(results[f"{case}_{n}_{name}"] for name in ("boxes", "scores", "classes")) for n in range(len(boxes))]
@@ -77,7 +85,7 @@ def torchvision_results(tmp_path_factory):
 def test_matches_torchvision_selection_and_batched_nms(torchvision_results):
     counts = []
     for name, (boxes, scores) in batch_cases().items():
-        if name == "tflite":
+        if name in ("tflite", "one_level"):
             continue
         outputs = detect(boxes, scores, level_sizes=LEVELS, **SETTINGS)
         references = torchvision_results[name]
@@ -91,14 +99,11 @@ def test_matches_torchvision_selection_and_batched_nms(torchvision_results):
     assert empty_counts[1] == 0 < empty_counts[0]
 
 
+@needs_torch
 @pytest.mark.backend
-def test_one_level_matches_numpy_select():
-    from keras_resnets.tasks.detection_postprocess import select
-
-    boxes, scores = random_inputs(2, spread=20.0, seed=4)
-    settings = dict(SETTINGS, candidates=150)
-    outputs = detect(boxes, scores, **settings)
-    assert_matches(outputs, [select(b, s, **settings) for b, s in zip(boxes, scores)])
+def test_one_level_by_default(torchvision_results):
+    boxes, scores = batch_cases()["one_level"]
+    assert_matches(detect(boxes, scores, **SETTINGS), torchvision_results["one_level"])
 
 
 @needs_torch

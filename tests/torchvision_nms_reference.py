@@ -2,9 +2,9 @@
 and top-k, then batched_nms, then the best detections_per_img), for tests/test_nms.py.
 
 Run in a torch-only process (torchvision crashes when imported after TensorFlow):
-    python torchvision_nms_reference.py inputs.npz outputs.npz '{"level_sizes": [...], ...}'
-Each `<case>_boxes` (N, A, 4) / `<case>_scores` (N, A, C) pair of inputs.npz gives
-`<case>_<n>_{boxes,scores,classes}` in outputs.npz, one per image n.
+    python torchvision_nms_reference.py inputs.npz outputs.npz '{"score_threshold": .05, ...}'
+Each `<case>_boxes` (N, A, 4) / `<case>_scores` (N, A, C) / `<case>_levels` (anchors per
+level) of inputs.npz gives `<case>_<n>_{boxes,scores,classes}` in outputs.npz, one per image n.
 """
 
 import json
@@ -40,8 +40,9 @@ def main(inputs, outputs, settings):
         if not key.endswith("_boxes"):
             continue
         case = key[: -len("_boxes")]
+        levels = inputs[f"{case}_levels"].tolist()
         for n, (boxes, scores) in enumerate(zip(inputs[key], inputs[f"{case}_scores"])):
-            for name, value in zip(("boxes", "scores", "classes"), select(boxes, scores, **settings)):
+            for name, value in zip(("boxes", "scores", "classes"), select(boxes, scores, levels, **settings)):
                 results[f"{case}_{n}_{name}"] = value
     np.savez(outputs, **results)
 

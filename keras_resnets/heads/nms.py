@@ -18,6 +18,7 @@ keras.ops only, so it traces under tf.function, jax.jit and torch, and converts 
 import keras
 from keras import ops
 
+SCORE_THRESHOLD = 0.05
 GONE = -1.0  # the score of a candidate that is below the threshold, picked or suppressed (scores are >= 0)
 PAD_CLASS = -1
 
@@ -52,7 +53,7 @@ class Detections(keras.layers.Layer):
     one level); the other settings are described in the module docstring.
     """
 
-    def __init__(self, level_sizes=None, score_threshold=0.05, candidates=1000, iou_threshold=0.5,
+    def __init__(self, level_sizes=None, score_threshold=SCORE_THRESHOLD, candidates=1000, iou_threshold=0.5,
                  max_detections=300, **kwargs):  # fmt: skip
         super().__init__(dtype="float32", **{k: v for k, v in kwargs.items() if k != "dtype"})
         if level_sizes is not None and (not level_sizes or min(level_sizes) < 1):
