@@ -107,24 +107,22 @@ def test_image_size_must_be_a_multiple_of_32():
         retinanet.retinanet(kr.features("resnet18", weights=None, input_shape=(200, 200, 3)), 3, "torch", False)
 
 
-def test_exported_tflite_and_onnx_run_the_nms_loop(tmp_path):
-    """Both files carry the NMS loop (a TFLite WHILE op, an ONNX Loop node), run it in their own
-    runtime (LiteRT, onnxruntime) and find the Keras model's detections again."""
+def test_exported_onnx_runs_the_nms_loop(tmp_path):
+    """The ONNX file carries the NMS loop (a Loop node), runs it in onnxruntime and finds the
+    Keras model's detections again (TFLite's WHILE op: test_nms.py and the app's export)."""
     import onnx
-    from ai_edge_litert.interpreter import Interpreter
 
     from keras_resnets.export import export
 
     backbone = kr.features("resnet18", weights=None, input_shape=(EXPORT_SIZE, EXPORT_SIZE, 3))
-    model = retinanet.with_decoding(retinanet.retinanet(backbone, 3, "torch", False, filters=16, depth=1))
+    head = retinanet.retinanet(backbone, 3, "torch", False, filters=16, depth=1)
+    head.get_layer("class_output").bias.assign(np.zeros(27, "float32"))  # probabilities near .5: many detections
+    model = retinanet.with_decoding(head)
     images = np.random.default_rng(2).uniform(0, 255, (3, EXPORT_SIZE, EXPORT_SIZE, 3)).astype("float32")
-    result = export(model, tmp_path, formats=("tflite", "onnx"), eval_data=images, check=export_check, timing_runs=0)
-    for row in result["artifacts"]:
-        check = row["check"]
-        assert row["ok"] and check["detections_matched"] == 1.0 and check["detections_compared"] > 10, row
-        assert check["same_counts"] == 1.0
-    interpreter = Interpreter(model_path=str(tmp_path / "model.tflite"))
-    assert "WHILE" in {op["op_name"] for op in interpreter._get_ops_details()}
+    (row,) = export(model, tmp_path, formats=("onnx",), eval_data=images, check=export_check, timing_runs=0)["artifacts"]
+    check = row["check"]
+    assert row["ok"] and check["detections_matched"] == 1.0 and check["detections_compared"] > 100, row
+    assert check["same_counts"] == 1.0
     graph = onnx.load(tmp_path / "model.onnx").graph
     assert "Loop" in {node.op_type for node in graph.node}
     assert sorted(output.name for output in graph.output) == sorted(OUTPUTS)
