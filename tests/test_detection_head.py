@@ -119,7 +119,8 @@ def test_exported_onnx_runs_the_nms_loop(tmp_path):
     head.get_layer("class_output").bias.assign(np.zeros(27, "float32"))  # probabilities near .5: many detections
     model = retinanet.with_decoding(head)
     images = np.random.default_rng(2).uniform(0, 255, (3, EXPORT_SIZE, EXPORT_SIZE, 3)).astype("float32")
-    (row,) = export(model, tmp_path, formats=("onnx",), eval_data=images, check=export_check, timing_runs=0)["artifacts"]
+    result = export(model, tmp_path, formats=("onnx",), eval_data=images, check=export_check, timing_runs=0)
+    (row,) = result["artifacts"]
     check = row["check"]
     assert row["ok"] and check["detections_matched"] == 1.0 and check["detections_compared"] > 100, row
     assert check["same_counts"] == 1.0

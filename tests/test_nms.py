@@ -75,8 +75,8 @@ def torchvision_results(tmp_path_factory):
                   json.dumps(SETTINGS))  # fmt: skip
     results = np.load(folder / "outputs.npz")
     return {
-        case: [tuple(results[f"{case}_{n}_{name}"] for name in ("boxes", "scores", "classes")) for n in range(len(boxes))]
-        for case, (boxes, _) in cases.items()
+        case: [tuple(results[f"{case}_{n}_{kind}"] for kind in ("boxes", "scores", "classes")) for n in range(len(b))]
+        for case, (b, _) in cases.items()
     }
 
 
