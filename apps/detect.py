@@ -23,10 +23,10 @@ logged and runs/<run-name>/predictions_epoch<N>.png draws the detections (class,
 and the ground truth over fixed validation images; at the end, a split table of
 mAP/mAP@.5/mAP@.75, per-class AP and predictions_test.png.
 
-The export (model.keras, SavedModel, TFLite) ends with the decoded boxes (N, A, 4) in input
-pixels and the class scores (N, A, classes); NMS is postprocess.py (NumPy only) in the
-export folder. Each artifact is checked against the Keras model on real test images, boxes
-and final detections included; a failed check exits with status 3.
+The export (model.keras, SavedModel, TFLite) returns the final detections, NMS in the graph:
+boxes (N, 100, 4) in input pixels, scores (N, 100), classes (N, 100) and num_detections (N,).
+Each artifact is checked against the Keras model on real test images (the same detections,
+classes, boxes and scores); a failed check exits with status 3.
 
 Offline, ImageNet weights cannot be downloaded: train from scratch with --weights none
 (resnet18 at 256 px trains on a CPU), pass a backbone weights file, or put a weights file in

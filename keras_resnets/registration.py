@@ -19,10 +19,11 @@ import importlib.abc
 import sys
 
 # The modules that define serializable layers: custom blocks, the Preprocess layer, the
-# detector's decoding.
+# detector's decoding and its detections (NMS).
 LAYER_MODULES = (
     "keras_resnets.blocks.attention",
     "keras_resnets.blocks.layers",
+    "keras_resnets.heads.nms",
     "keras_resnets.heads.retinanet",
     "keras_resnets.imagenet",
 )

@@ -1,4 +1,5 @@
-"""RetinaNet head: our decoding inverts keras-cv's encoding, NMS, the export check, saving."""
+"""RetinaNet head: our decoding inverts keras-cv's encoding, the detections on top, the export
+check, saving."""
 
 import keras
 import numpy as np
@@ -7,11 +8,12 @@ import pytest
 import keras_resnets as kr
 from keras_resnets.heads import keras_cv_parts as parts
 from keras_resnets.heads import retinanet
-from keras_resnets.tasks.detection_postprocess import select
-from keras_resnets.tasks.detection_report import export_check
+from keras_resnets.heads.nms import Detections
+from keras_resnets.tasks.detection_report import OUTPUTS, export_check
 from keras_resnets.export import Bounds
 
 SIZE = 128
+EXPORT_SIZE = 64  # the export test: the smallest RetinaNet input (P7 is one position)
 
 
 def test_decoding_inverts_keras_cv_label_encoding():
@@ -20,7 +22,7 @@ def test_decoding_inverts_keras_cv_label_encoding():
     deltas, classes = parts.label_encoder()(np.zeros((1, SIZE, SIZE, 1), "float32"),
                                             {"boxes": truth[..., :4], "classes": truth[..., 4]})  # fmt: skip
     deltas, classes = keras.ops.convert_to_numpy(deltas), keras.ops.convert_to_numpy(classes)
-    anchors = parts.anchors(SIZE)
+    anchors = np.concatenate(parts.anchors_by_level(SIZE))
     decode = retinanet.DecodeDetections(len(anchors), SIZE, anchors)
     outputs = decode(np.concatenate([deltas, np.zeros((2, len(anchors), 3), "float32")], axis=-1))
     boxes = keras.ops.convert_to_numpy(outputs["boxes"])
@@ -44,18 +46,24 @@ def test_loss_is_near_zero_for_the_encoded_truth_and_large_for_a_blank_guess():
     assert perfect < 1e-3 and blank > 100 * max(perfect, 1e-4)
 
 
-def test_select_keeps_the_best_box_per_object_and_class():
-    boxes = np.array([[10, 10, 50, 50], [12, 12, 52, 52], [10, 10, 50, 50], [80, 80, 120, 120]], "float32")
-    scores = np.zeros((4, 2), "float32")
-    scores[0, 0], scores[1, 0], scores[2, 1], scores[3, 0] = 0.9, 0.8, 0.7, 0.04
-    kept_boxes, kept_scores, classes = select(boxes, scores)
+def detections(boxes, scores, **settings):
+    """`Detections` of a batch, as numpy arrays."""
+    return keras.tree.map_structure(keras.ops.convert_to_numpy, Detections(**settings)(boxes, scores))
+
+
+def test_detections_keep_the_best_box_per_object_and_class():
+    boxes = np.array([[[10, 10, 50, 50], [12, 12, 52, 52], [10, 10, 50, 50], [80, 80, 120, 120]]], "float32")
+    scores = np.zeros((1, 4, 2), "float32")
+    scores[0, 0, 0], scores[0, 1, 0], scores[0, 2, 1], scores[0, 3, 0] = 0.9, 0.8, 0.7, 0.04
+    found = detections(boxes, scores, max_detections=5)
     # Box 1 overlaps box 0 (IoU .82) in the same class; box 2 is the same place in another
-    # class; box 3 scores below the threshold.
-    np.testing.assert_allclose(kept_boxes, boxes[[0, 2]])
-    np.testing.assert_allclose(kept_scores, [0.9, 0.7])
-    assert classes.tolist() == [0, 1]
-    apart = boxes[:1] + np.arange(200, dtype="float32")[:, None] * 60  # no two overlap
-    assert len(select(apart, np.full((200, 1), 0.5))[0]) == 100
+    # class; box 3 scores below the threshold. Padding: boxes 0, score 0, class -1.
+    assert found["num_detections"].tolist() == [2]
+    np.testing.assert_array_equal(found["boxes"][0], np.concatenate([boxes[0, [0, 2]], np.zeros((3, 4))]))
+    np.testing.assert_array_equal(found["scores"][0], np.float32([0.9, 0.7, 0, 0, 0]))
+    assert found["classes"][0].tolist() == [0, 1, -1, -1, -1]
+    apart = boxes[:, :1] + np.arange(200, dtype="float32")[None, :, None] * 60  # no two overlap
+    assert detections(apart, np.full((1, 200, 1), 0.5, "float32"), max_detections=100)["num_detections"] == 100
 
 
 def test_export_check_compares_the_final_detections():
@@ -63,23 +71,31 @@ def test_export_check_compares_the_final_detections():
     corners = np.sort(rng.uniform(0, SIZE, (2, 50, 2, 2)).astype("float32"), axis=2)  # [[x1, y1], [x2, y2]]
     boxes = corners.reshape(2, 50, 4)
     scores = rng.uniform(0, 0.3, (2, 50, 5)).astype("float32")
-    same = export_check([boxes, scores], [boxes, scores], Bounds(), None)
-    assert same["ok"] and same["detections_matched"] == 1.0 and same["detections_compared"] > 10
-    moved = boxes.copy()
-    best = np.unravel_index(np.argmax(scores[0]), scores[0].shape)[0]
-    moved[0, best] += 5.0
-    check = export_check([moved, scores], [boxes, scores], Bounds(), None)
+    found = detections(boxes, scores, max_detections=60)
+    reference = [found[name] for name in OUTPUTS]
+    same = export_check(reference, reference, Bounds(), None)
+    assert same["ok"] and same["detections_matched"] == 1.0 and same["detections_compared"] > 20
+    assert same["same_counts"] == 1.0
+    moved = dict(found, boxes=found["boxes"].copy())
+    moved["boxes"][0, 0] += 5.0  # the best detection of the first image, 5 px away
+    check = export_check([moved[name] for name in OUTPUTS], reference, Bounds(), None)
     assert not check["ok"] and check["detections_matched"] < 1.0 and "detections found again" in check["error"]
+    nudged = dict(found, scores=found["scores"] + 1e-3)  # found again, but a score outside the tolerance
+    check = export_check([nudged[name] for name in OUTPUTS], reference, Bounds(), None)
+    assert not check["ok"] and check["detections_matched"] == 1.0 and check["score_max_abs_diff"] > 9e-4
+    assert not export_check(reference[:2], reference, Bounds(), None)["ok"]
 
 
-def test_saved_detector_loads_and_decodes_alike(tmp_path):
+def test_saved_detector_loads_and_detects_alike(tmp_path):
     backbone = kr.features("resnet18", weights=None, input_shape=(SIZE, SIZE, 3))
     model = retinanet.with_decoding(retinanet.retinanet(backbone, 3, "torch", False, filters=16, depth=1))
     images = np.random.default_rng(1).uniform(0, 255, (2, SIZE, SIZE, 3)).astype("float32")
     expected = model.predict(images, verbose=0)
-    assert expected["boxes"].shape == (2, len(parts.anchors(SIZE)), 4) and expected["scores"].shape[-1] == 3
+    assert expected["boxes"].shape == (2, retinanet.MAX_DETECTIONS, 4) and expected["classes"].max() < 3
     assert np.all((expected["boxes"] >= 0) & (expected["boxes"] <= SIZE))
-    np.testing.assert_allclose(expected["scores"].mean(), retinanet.PRIOR_PROBABILITY, rtol=0.5)
+    levels = model.get_layer("detections").level_sizes
+    assert levels == tuple(len(level) for level in parts.anchors_by_level(SIZE)) and len(levels) == 5
+    assert expected["num_detections"].min() > 10  # random weights: many scores above .05
     model.save(tmp_path / "detector.keras")
     loaded = keras.saving.load_model(tmp_path / "detector.keras", compile=False).predict(images, verbose=0)
     for key in expected:
@@ -89,3 +105,25 @@ def test_saved_detector_loads_and_decodes_alike(tmp_path):
 def test_image_size_must_be_a_multiple_of_32():
     with pytest.raises(ValueError, match="multiple of 32"):
         retinanet.retinanet(kr.features("resnet18", weights=None, input_shape=(200, 200, 3)), 3, "torch", False)
+
+
+def test_exported_onnx_runs_the_nms_loop(tmp_path):
+    """The ONNX file carries the NMS loop (a Loop node), runs it in onnxruntime and finds the
+    Keras model's detections again (TFLite's WHILE op: test_nms.py and the app's export)."""
+    import onnx
+
+    from keras_resnets.export import export
+
+    backbone = kr.features("resnet18", weights=None, input_shape=(EXPORT_SIZE, EXPORT_SIZE, 3))
+    head = retinanet.retinanet(backbone, 3, "torch", False, filters=16, depth=1)
+    head.get_layer("class_output").bias.assign(np.zeros(27, "float32"))  # probabilities near .5: many detections
+    model = retinanet.with_decoding(head)
+    images = np.random.default_rng(2).uniform(0, 255, (3, EXPORT_SIZE, EXPORT_SIZE, 3)).astype("float32")
+    result = export(model, tmp_path, formats=("onnx",), eval_data=images, check=export_check, timing_runs=0)
+    (row,) = result["artifacts"]
+    check = row["check"]
+    assert row["ok"] and check["detections_matched"] == 1.0 and check["detections_compared"] > 100, row
+    assert check["same_counts"] == 1.0
+    graph = onnx.load(tmp_path / "model.onnx").graph
+    assert "Loop" in {node.op_type for node in graph.node}
+    assert sorted(output.name for output in graph.output) == sorted(OUTPUTS)

@@ -30,10 +30,11 @@ def anchor_generator():
     return _keras_cv().models.RetinaNet.default_anchor_generator(BOX_FORMAT)
 
 
-def anchors(image_size):
-    """(A, 4) anchor boxes of a square `image_size` image, in the head's output order."""
+def anchors_by_level(image_size):
+    """The anchor boxes (A_level, 4) of each level P3-P7 of a square `image_size` image, in
+    the head's output order."""
     levels = anchor_generator()(image_shape=(image_size, image_size, 3))
-    return np.concatenate([keras.ops.convert_to_numpy(a) for a in levels.values()]).astype("float32")
+    return [keras.ops.convert_to_numpy(a).astype("float32") for a in levels.values()]
 
 
 def label_encoder():

@@ -3,7 +3,7 @@
     model = retinanet(kr.features("resnet50", weights="imagenet", input_shape=(512, 512, 3)),
                       num_classes=80, preprocessing="caffe", pretrained=True)
     model.compile(optimizer, loss=RetinaNetLoss(image_size=512))
-    exported = with_decoding(model)     # {"boxes", "scores"}; NMS: tasks.detection_postprocess
+    detector = with_decoding(model)     # {"boxes", "scores", "classes", "num_detections"}
 
 The model takes RGB [0, 255] images (N, S, S, 3): Preprocess -> backbone taps P3-P5 ->
 feature pyramid P3-P7 (1x1 laterals, nearest top-down sums, 3x3 smoothing; P6 a stride-2
@@ -13,8 +13,12 @@ A anchors, 4 box deltas then one logit per class. The class logits start at the 
 probability .01 (the paper's initialisation, so that the focal loss is not swamped by the
 background at the first steps).
 
-The network is plain Keras layers and the decoding layer here, so a saved model loads
-without keras-cv and runs on every backend. Anchors, label encoding and losses come from
+`with_decoding` puts the decoding layer here and `nms.Detections` on top: what is
+predicted, evaluated and exported are the final detections (at most `MAX_DETECTIONS` per
+image, best first; `num_detections` says how many rows of each image are real).
+
+The network is plain Keras layers, the decoding layer and `Detections`, so a saved model
+loads without keras-cv and runs on every backend. Anchors, label encoding and losses come from
 keras-cv (`keras_cv_parts`); decoding is ours, in keras.ops, because it belongs to the
 exported graph (the anchors travel inside it as a weight); a test decodes keras-cv's
 encoding back to the boxes it encoded.
@@ -23,12 +27,15 @@ encoding back to the boxes it encoded.
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_resnets.heads import keras_cv_parts as parts
 from keras_resnets.heads.inputs import image_features
+from keras_resnets.heads.nms import Detections
 
 PRIOR_PROBABILITY = 0.01
+MAX_DETECTIONS = 100  # per image: COCO's evaluation counts 100 per image and class
 SIZE_MULTIPLE = 32  # the stride of P5: each top-down step doubles a map to the next one's size
 LEVELS = ("P3", "P4", "P5", "P6", "P7")
 
@@ -163,8 +170,16 @@ class DecodeDetections(keras.layers.Layer):
         return {**super().get_config(), "num_anchors": self.num_anchors, "image_size": self.image_size}
 
 
-def with_decoding(model):
-    """`model` (a `retinanet`) with decoded outputs {"boxes", "scores"}: what is exported."""
+def with_decoding(model, **detection_settings):
+    """`model` (a `retinanet`) ending with its final detections: `nms.Detections`
+    ({"boxes", "scores", "classes", "num_detections"}) over the decoded boxes and class
+    probabilities, per pyramid level as the anchors are; `detection_settings` override
+    `Detections`' (score_threshold, candidates, iou_threshold, max_detections:
+    `MAX_DETECTIONS` here). What is predicted, evaluated and exported."""
     size = model.input_shape[1]
-    decoded = DecodeDetections(model.output_shape[1], size, parts.anchors(size), name="decode")(model.output)
-    return keras.Model(model.input, decoded, name=f"{model.name}_decoded")
+    levels = parts.anchors_by_level(size)
+    anchors = np.concatenate(levels)
+    decoded = DecodeDetections(len(anchors), size, anchors, name="decode")(model.output)
+    settings = {"max_detections": MAX_DETECTIONS, **detection_settings}
+    detections = Detections([len(level) for level in levels], **settings, name="detections")
+    return keras.Model(model.input, detections(decoded["boxes"], decoded["scores"]), name=f"{model.name}_detector")

@@ -44,7 +44,7 @@ Modules:
   classification: `ClassificationTask` and its evaluation (the head: `heads.classifier`).
   classification_data: class folders, `splits.csv` and tensorflow-datasets as pipelines.
   classification_report: accuracy, per-class metrics, confusion matrix, summary text.
-  detection, detection_data, detection_report, detection_postprocess: RetinaNet detection.
+  detection, detection_data, detection_report: RetinaNet detection.
   segmentation, segmentation_data, segmentation_report: semantic segmentation.
 """
 

@@ -10,11 +10,10 @@ The model takes RGB [0, 255] images (N, S, S, 3) and returns, for each of its A 
 4 box deltas and one logit per class (N, A, 4 + classes): Preprocess -> the backbone's
 feature pyramid P3-P5 (`keras_resnets.features`, a nested model) -> RetinaNet
 (`keras_resnets.heads.retinanet`). Evaluation, the per-epoch pictures and the export put
-the decoding layer on top ({"boxes", "scores"}), followed by per-class NMS
-(`detection_postprocess.select`), which the export folder carries as `postprocess.py`.
+the decoding and the final detections on top (`retinanet.with_decoding`: per-class NMS in
+the graph, `keras_resnets.heads.nms`), so every exported file returns detections.
 """
 
-import shutil
 from pathlib import Path
 
 import keras_resnets as kr
@@ -22,13 +21,10 @@ from keras_resnets.heads import retinanet
 from keras_resnets.metrics import coco_map
 from keras_resnets.tasks import Evaluation, data_summary
 from keras_resnets.tasks import detection_data as data
-from keras_resnets.tasks import detection_postprocess as postprocess
 from keras_resnets.tasks import detection_report as report
 from keras_resnets.tasks.data import SPLITS
 from keras_resnets.tasks.image_task import ImageTask
 from keras_resnets.tasks.options import DetectionOptions
-
-POSTPROCESS_FILE = "postprocess.py"
 
 
 class DetectionTask(DetectionOptions, ImageTask):
@@ -118,10 +114,8 @@ class DetectionTask(DetectionOptions, ImageTask):
         return Evaluation(metrics, summary, [*epochs, "predictions_train.png", "predictions_test.png"])
 
     def export_model(self, model, config):
-        """The model with its decoding on top ({"boxes", "scores"}); NMS goes beside it, as
-        `postprocess.py` (`detection_postprocess`, NumPy only)."""
-        Path(config.export_dir).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(postprocess.__file__, Path(config.export_dir) / POSTPROCESS_FILE)
+        """The model with its decoding and detections on top ({"boxes", "scores", "classes",
+        "num_detections"})."""
         return retinanet.with_decoding(model)
 
     def export_check(self):

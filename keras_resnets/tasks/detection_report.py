@@ -8,9 +8,9 @@ from collections import defaultdict
 import keras
 import numpy as np
 
+from keras_resnets.heads.nms import SCORE_THRESHOLD
 from keras_resnets.heads.retinanet import with_decoding
 from keras_resnets.metrics import coco_map
-from keras_resnets.tasks.detection_postprocess import SCORE_THRESHOLD, iou_with, select
 from keras_resnets.tasks.letterbox import boxes_to_original, content_size
 from keras_resnets.training.plots import pyplot
 
@@ -21,14 +21,20 @@ SHOWN_MAX = 15  # ... and at most this many per image
 TRUTH_COLOUR = "#00e000"
 
 
+def per_image(outputs):
+    """(boxes, scores, classes) of each image of a batch of `Detections` outputs, without
+    the padding rows."""
+    columns = zip(outputs["boxes"], outputs["scores"], outputs["classes"], outputs["num_detections"])
+    return [(boxes[:count], scores[:count], classes[:count]) for boxes, scores, classes, count in columns]
+
+
 def to_coco(outputs, image_ids, sizes, image_size, categories):
-    """COCO result dicts of a batch of decoded outputs, in each image's own pixels (the
-    inputs are its letterbox)."""
+    """COCO result dicts of a batch of detections, in each image's own pixels (the inputs
+    are its letterbox)."""
     results = []
-    for boxes, scores, image_id, (height, width) in zip(outputs["boxes"], outputs["scores"], image_ids, sizes):
-        kept_boxes, kept_scores, classes = select(boxes, scores)
-        scaled = boxes_to_original(kept_boxes, height, width, image_size)
-        for (x1, y1, x2, y2), score, cls in zip(scaled.tolist(), kept_scores.tolist(), classes.tolist()):
+    for (boxes, scores, classes), image_id, (height, width) in zip(per_image(outputs), image_ids, sizes):
+        scaled = boxes_to_original(boxes, height, width, image_size)
+        for (x1, y1, x2, y2), score, cls in zip(scaled.tolist(), scores.tolist(), classes.tolist()):
             results.append({"image_id": int(image_id), "category_id": categories[cls]["id"],
                             "bbox": [x1, y1, x2 - x1, y2 - y1], "score": score})  # fmt: skip
     return results
@@ -64,48 +70,76 @@ def format_summary(splits, per_class, shown=15):
 # ------------------------------------------------------------------------ export
 
 
-def same_detections(boxes, scores, reference_boxes, reference_scores, score_margin):
-    """(matched, counted): reference detections scoring clear of the threshold (by more than
-    `score_margin`) that the other outputs also detect, with the same class and IoU >= .95."""
-    mine, theirs = select(boxes, scores), select(reference_boxes, reference_scores)
-    counted = matched = 0
-    for box, score, cls in zip(*theirs):
-        if score < SCORE_THRESHOLD + score_margin:
+OUTPUTS = ("boxes", "classes", "num_detections", "scores")  # as the export's runners order them: by name
+SAME_BOX_IOU = 0.95
+
+
+def iou_with(box, boxes):
+    """IoU of one [x1, y1, x2, y2] box with each row of `boxes`."""
+    low, high = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
+    inter = np.prod(np.clip(high - low, 0, None), axis=1)
+    union = np.prod(box[2:] - box[:2]) + np.prod(boxes[:, 2:] - boxes[:, :2], axis=1) - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def found_in(detections, others, clear_score):
+    """(found, counted, score and box differences of the found ones): the `detections`
+    scoring at least `clear_score` that `others` also hold, with the same class and a box
+    of IoU >= .95 (the best such box is the one compared)."""
+    found, counted, differences = 0, 0, [(0.0, 0.0)]
+    for box, score, cls in zip(*detections):
+        if score < clear_score:
             continue
         counted += 1
-        same_class = mine[2] == cls
-        matched += bool(same_class.any() and iou_with(box, mine[0][same_class]).max() >= 0.95)
-    return matched, counted
+        same_class = others[2] == cls
+        if not same_class.any():
+            continue
+        ious = iou_with(box, others[0][same_class])
+        best = int(np.argmax(ious))
+        if ious[best] >= SAME_BOX_IOU:
+            found += 1
+            differences.append((abs(float(others[1][same_class][best]) - float(score)),
+                                float(np.max(np.abs(others[0][same_class][best] - box)))))  # fmt: skip
+    return found, counted, differences
 
 
 def export_check(outputs, reference, bounds, quantize, labels=None):
-    """An exported detector ([boxes, scores]) against the Keras model's outputs: the scores
-    within `bounds.tolerance`, the boxes within it times the image side (in pixels), and the
-    final detections (`select` on both) the same: `detections_matched` is the fraction of
-    the Keras model's clear detections found again. Quantized files must find at least
-    `bounds.min_agreement[quantize]` of them."""
-    shapes = [np.shape(o) for o in outputs], [np.shape(r) for r in reference]
-    if shapes[0] != shapes[1]:
-        return {"ok": False, "error": f"output shapes {shapes[0]} != {shapes[1]}"}
-    (boxes, scores), (reference_boxes, reference_scores) = outputs, reference
-    side = max(float(np.max(reference_boxes)), 1.0)  # boxes are clipped to the image
-    box_diff = float(np.max(np.abs(boxes - reference_boxes))) / side
-    score_diff = float(np.max(np.abs(scores - reference_scores)))
-    margin = bounds.tolerance if quantize is None else 0.05
-    pairs = [same_detections(*args, margin) for args in zip(boxes, scores, reference_boxes, reference_scores)]
-    matched, counted = (sum(column) for column in zip(*pairs))
-    agreement = matched / counted if counted else 1.0
-    ok = agreement == 1.0 and max(box_diff, score_diff) <= bounds.tolerance
-    if quantize is not None:
-        ok = agreement >= bounds.min_agreement[quantize]
+    """An exported detector's final detections (`OUTPUTS`, from its own in-graph NMS)
+    against the Keras model's, image by image and both ways: each detection scoring clear of
+    the score threshold (by more than the tolerance; .05 for quantized files) must be found
+    in the other's, with the same class, box IoU >= .95 and, for float files, its score and
+    box within `bounds.tolerance` (boxes: times the image side, in pixels).
+    `detections_matched` is the fraction found; quantized files must find at least
+    `bounds.min_agreement[quantize]` of them. `same_counts`: the fraction of images with
+    the same `num_detections`."""
+    if len(outputs) != len(OUTPUTS) or len(reference) != len(OUTPUTS):
+        return {"ok": False, "error": f"{len(outputs)} outputs, {len(reference)} reference outputs; "
+                                      f"a detector has {len(OUTPUTS)}: {', '.join(OUTPUTS)}"}  # fmt: skip
+    mine, theirs = (dict(zip(OUTPUTS, columns)) for columns in (outputs, reference))
+    for detections in (mine, theirs):
+        detections["classes"] = np.asarray(detections["classes"]).astype(np.int32)
+        detections["num_detections"] = np.asarray(detections["num_detections"]).astype(np.int32)
+    side = max(float(np.max(theirs["boxes"])), 1.0)  # boxes are clipped to the image
+    clear_score = SCORE_THRESHOLD + (bounds.tolerance if quantize is None else 0.05)
+    found = counted = 0
+    differences = []
+    for a, b in zip(per_image(mine), per_image(theirs)):
+        for detections, others in ((b, a), (a, b)):
+            f, c, d = found_in(detections, others, clear_score)
+            found, counted, differences = found + f, counted + c, differences + d
+    agreement = found / counted if counted else 1.0
+    score_diff, box_diff = (max(column) for column in zip(*differences))
+    same_counts = float(np.mean(mine["num_detections"] == theirs["num_detections"]))
+    ok = agreement >= bounds.min_agreement[quantize] if quantize is not None else (
+        agreement == 1.0 and max(score_diff, box_diff / side) <= bounds.tolerance)  # fmt: skip
     check = {
-        "ok": bool(ok), "max_abs_diff": max(box_diff, score_diff), "score_max_abs_diff": score_diff,
-        "box_max_abs_diff_px": box_diff * side, "detections_matched": agreement, "detections_compared": counted,
-        "agreement": "detections_matched", "images": int(len(reference_boxes)),
+        "ok": bool(ok), "max_abs_diff": max(score_diff, box_diff / side), "score_max_abs_diff": score_diff,
+        "box_max_abs_diff_px": box_diff, "detections_matched": agreement, "detections_compared": counted,
+        "same_counts": same_counts, "agreement": "detections_matched", "images": int(len(theirs["scores"])),
     }  # fmt: skip
     if not ok:
-        check["error"] = (f"{matched} of {counted} detections found again; score diff {score_diff:.2e}, "
-                          f"box diff {box_diff * side:.2e} px")  # fmt: skip
+        check["error"] = (f"{found} of {counted} detections found again; score diff {score_diff:.2e}, "
+                          f"box diff {box_diff:.2e} px")  # fmt: skip
     return check
 
 
