@@ -23,7 +23,7 @@ from PIL import Image
 from torch_reference import randomize_batch_norm
 
 NAMES = ("deeplabv3_resnet50", "fcn_resnet50", "deeplabv3_resnet101", "fcn_resnet101")
-SIZE = 128
+SIZE = 96
 PHOTOS = 2
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "segmentation-mini" / "images"
 MEAN, STD = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])

@@ -77,6 +77,7 @@ def _spec(name, head, backbone, class_layer, paper):
         default_size=520,
         family=head,
         paper=paper,
+        counted_options=(("aux", True),),  # torchvision's num_params count the aux head
     )
 
 
