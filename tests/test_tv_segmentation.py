@@ -128,6 +128,7 @@ def test_offline_default_weights_fail_fast_naming_url_file_and_cache(keras_home)
 
 
 @needs_torch
+@pytest.mark.slow  # about 3.5 min here: a 35M-parameter model trained, checkpointed and exported thrice
 def test_segment_app_fine_tunes_a_torchvision_checkpoint(reference, tmp_path, capsys):
     segment = load_app("segment")
     mini = shared_data("segmentation-mini")
@@ -136,7 +137,7 @@ def test_segment_app_fine_tunes_a_torchvision_checkpoint(reference, tmp_path, ca
     assert segment.main(list(map(str, [*common, "--head", "fpn"]))) == 2
     assert "--head do not apply" in capsys.readouterr().err
     code = segment.main(list(map(str, [
-        *common, "--max-images", "8", "--batch-size", "4", "--head-epochs", "0", "--epochs", "1",
+        *common, "--max-images", "4", "--batch-size", "2", "--head-epochs", "0", "--epochs", "1",
         "--steps-per-epoch", "1", "--pictures", "1", "--run-name", "tuned",
         "--export-dir", tmp_path / "export", "--export-images", "2",
     ])))  # fmt: skip
