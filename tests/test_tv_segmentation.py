@@ -128,7 +128,7 @@ def test_offline_default_weights_fail_fast_naming_url_file_and_cache(keras_home)
 
 
 @needs_torch
-@pytest.mark.slow  # about 3.5 min here: a 35M-parameter model trained, checkpointed and exported thrice
+@pytest.mark.slow  # 147 s here: a 35M-parameter model trained, checkpointed, exported to three formats
 def test_segment_app_fine_tunes_a_torchvision_checkpoint(reference, tmp_path, capsys):
     segment = load_app("segment")
     mini = shared_data("segmentation-mini")
