@@ -3,6 +3,7 @@
     python apps/segment.py --data ../shared/data/segmentation-mini --weights none --image-size 96
     python apps/segment.py --data DIR --model resnet50v2 --head fpn --epochs 20
     python apps/segment.py --dataset oxford_iiit_pet                  # tensorflow-datasets
+    python apps/segment.py --data DIR --model deeplabv3_resnet50 --weights tv_coco_voc
 
 A local folder holds images/<name>.jpg, masks/<name>.png (single-channel class indices,
 255 = void) and classes.txt (one name per line, in index order). Every image/mask pair is
@@ -17,7 +18,9 @@ mask with void). apps/predict.py runs the exported segmenter on photos.
 The backbone is the model's feature pyramid (keras_resnets.features): DeepLabV3+ puts
 ASPP on its stride-16 map (the late stages dilated) and fuses a stride-4 map in its
 decoder; --head fpn merges every level top-down on the undilated backbone at a fraction
-of the cost. The recipe, checkpoints (rerun the same command to resume after a kill),
+of the cost. A pretrained segmenter (kr.list_models(task="segmentation"): torchvision's
+DeepLabV3/FCN) brings its own backbone and head, so --head and --output-stride do not apply;
+its class layers start afresh when the data has other classes than its 21 VOC ones. The recipe, checkpoints (rerun the same command to resume after a kill),
 curves, metrics.json and the verified export (model.keras, SavedModel, TFLite: per-pixel
 probabilities checked against the Keras model on real test images) are those of
 apps/finetune.py. After every epoch, the exact validation mIoU is logged and
@@ -62,7 +65,8 @@ def build_parser():
     data = groups["data"].add_argument
     data("--skip-bad", action="store_true", help="leave out unusable image/mask pairs instead of stopping")
     model = groups["model"].add_argument
-    model("--head", choices=task_options.SEGMENTATION_HEADS, help="the decoder")
+    model("--head", choices=task_options.SEGMENTATION_HEADS,
+          help=f"the decoder on a backbone model (default {task_options.DEFAULT_SEGMENTATION_HEAD})")  # fmt: skip
     strides = ", ".join(f"{s} for {head}" for head, s in task_options.DEFAULT_OUTPUT_STRIDE.items())
     model("--output-stride", type=int, choices=task_options.OUTPUT_STRIDES,
           help=f"backbone output stride (late stages dilated below 32); default: {strides}")  # fmt: skip

@@ -136,7 +136,7 @@ def _counts(name):
 
     spec = get_spec(name)
     if isinstance(spec, task_models.TaskModelSpec):
-        model = task_models.build(spec, weights=None)
+        model = task_models.build(spec, weights=None, **dict(spec.counted_options))
     else:
         model = builder.build_model(spec, weights=None, classes=spec.classes)
     return analysis.count_params(model), analysis.count_macs(model)
@@ -146,7 +146,10 @@ def model_info(name):
     """Facts about a model: parameters and MACs at its default resolution, weights, preprocessing.
 
     Parameter and MAC counts are measured on a freshly built model (the first call per
-    name builds it), not copied from papers.
+    name builds it), not copied from papers. A task model is counted as its published
+    file is built (`TaskModelSpec.counted_options`): torchvision's segmenters with their
+    auxiliary head, so `trainable_params` is torchvision's `num_params`; "params" also
+    counts BatchNorm's moving statistics.
     """
     spec = get_spec(name)
     params, macs = _counts(spec.registry_name)

@@ -56,14 +56,14 @@ def random_images(shape, seed=1):
 
 
 def logits(model, images):
-    """The model's outputs in inference mode, as NumPy."""
+    """The model's outputs in inference mode, as NumPy (a dict of them for dict outputs)."""
     import keras
 
     # Eager JAX compiles each layer on its first call; predict compiles the model once.
     # On the other backends the eager call is the faster of the two.
     if keras.backend.backend() == "jax":
         return model.predict(images, verbose=0)
-    return keras.ops.convert_to_numpy(model(images, training=False))
+    return keras.tree.map_structure(keras.ops.convert_to_numpy, model(images, training=False))
 
 
 def cifar_images(count):

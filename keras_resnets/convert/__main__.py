@@ -5,6 +5,14 @@
 
 The output loads with `keras_resnets.create_model("resnet50b", weights="out.weights.h5")`
 (or `model.load_weights`); with `--include-top false` it fits `include_top=False` models.
+Task models (e.g. deeplabv3_resnet50: `keras_resnets.list_models(task="segmentation")`)
+take their checkpoint's classes and structure, so they need neither flag:
+
+    python -m keras_resnets.convert --model deeplabv3_resnet50 \\
+        --checkpoint deeplabv3_resnet50_coco-cd0a2569.pth --output deeplabv3_resnet50.weights.h5
+
+loads with `create_model("deeplabv3_resnet50", weights="deeplabv3_resnet50.weights.h5")`
+(the auxiliary head is left out, as `create_model` builds it by default).
 """
 
 import argparse
@@ -38,13 +46,19 @@ def main(argv=None):
     if not args.output.endswith(".weights.h5"):
         parser.error("--output must end in .weights.h5")
 
-    from keras_resnets import convert, registry
+    from keras_resnets import convert, registry, task_models
     from keras_resnets.core import builder
 
     spec = registry.get_spec(args.model)
     include_top = args.include_top == "true"
-    classes = args.classes or spec.classes
-    model = builder.build_model(spec, weights=None, include_top=include_top, classes=classes)
+    if isinstance(spec, task_models.TaskModelSpec):
+        if args.classes is not None or not include_top:
+            parser.error(f"{args.model} is a task model: it takes its checkpoint's classes and head, "
+                         "so drop --classes and --include-top.")  # fmt: skip
+        model = task_models.build(spec, weights=None)
+    else:
+        classes = args.classes or spec.classes
+        model = builder.build_model(spec, weights=None, include_top=include_top, classes=classes)
     try:
         convert.load_checkpoint(model, args.checkpoint, spec)
     except convert.CheckpointMismatchError as exc:
@@ -60,7 +74,8 @@ def _convertible():
 
     # The keras.applications layouts (ResNet50, the V2 nets) have biased convolutions;
     # PyTorch-trained ones have none (a BN follows every convolution).
-    return [n for n in registry.list_models() if not registry.get_spec(n).use_bias]
+    backbones = [n for n in registry.list_models() if not registry.get_spec(n).use_bias]
+    return backbones + registry.list_models(task="segmentation")
 
 
 if __name__ == "__main__":

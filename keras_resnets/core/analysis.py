@@ -5,6 +5,8 @@ import math
 import keras
 import numpy as np
 
+from keras_resnets.convert.checkpoint import flat_layers
+
 
 def trainable_params(model):
     """Parameters the optimizer updates (what torchvision and timm count as parameters)."""
@@ -23,9 +25,10 @@ def _spatial(shape):
 
 
 def count_macs(model):
-    """MACs of one image through the convolutions and dense layers (the usual convention)."""
+    """MACs of one image through the convolutions and dense layers (the usual convention),
+    those of nested models (a task model's backbone) included."""
     macs = 0
-    for layer in model.layers:
+    for layer in flat_layers(model):
         if isinstance(layer, keras.layers.Conv2D):
             kernel = layer.kernel.shape  # (kh, kw, in / groups, out)
             out_pixels = math.prod(_spatial(layer.output.shape))

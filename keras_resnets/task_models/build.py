@@ -13,11 +13,15 @@ you saved from a model of other classes, build it with `weights=None` and the sa
 `num_classes`, then call `model.load_weights(path)`.
 """
 
+import dataclasses
+
 from keras_resnets import weights as weights_lib
 from keras_resnets.convert.checkpoint import flat_layers
 
 
 def build(spec, weights=weights_lib.DEFAULT, input_shape=None, num_classes=None, **options):
+    if options:
+        spec = dataclasses.replace(spec, options=tuple(sorted(options.items())))
     chosen = weights_lib.select(spec, weights)
     entry = chosen.entry
     path = weights_lib.locate(entry, True, spec) if entry is not None else None

@@ -33,6 +33,13 @@ class TaskModelSpec:
     preprocessing: str = "torch"
     family: str = ""
     paper: str = ""
+    # The `make` options that `model_info` counts with: the published file's structure
+    # (the segmenters' auxiliary head), as (name, value) pairs.
+    counted_options: Tuple[Tuple[str, object], ...] = ()
+    # The `make` options of this model, as sorted (name, value) pairs (`build` sets them):
+    # a conversion cached for one structure (e.g. with the auxiliary head) is never
+    # loaded into another.
+    options: Tuple[Tuple[str, object], ...] = ()
 
     @property
     def registry_name(self):
@@ -40,8 +47,8 @@ class TaskModelSpec:
 
     @property
     def is_registered(self):
-        # Task specs are not changed by options, so their weights rows always fit.
-        return True
+        # The weights rows fit whatever the options; the cache name tells them apart.
+        return not self.options
 
     def architecture_digest(self):
-        return self.name
+        return "-".join(f"{k}_{v}" for k, v in self.options) or self.name

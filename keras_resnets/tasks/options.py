@@ -26,6 +26,7 @@ OUTPUT_STRIDES = (8, 16, 32)
 # DeepLab's ASPP wants a stride-16 map (the paper's speed/accuracy choice); the FPN
 # decoder merges every level, so it keeps the undilated, cheaper stride-32 backbone.
 DEFAULT_OUTPUT_STRIDE = {"deeplabv3plus": 16, "fpn": 32}
+DEFAULT_SEGMENTATION_HEAD = "deeplabv3plus"
 RETINANET_STRIDE = 32  # `heads.retinanet.SIZE_MULTIPLE` (a test keeps them equal)
 
 
@@ -108,14 +109,17 @@ class DetectionOptions(ImageDataOptions):
 class SegmentationOptions(ImageDataOptions):
     """data_dir: a folder with images/, masks/ and classes.txt, or dataset: a
     tensorflow-datasets segmentation set (`SEGMENTATION_TFDS_SETS`); see
-    `segmentation_data`. head: "deeplabv3plus" or "fpn". output_stride: 8, 16 or 32 (no
-    dilation); None: the head's default (`DEFAULT_OUTPUT_STRIDE`). skip_bad: leave out
+    `segmentation_data`. head: "deeplabv3plus" or "fpn" (None: "deeplabv3plus").
+    output_stride: 8, 16 or 32 (no dilation); None: the head's default
+    (`DEFAULT_OUTPUT_STRIDE`). Both are for a backbone model; a pretrained segmenter
+    (`list_models(task="segmentation")`) brings its own head and stride, so it takes
+    neither. skip_bad: leave out
     unusable image/mask pairs (listed) instead of stopping. pictures: validation images
     drawn after every epoch.
     """
 
     skip_bad: bool = False
-    head: str = "deeplabv3plus"
+    head: Optional[str] = None
     output_stride: Optional[int] = None
     pictures: int = 4
 

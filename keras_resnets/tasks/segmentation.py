@@ -1,4 +1,5 @@
-"""Semantic segmentation: a class per pixel, a DeepLabV3+ or FPN decoder on any backbone.
+"""Semantic segmentation: a class per pixel, a DeepLabV3+ or FPN decoder on any backbone,
+or a pretrained segmenter (torchvision's DeepLabV3/FCN, `--model deeplabv3_resnet50`) fine-tuned.
 
     from keras_resnets.training import RunConfig, run
     from keras_resnets.tasks.segmentation import SegmentationTask
@@ -26,7 +27,8 @@ from keras_resnets.tasks import segmentation_data as data
 from keras_resnets.tasks import segmentation_report as report
 from keras_resnets.tasks.data import SPLITS, limit
 from keras_resnets.tasks.image_task import ImageTask
-from keras_resnets.tasks.options import DEFAULT_OUTPUT_STRIDE, SegmentationOptions
+from keras_resnets.tasks.options import DEFAULT_OUTPUT_STRIDE, DEFAULT_SEGMENTATION_HEAD, SegmentationOptions
+from keras_resnets.training.errors import ConfigError
 
 
 
@@ -70,8 +72,12 @@ class SegmentationTask(SegmentationOptions, ImageTask):
     def read_tfds(self, config):
         return limit(data.load_tfds(self.dataset, self.tfds_dir), self.max_images)
 
+    @property
+    def decoder(self):
+        return self.head or DEFAULT_SEGMENTATION_HEAD
+
     def stride(self):
-        stride = self.output_stride or DEFAULT_OUTPUT_STRIDE[self.head]
+        stride = self.output_stride or DEFAULT_OUTPUT_STRIDE[self.decoder]
         return None if stride == 32 else stride
 
     def train_batches(self, source, config, seed):
@@ -86,12 +92,38 @@ class SegmentationTask(SegmentationOptions, ImageTask):
 
     def build_model(self, config, source, weights):
         size = config.image_size
+        if config.model in kr.list_models(task="segmentation"):
+            return self._pretrained_segmenter(config, source, weights)
         network = kr.create_model(
             config.model, weights=weights, include_top=False, input_shape=(size, size, 3),
             output_stride=self.stride(),
         )  # fmt: skip
-        backbone = kr.features(network, levels=heads.head_levels(self.head, network.pyramid_level_inputs))
-        return heads.segmenter(backbone, len(source.class_names), config.preprocessing, config.pretrained, self.head)
+        backbone = kr.features(network, levels=heads.head_levels(self.decoder, network.pyramid_level_inputs))
+        return heads.segmenter(backbone, len(source.class_names), config.preprocessing, config.pretrained, self.decoder)
+
+    def _pretrained_segmenter(self, config, source, weights):
+        """A registered segmenter (torchvision's DeepLabV3/FCN) with its backbone and head,
+        and a new class layer when the data's classes differ (`task_models.build`), as
+        torchvision's fine-tuning tutorial does; softmax on its logits, as the loss, the
+        reports and the export expect. Its auxiliary head stays off: the loss sees the
+        main logits only."""
+        given = [f"--{name.replace('_', '-')}" for name in ("head", "output_stride") if getattr(self, name) is not None]
+        if given:
+            raise ConfigError(
+                f"{config.model} is a pretrained segmenter with its own head and output stride, so "
+                f"{' and '.join(given)} do not apply: drop {'them' if len(given) > 1 else 'it'}, or "
+                "pick a backbone model (e.g. resnet50b) to put a DeepLabV3+ or FPN head on.",
+                "head" if self.head is not None else "output_stride",
+            )
+        if config.preprocessing != "torch":
+            raise ConfigError(f"{config.model} takes torch preprocessing; got {config.preprocessing!r}.", "preprocessing")
+        size = config.image_size
+        segmenter = kr.create_model(
+            config.model, weights=weights, input_shape=(size, size, 3), num_classes=len(source.class_names),
+            frozen_backbone_bn=config.pretrained,
+        )  # fmt: skip
+        probabilities = keras.layers.Activation("softmax", dtype="float32", name="segmentation")(segmenter.output)
+        return keras.Model(segmenter.inputs, probabilities, name=segmenter.name)
 
     def compile_args(self, config):
         return {

@@ -9,6 +9,7 @@ Sources:
     "tv_in1k"     torchvision IMAGENET1K_V1 (the original recipes)
     "tv2_in1k"    torchvision IMAGENET1K_V2 (the 2021 "new training recipe")
     "timm_<tag>"  timm's `<model>.<tag>` weights on Hugging Face (e.g. "timm_a1_in1k")
+    "tv_coco_voc" torchvision COCO_WITH_VOC_LABELS_V1 (its DeepLabV3 and FCN segmenters)
     "cifar10"     akamaster/pytorch_resnet_cifar10's checkpoints (commit d5489e8)
 
 The torchvision and timm rows are every ImageNet-1k weight of torchvision 0.29.1's
@@ -27,6 +28,8 @@ from keras_resnets.weights.entry import (
     timm_row,
     torchvision_row,
 )
+
+SEGMENTER = dict(layout="tv_segmentation", classes=21, resolution=520, labels="voc")
 
 # fmt: off
 ROWS = [
@@ -65,6 +68,12 @@ ROWS = [
     torchvision_row("densenet121", "densenet121-a639ec97.pth", "tv_in1k", layout="torch_densenet"),
     torchvision_row("densenet169", "densenet169-b2777c0a.pth", "tv_in1k", layout="torch_densenet"),
     torchvision_row("densenet201", "densenet201-c1103571.pth", "tv_in1k", layout="torch_densenet"),
+    # torchvision's segmenters, trained on the COCO train2017 images of the 20 VOC classes
+    # (`tv_coco_voc`); num_params and the figures are torchvision's meta (aux head included).
+    torchvision_row("deeplabv3_resnet50", "deeplabv3_resnet50_coco-cd0a2569.pth", "tv_coco_voc", **SEGMENTER, published="COCO val2017 (20 VOC classes) mIoU 66.4, pixel acc 92.4; 42,004,074 params (torchvision)"),
+    torchvision_row("deeplabv3_resnet101", "deeplabv3_resnet101_coco-586e9e4e.pth", "tv_coco_voc", **SEGMENTER, published="COCO val2017 (20 VOC classes) mIoU 67.4, pixel acc 92.4; 60,996,202 params (torchvision)"),
+    torchvision_row("fcn_resnet50", "fcn_resnet50_coco-1167a1af.pth", "tv_coco_voc", **SEGMENTER, published="COCO val2017 (20 VOC classes) mIoU 60.5, pixel acc 91.4; 35,322,218 params (torchvision)"),
+    torchvision_row("fcn_resnet101", "fcn_resnet101_coco-7ecb50ca.pth", "tv_coco_voc", **SEGMENTER, published="COCO val2017 (20 VOC classes) mIoU 63.7, pixel acc 91.9; 54,314,346 params (torchvision)"),
     # timm `<model>.<tag>` on Hugging Face, at its evaluation resolution
     timm_row("resnet18", "resnet18.a1_in1k", 288),
     timm_row("resnet18", "resnet18.a2_in1k", 288),
