@@ -27,6 +27,8 @@ PEERS = {
 # torchvision's detectors resize every image to their `min_size`/`max_size` (800/1333) first;
 # set both to the measured size, so that both sides run the same input.
 TORCHVISION_DETECTORS = ("retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2")
+# Its task models default to ImageNet backbone weights (a download); random weights time the same.
+TORCHVISION_TASK_MODELS = (*TORCHVISION_DETECTORS, "deeplabv3_resnet50", "fcn_resnet50")
 # fmt: on
 
 

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from keras_resnets.benchmark import hardware
-from keras_resnets.benchmark.peers import TORCHVISION_DETECTORS, is_torch, peer_name
+from keras_resnets.benchmark.peers import TORCHVISION_DETECTORS, TORCHVISION_TASK_MODELS, is_torch, peer_name
 
 
 def keras_steps(config):
@@ -77,8 +77,10 @@ def torch_steps(config):
     else:
         import torchvision
 
-        sized = {"min_size": config["image_size"], "max_size": config["image_size"]}
-        model = torchvision.models.get_model(name, **(sized if name in TORCHVISION_DETECTORS else {}))
+        options = {"weights_backbone": None} if name in TORCHVISION_TASK_MODELS else {}
+        if name in TORCHVISION_DETECTORS:
+            options.update(min_size=config["image_size"], max_size=config["image_size"])
+        model = torchvision.models.get_model(name, **options)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = model.to(device).to(memory_format=torch.channels_last)
     size, batch = config["image_size"], config["batch_size"]
