@@ -88,7 +88,7 @@ class SegmentationTask(SegmentationOptions, ImageTask):
         size = config.image_size
         network = kr.create_model(
             config.model, weights=weights, include_top=False, input_shape=(size, size, 3),
-            output_stride=self.stride(),
+            output_stride=self.stride(), **config.backbone_options,
         )  # fmt: skip
         backbone = kr.features(network, levels=heads.head_levels(self.head, network.pyramid_level_inputs))
         return heads.segmenter(backbone, len(source.class_names), config.preprocessing, config.pretrained, self.head)
