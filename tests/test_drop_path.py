@@ -3,6 +3,7 @@ training, the identity at inference, and default weights that still load."""
 
 import dataclasses
 import json
+import types
 
 import keras
 import numpy as np
@@ -90,3 +91,18 @@ def test_drop_path_is_refused_where_there_is_no_residual_sum():
         kr.create_model("densenet121", weights=None, drop_path_rate=0.1)
     with pytest.raises(ValueError, match="shortcut='none'.*leave drop_path_rate at 0"):
         builder.build_model(Spec("X", **dict(FAMILIES["basic"], shortcut="none", depths=(2, 1), drop_path_rate=0.1)), weights=None)
+
+
+def test_the_training_option_reaches_the_backbone_from_scratch_only():
+    from keras_resnets.tasks.classification import ClassificationTask
+    from keras_resnets.training import ConfigError, RunConfig, resolve
+
+    with pytest.raises(ConfigError, match="from scratch") as refused:
+        resolve(RunConfig(model="resnet18", weights="tv_in1k", drop_path=0.1), "x")
+    assert refused.value.option == "drop_path"
+    with pytest.raises(ConfigError, match="no residual sum"):
+        resolve(RunConfig(model="densenet121", weights="none", drop_path=0.1), "x")
+    config = resolve(RunConfig(model="resnet18", weights="none", drop_path=0.2, image_size=32), "x")
+    model = ClassificationTask().build_model(config, types.SimpleNamespace(class_names=["a", "b"]), None)
+    backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    assert drop_rates(backbone)["conv5_block2"] == pytest.approx(0.2)
