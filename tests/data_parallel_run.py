@@ -39,15 +39,13 @@ def tiny(batch_norm):
     return keras.Model(inputs, keras.layers.Dense(3, activation="softmax", name="head")(x))
 
 
-def train(config, batch_norm, initial=None):
+def train(config, batch_norm, initial):
     rng = np.random.default_rng(0)
     images = rng.normal(size=(BATCH * STEPS, 8, 8, 3)).astype("float32")
     labels = keras.utils.to_categorical(rng.integers(0, 3, BATCH * STEPS), 3)
     with distribute.scope(config) as replicas:
-        keras.utils.set_random_seed(0)
         model = tiny(batch_norm)
-        if initial is not None:
-            model.set_weights(initial)
+        model.set_weights(initial)
         if config.sync_bn:
             distribute.synchronize_batch_norm(model)
         optimizer = recipe.make_optimizer("sgd", 0.5, STEPS, 1, weight_decay=1e-4)
@@ -66,8 +64,8 @@ def main():
     if keras.backend.backend() == "tensorflow":
         variants["sync_bn"] = (True, True)
     for name, (batch_norm, sync_bn) in variants.items():
-        _, initial = train(RunConfig(distribute="none"), batch_norm)
         keras.utils.set_random_seed(0)
+        initial = [np.asarray(w) for w in tiny(batch_norm).get_weights()]
         one, single = train(RunConfig(distribute="none"), batch_norm, initial)
         replicas, parallel = train(RunConfig(distribute="data", sync_bn=sync_bn), batch_norm, initial)
         report[name] = {"replicas": [one, replicas], "max_abs_diff": gap(single, parallel),

@@ -83,7 +83,7 @@ def _run(task, config):
             keras.backend.backend(), dtype_policy, precision_reason, replicas,
         )  # fmt: skip
         history = train(task, config, model, data, chief)
-        evaluation = task.evaluate(model, data, config, run_dir)
+    evaluation = task.evaluate(single_device(task, config, data, model, replicas), data, config, run_dir)
     if not chief:
         return evaluation.metrics
     plots.plot_curves(history, run_dir / "curves.png", task.curves)
@@ -120,6 +120,17 @@ def _run(task, config):
         checkpoints.write_json(run_dir / "metrics.json", metrics)
         log.info("Metrics, curves and plots in %s", run_dir)
     return metrics
+
+
+def single_device(task, config, data, model, replicas):
+    """`model`, or under TensorFlow's MirroredStrategy a copy built outside it: there,
+    `predict_on_batch` (which the tasks' evaluations call) runs the whole batch on every
+    replica and returns each replica's outputs, concatenated."""
+    if replicas == 1 or keras.backend.backend() != "tensorflow":
+        return model
+    copy = task.build_model(config, data, None)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def saved_options(task, config):
