@@ -61,6 +61,18 @@ def test_data_parallel_is_refused_under_torch_and_none_is_one_replica(monkeypatc
     assert distribute.is_chief()  # one process
 
 
+@pytest.mark.parametrize(
+    "task, cluster, chief",
+    [({"type": "worker", "index": 0}, {"worker": ["a", "b"]}, True),
+     ({"type": "worker", "index": 1}, {"worker": ["a", "b"]}, False),
+     ({"type": "worker", "index": 0}, {"chief": ["a"], "worker": ["b"]}, False),
+     ({"type": "chief", "index": 0}, {"chief": ["a"], "worker": ["b"]}, True)],
+)  # fmt: skip
+def test_only_the_chief_of_a_tf_config_cluster_writes(monkeypatch, task, cluster, chief):
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": task}))
+    assert distribute.is_chief() is chief
+
+
 def test_scale_out_options_are_checked():
     with pytest.raises(ConfigError, match="distribute is one of"):
         RunConfig(distribute="model")
