@@ -94,7 +94,8 @@ def create_model(name, **kwargs):
     `weights` defaults as in the entrypoints (`keras_resnets.weights.select`): "imagenet"
     where the model has it, else its first tag, else None; None too when the options
     changed the architecture (its layers no longer fit the files). Training options
-    (`keras_resnets.core.specs.TRAINING_OPTIONS`: dropout) keep the default weights.
+    (`keras_resnets.core.specs.TRAINING_OPTIONS`: dropout, drop_path_rate) keep the default
+    weights.
     """
     spec = get_spec(name)
     if isinstance(spec, task_models.TaskModelSpec):

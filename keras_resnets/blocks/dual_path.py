@@ -25,11 +25,12 @@ block i of stage s (2..5), `n = conv{s}_block{i}`:
 
 from keras import layers
 
+from keras_resnets.blocks import shortcuts
 from keras_resnets.blocks.ops import batch_norm, channel_axis, conv, relu
 from keras_resnets.blocks.pyramid import stage_plan
 
 # The Spec options these stages read beyond every network's (`keras_resnets.core.options`).
-OPTIONS = frozenset({"groups", "base_width", "growth_rates"})
+OPTIONS = frozenset({"groups", "base_width", "growth_rates", "drop_path_rate"})
 
 
 def _bn_relu(x, spec, name):
@@ -37,8 +38,12 @@ def _bn_relu(x, spec, name):
     return relu(x, f"{name}_relu")
 
 
-def dual_path_block(x, paths, spec, width, inner, growth, stride, name, dilation=1):
-    """One block; `x` is `[residual, dense]`, `paths` the two tensors, or None to project."""
+def dual_path_block(x, paths, spec, width, inner, growth, stride, name, dilation=1, drop_rate=0.0):
+    """One block; `x` is `[residual, dense]`, `paths` the two tensors, or None to project.
+
+    `drop_rate`: stochastic depth of what the block adds to the residual path; the dense
+    path's new channels are appended, not added, so nothing would stand in for them.
+    """
     if paths is None:
         y = _bn_relu(x, spec, f"{name}_proj")
         residual = conv(y, width, 1, stride, f"{name}_proj_res", use_bias=False)
@@ -51,7 +56,7 @@ def dual_path_block(x, paths, spec, width, inner, growth, stride, name, dilation
     y = _bn_relu(y, spec, f"{name}_3")
     new_residual = conv(y, width, 1, 1, f"{name}_3_res", use_bias=False)
     new_dense = conv(y, growth, 1, 1, f"{name}_3_dense", use_bias=False)
-    residual = layers.Add(name=f"{name}_add")([residual, new_residual])
+    residual = shortcuts.add(residual, new_residual, drop_rate, f"{name}_add")
     axis = channel_axis()
     dense = layers.Concatenate(axis=axis, name=f"{name}_dense")([dense, new_dense])
     x = layers.Concatenate(axis=axis, name=f"{name}_out")([residual, dense])
@@ -60,6 +65,7 @@ def dual_path_block(x, paths, spec, width, inner, growth, stride, name, dilation
 
 def dual_path_stages(x, spec, taps):
     rows = zip(spec.depths, spec.widths, spec.growth_rates, stage_plan(spec))
+    drop_rates = iter(shortcuts.drop_path_rates(spec))
     for index, (depth, width, growth, (stride, applied, before, after)) in enumerate(rows):
         inner = spec.groups * spec.base_width * 2**index
         paths = None
@@ -76,6 +82,7 @@ def dual_path_stages(x, spec, taps):
                 applied if i == 0 else 1,
                 f"conv{index + 2}_block{i + 1}",
                 before if i == 0 else after,
+                next(drop_rates),
             )
     # timm's "conv5_bn_ac": BN + ReLU. Its `fc_act_layer="elu"` argument does not reach
     # that layer (timm 1.0.31 builds a ReLU there), so neither do we.

@@ -3,6 +3,7 @@
     ChannelPad       option-A shortcut: zero channels padded before and after
     ResidualWeight   weighted residual networks: one learnable scalar on the branch
     Highway          highway merge: gate * transform + (1 - gate) * carry
+    DropPathAdd      shortcut + branch, the branch dropped per sample at training
 """
 
 import keras
@@ -76,16 +77,62 @@ class ResidualWeight(layers.Layer):
         return {**super().get_config(), "initial_value": self.initial_value, "limit": self.limit}
 
 
-@keras.saving.register_keras_serializable(package="keras_resnets")
-class Highway(layers.Layer):
-    """`[carry, transform, gate]` -> `gate * transform + (1 - gate) * carry`.
+def drop_path(x, rate, seed_generator, training):
+    """Stochastic depth (Huang et al. 2016), as timm's `drop_path`: at training, each
+    sample's `x` is zeroed with probability `rate` and the kept ones scaled by
+    1 / (1 - rate), so the expected sum is unchanged; at inference, `x` itself (an
+    inference or exported graph holds no random op)."""
+    if not training or not rate:
+        return x
+    noise_shape = (None,) + (1,) * (len(x.shape) - 1)  # one draw per sample; None: the batch
+    return keras.random.dropout(x, rate, noise_shape=noise_shape, seed=seed_generator)
 
-    Written as `carry + gate * (transform - carry)`: one multiply fewer, same value.
+
+class _DropPathMerge(layers.Layer):
+    """A merge whose added term may be dropped per sample (`rate`, `drop_path`).
+
+    The drop sits inside the merge, not in a layer of its own on the branch: that would
+    change the graph's depths, hence the order of the model's layers, by which Keras loads
+    legacy `.h5` files (keras.applications' own weights).
     """
 
-    def call(self, inputs):
-        carry, transform, gate = inputs
-        return carry + gate * (transform - carry)
+    def __init__(self, rate=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"{self.name}: a drop-path rate is in [0, 1); got {rate}.")
+        self.rate = rate
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed) if rate else None
+
+    def dropped(self, x, training):
+        return drop_path(x, self.rate, self.seed_generator, training)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="keras_resnets")
+class Highway(_DropPathMerge):
+    """`[carry, transform, gate]` -> `gate * transform + (1 - gate) * carry`.
+
+    Written as `carry + gate * (transform - carry)`: one multiply fewer, same value. With
+    a drop-path `rate`, the gated term is what gets dropped: the carry alone is the block
+    skipped.
+    """
+
+    def call(self, inputs, training=False):
+        carry, transform, gate = inputs
+        return carry + self.dropped(gate * (transform - carry), training)
+
+
+@keras.saving.register_keras_serializable(package="keras_resnets")
+class DropPathAdd(_DropPathMerge):
+    """`[shortcut, branch]` -> `shortcut + branch`, the branch dropped per sample at
+    training with probability `rate` (stochastic depth), the identity sum at inference."""
+
+    def call(self, inputs, training=False):
+        shortcut, branch = inputs
+        return shortcut + self.dropped(branch, training)

@@ -24,7 +24,7 @@ from keras_resnets.blocks.ops import batch_norm, conv, relu
 from keras_resnets.blocks.pyramid import stage_plan
 
 # The Spec options these blocks read beyond every network's (`keras_resnets.core.options`).
-BASIC_OPTIONS = frozenset({"stride_block", "attention", "shortcut", "residual_weight", "dropout"})
+BASIC_OPTIONS = frozenset({"stride_block", "attention", "shortcut", "residual_weight", "dropout", "drop_path_rate"})
 BOTTLENECK_OPTIONS = BASIC_OPTIONS | {"stride_conv", "groups", "base_width"}
 SHORTCUTS = ("projection", "avg_down", *shortcuts.PARAMETER_FREE)
 STRIDE_BLOCKS = ("first", "last")
@@ -90,10 +90,11 @@ def skip_path(x, preact, spec, filters_in, filters_out, stride, name):
     return x
 
 
-def residual_block(x, spec, filters_in, width, filters_out, stride, name, dilation=1):
+def residual_block(x, spec, filters_in, width, filters_out, stride, name, dilation=1, drop_rate=0.0):
     """Post-activation block (He et al. 2015): relu(shortcut + BN(branch)).
 
     Weighted (Shen & Zeng 2016): shortcut + lambda * relu(BN(branch)), no ReLU after the sum.
+    `drop_rate`: stochastic depth of the branch (`shortcuts.join`).
     """
     inputs = x
     shortcut = skip_path(x, None, spec, filters_in, filters_out, stride, name)
@@ -110,12 +111,12 @@ def residual_block(x, spec, filters_in, width, filters_out, stride, name, dilati
     x = attention.apply(x, spec, name)
     if spec.residual_weight:
         x = relu(x, f"{name}_{len(rows)}_relu")
-        return shortcuts.join(inputs, shortcut, x, spec, stride, name, f"{name}_out")
-    x = shortcuts.join(inputs, shortcut, x, spec, stride, name, f"{name}_add")
+        return shortcuts.join(inputs, shortcut, x, spec, stride, name, f"{name}_out", drop_rate)
+    x = shortcuts.join(inputs, shortcut, x, spec, stride, name, f"{name}_add", drop_rate)
     return relu(x, f"{name}_out")
 
 
-def preact_residual_block(x, spec, filters_in, width, filters_out, stride, name, dilation=1):
+def preact_residual_block(x, spec, filters_in, width, filters_out, stride, name, dilation=1, drop_rate=0.0):
     """Pre-activation block (He et al. 2016): shortcut + branch(relu(BN(x))).
 
     Inner convolutions are bias-free (a BN follows them); the last one and the
@@ -144,7 +145,7 @@ def preact_residual_block(x, spec, filters_in, width, filters_out, stride, name,
             x = relu(x, f"{name}_{j}_relu")
             x = dropout(x, spec, f"{name}_{j}_dropout")
     x = attention.apply(x, spec, name)
-    return shortcuts.join(preact, shortcut, x, spec, stride, name, f"{name}_out")
+    return shortcuts.join(preact, shortcut, x, spec, stride, name, f"{name}_out", drop_rate)
 
 
 def residual_stages(x, spec, taps):
@@ -157,6 +158,7 @@ def residual_stages(x, spec, taps):
     filters_in = spec.stem_width
     block_fn = preact_residual_block if spec.preact else residual_block
     rows = zip(spec.depths, spec.widths, stage_plan(spec))
+    drop_rates = iter(shortcuts.drop_path_rates(spec))
     for index, (depth, width, (stride, applied, before, after)) in enumerate(rows):
         inner = width
         if spec.block == "bottleneck":
@@ -175,6 +177,7 @@ def residual_stages(x, spec, taps):
                 applied if i == strided else 1,
                 name=f"conv{index + 2}_block{i + 1}",
                 dilation=before if i <= strided else after,
+                drop_rate=next(drop_rates),
             )
             filters_in = filters_out
     if spec.preact:

@@ -11,6 +11,9 @@ Layer names, with `{block}` the block prefix (e.g. `conv3_block1`):
     {block}_gate                            highway transform gate (1x1 conv, sigmoid)
     {block}_weight                          ResidualWeight on the branch
 
+With stochastic depth (`Spec.drop_path_rate`) the merge drops the branch per sample in
+training (`layers.DropPathAdd`, or the highway's own rate) and keeps its name.
+
 The merge keeps the block's merge name whatever its kind (`{block}_add` in a
 post-activation block, `{block}_out` in a pre-activation one), so features are tapped
 by the same names in every variant.
@@ -70,13 +73,33 @@ def transform_gate(x, filters, stride, name):
     )(x)
 
 
-def join(block_input, shortcut, branch, spec, stride, name, out_name):
-    """Merges the branch into the skip path: Add, Highway or, for plain nets, nothing."""
+def join(block_input, shortcut, branch, spec, stride, name, out_name, drop_rate=0.0):
+    """Merges the branch into the skip path: Add, Highway or, for plain nets, nothing;
+    `drop_rate` > 0 drops what the block adds, per sample, at training."""
     if spec.residual_weight:
         branch = custom.ResidualWeight(name=f"{name}_weight")(branch)
     if shortcut is None:
+        if drop_rate:
+            raise ValueError(
+                f"{spec.name}: drop_path_rate drops a block's branch onto its shortcut, and "
+                "shortcut='none' (a plain net) has none; leave drop_path_rate at 0."
+            )
         return branch
     if spec.shortcut == "highway":
         gate = transform_gate(block_input, branch.shape[channel_axis()], stride, name)
-        return custom.Highway(name=out_name)([shortcut, branch, gate])
-    return layers.Add(name=out_name)([shortcut, branch])
+        return custom.Highway(drop_rate, name=out_name)([shortcut, branch, gate])
+    return add(shortcut, branch, drop_rate, out_name)
+
+
+def add(shortcut, branch, drop_rate, name):
+    """`shortcut + branch`: a plain Add, or with stochastic depth a `DropPathAdd`."""
+    if drop_rate:
+        return custom.DropPathAdd(drop_rate, name=name)([shortcut, branch])
+    return layers.Add(name=name)([shortcut, branch])
+
+
+def drop_path_rates(spec):
+    """Each block's drop-path rate, in network order: timm's linear rule, block i of n
+    gets `spec.drop_path_rate * i / (n - 1)`, so the first block is never dropped."""
+    n = sum(spec.depths)
+    return [spec.drop_path_rate * i / max(n - 1, 1) for i in range(n)]

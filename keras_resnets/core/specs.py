@@ -19,8 +19,7 @@ from keras_resnets.core import options
 # Options that regularise training and leave every weight's name and shape as they are:
 # changing them is not a new architecture, so they neither turn a model's default weights
 # off nor change the name its conversions are cached under (`architecture_digest`).
-# (A drop-path rate, when it comes, belongs here too.)
-TRAINING_OPTIONS = frozenset({"dropout"})
+TRAINING_OPTIONS = frozenset({"dropout", "drop_path_rate"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +71,10 @@ class Spec:
     shortcut: str = "projection"
     residual_weight: bool = False  # Shen & Zeng 2016: ReLU inside the branch, learnable scalar
     dropout: float = 0.0  # between the convolutions of a block (WRN); a TRAINING_OPTION
+    # Stochastic depth: the highest per-sample rate at which a block's residual branch is
+    # dropped in training (timm's linear rule over the blocks, `blocks.shortcuts`); residual
+    # and dual-path blocks, not DenseNet (no residual sum); a TRAINING_OPTION.
+    drop_path_rate: float = 0.0
     classes: int = 1000  # default `classes` of the entrypoint (10 for the CIFAR rows)
     # Dense connectivity (DenseNet, DPN): channels each block appends, per stage.
     growth_rates: Tuple[int, ...] = ()

@@ -73,6 +73,7 @@ class ClassificationTask(ClassificationOptions, ImageTask):
             include_top=False,
             pooling="avg",
             input_shape=(config.image_size, config.image_size, 3),
+            **config.backbone_options,
         )
         return classifier(
             backbone, len(source.class_names), config.preprocessing, config.pretrained, self.dropout

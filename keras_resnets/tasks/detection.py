@@ -66,7 +66,7 @@ class DetectionTask(DetectionOptions, ImageTask):
 
     def build_model(self, config, source, weights):
         size = config.image_size
-        backbone = kr.features(config.model, weights=weights, input_shape=(size, size, 3))
+        backbone = kr.features(config.model, weights=weights, input_shape=(size, size, 3), **config.backbone_options)
         return retinanet.retinanet(
             backbone, len(source.class_names), config.preprocessing, config.pretrained, self.head_filters,
             self.head_depth,

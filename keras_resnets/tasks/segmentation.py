@@ -96,7 +96,7 @@ class SegmentationTask(SegmentationOptions, ImageTask):
             return self._pretrained_segmenter(config, source, weights)
         network = kr.create_model(
             config.model, weights=weights, include_top=False, input_shape=(size, size, 3),
-            output_stride=self.stride(),
+            output_stride=self.stride(), **config.backbone_options,
         )  # fmt: skip
         backbone = kr.features(network, levels=heads.head_levels(self.decoder, network.pyramid_level_inputs))
         return heads.segmenter(backbone, len(source.class_names), config.preprocessing, config.pretrained, self.decoder)

@@ -15,6 +15,7 @@ cli: the command line the training apps share.
 loop: `run` itself: the run folder, phases, evaluation, metrics.json, export.
 recipe: the phases (head, then fine-tuning; or from scratch), optimizer and schedule.
 freezing: finding the backbone in a task's model and freezing all but its top stages.
+distribute: data parallel (JAX DataParallel, TensorFlow MirroredStrategy) and the chief.
 precision: the dtype policy (mixed_bfloat16 on CPUs, mixed_float16 on GPUs).
 checkpoints: per-epoch checkpoints that survive SIGKILL, and resuming.
 progress: Keras' bar on a terminal, one line per epoch in logs; the images/s rate.

@@ -138,8 +138,9 @@ def check_config(run_dir, config):
 class Checkpointer(keras.callbacks.Callback):
     """Saves a checkpoint at the end of every epoch, with the history so far."""
 
-    def __init__(self, run_dir, phase_name, history):
+    def __init__(self, run_dir, phase_name, history, write=True):
         super().__init__()
+        self.write = write  # False on every process but the chief: it keeps the history only
         self.run_dir = run_dir
         self.phase_name = phase_name
         self.history = history  # list of per-epoch dicts, shared with the caller
@@ -153,7 +154,8 @@ class Checkpointer(keras.callbacks.Callback):
             "optimizer_step": step,
             "history": self.history,
         }
-        save(self.run_dir, self.model, state)
+        if self.write:
+            save(self.run_dir, self.model, state)
 
 
 def _floats(logs):

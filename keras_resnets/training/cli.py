@@ -29,6 +29,7 @@ from keras_resnets.training.errors import OptionError
 from keras_resnets.training.options import (
     DEFAULT_LR,
     DEFAULT_WEIGHT_DECAY,
+    DISTRIBUTE_MODES,
     EXPORT_ROOT,
     PREPROCESSING_MODES,
     RunConfig,
@@ -99,13 +100,24 @@ def parser(prog, description, task_options):
     add("--weight-decay", type=float, help="decoupled weight decay (not on BN and biases); default: "
         + ", ".join(f"{wd:g} for {name}" for name, wd in DEFAULT_WEIGHT_DECAY.items()))  # fmt: skip
     add("--warmup-epochs", type=float, help="linear warm-up per phase, then cosine decay")
-    add("--batch-size", type=int, help="images per training step")
+    add("--batch-size", type=int, help="images per training step; with --distribute, the global batch, "
+        "split over the replicas (--lr is that of the global batch)")  # fmt: skip
     add("--steps-per-epoch", type=int, help="training batches per epoch; default: one pass")
     add("--seed", type=int, help="seeds weights init, shuffling, augmentation")
     add("--mixed-precision", action=argparse.BooleanOptionalAction,
         help="mixed_bfloat16 on CPU, mixed_float16 on GPU (the head stays float32); default: on "
         "where the hardware computes in that type natively (AVX512-BF16/AMX CPUs, GPUs of "
         "compute capability 7.0+), off elsewhere")  # fmt: skip
+    add("--drop-path", type=float, help="stochastic depth: the last residual block's drop rate, timm's "
+        "linear rule from 0 at the first; from scratch only (pretrained backbones train in inference mode)")
+    add("--accumulate-steps", type=int, help="average the gradients of this many batches into one "
+        "update (effective batch: --batch-size x N; the schedule still counts batches). BatchNorm "
+        "statistics stay per batch, so with BatchNorm it is close to, not equal to, the larger batch")
+    add("--distribute", choices=DISTRIBUTE_MODES, help="data: data parallel over every device (JAX "
+        "DataParallel, TensorFlow MirroredStrategy; not PyTorch); auto: data when there are several "
+        "local GPUs/TPUs, else none")
+    add("--sync-bn", action="store_true", help="TensorFlow data parallel: BatchNorm statistics over "
+        "the global batch, not per replica (JAX always uses the global batch)")
     add = groups["output"].add_argument
     add("--run-name", help="default: <model>-<dataset>-<weights>-<size>px (so a rerun resumes)")
     add("--output-dir", help="runs go to <output-dir>/<run-name>/")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import keras_resnets as kr
 from keras_resnets import weights as weights_lib
+from keras_resnets.core import options
 from keras_resnets.training import precision
 from keras_resnets.training.errors import ConfigError
 from keras_resnets.training.options import (
@@ -72,6 +73,7 @@ def resolve(config, data_name, task=None):
     weights = os.fspath(config.weights) if config.weights is not None else default_weights(model)
     _, pretrained, preprocessing, size = resolve_weights(model, weights)
     image_size = side.check(next(s for s in (config.image_size, side.default, size) if s is not None))
+    _check_drop_path(config, model, pretrained)
     if not (config.epochs or (pretrained and config.head_epochs)):
         raise ConfigError("Nothing to train: epochs is 0 (and head_epochs too, or there is no head phase).", "epochs")
     lr = DEFAULT_LR[config.optimizer] if config.lr is None else config.lr
@@ -100,3 +102,17 @@ def resolve(config, data_name, task=None):
         output_dir=os.fspath(config.output_dir),
         export_dir=os.fspath(config.export_dir or Path(EXPORT_ROOT) / run_name),
     )
+
+
+def _check_drop_path(config, model, pretrained):
+    if not config.drop_path:
+        return
+    if pretrained:
+        raise ConfigError(
+            "drop_path acts on a backbone that trains in training mode, which is from scratch "
+            "(weights 'none'): a pretrained backbone runs in inference mode, where nothing is dropped.",
+            "drop_path",
+        )
+    spec = kr.get_spec(model)
+    if "drop_path_rate" not in options.reads(spec.block, spec.stem):
+        raise ConfigError(f"{model} ({spec.block!r} blocks) has no residual sum to drop a branch from.", "drop_path")

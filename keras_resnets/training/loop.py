@@ -18,7 +18,7 @@ import numpy as np
 
 from keras_resnets import export
 from keras_resnets.core import analysis
-from keras_resnets.training import checkpoints, plots, precision, progress, recipe
+from keras_resnets.training import checkpoints, distribute, plots, precision, progress, recipe
 from keras_resnets.training.config import resolve
 from keras_resnets.training.options import IDENTITY, check_writable
 from keras_resnets.training.errors import ConfigError
@@ -63,20 +63,29 @@ def _run(task, config):
     keras.mixed_precision.set_global_policy(dtype_policy)
 
     data = task.load_data(config)
-    model = task.build_model(config, data, config.backbone_weights)
-    # Only now, with the weights found, the data loaded and the model built, does the run
-    # folder get written: a start that fails leaves nothing that a corrected command trips on.
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if config.overwrite:
-        checkpoints.clear(run_dir)
-    checkpoints.check_config(run_dir, options)
-    log.info(
-        "Run %s: %s (weights %s, %s preprocessing) at %d px, backend %s, policy %s (%s).",
-        run_dir, config.model, config.weights, config.preprocessing, config.image_size,
-        keras.backend.backend(), dtype_policy, precision_reason,
-    )  # fmt: skip
-    history = train(task, config, model, data)
-    evaluation = task.evaluate(model, data, config, run_dir)
+    # Only the chief writes the run's files; every process trains (and resumes) the same.
+    chief = distribute.is_chief()
+    # The model, its optimizer and the checkpoint it resumes from live in the distribution.
+    with distribute.scope(config) as replicas:
+        model = task.build_model(config, data, config.backbone_weights)
+        if config.sync_bn and keras.backend.backend() == "tensorflow":
+            log.info("Synchronised %d BatchNorm layers.", distribute.synchronize_batch_norm(model))
+        # Only now, with the weights found, the data loaded and the model built, does the run
+        # folder get written: a start that fails leaves nothing that a corrected command trips on.
+        if chief:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            if config.overwrite:
+                checkpoints.clear(run_dir)
+            checkpoints.check_config(run_dir, options)
+        log.info(
+            "Run %s: %s (weights %s, %s preprocessing) at %d px, backend %s, policy %s (%s), %d replica(s).",
+            run_dir, config.model, config.weights, config.preprocessing, config.image_size,
+            keras.backend.backend(), dtype_policy, precision_reason, replicas,
+        )  # fmt: skip
+        history = train(task, config, model, data, chief)
+    evaluation = task.evaluate(single_device(task, config, data, model, replicas), data, config, run_dir)
+    if not chief:
+        return evaluation.metrics
     plots.plot_curves(history, run_dir / "curves.png", task.curves)
     if config.progress != "none":
         print(evaluation.summary)
@@ -87,6 +96,7 @@ def _run(task, config):
         "backend": keras.backend.backend(),
         "dtype_policy": dtype_policy,
         "dtype_policy_reason": precision_reason,
+        "replicas": replicas,
         **evaluation.metrics,
         "history": history,
         "training_time_s": sum(h["train_time_s"] for h in history),
@@ -112,6 +122,17 @@ def _run(task, config):
     return metrics
 
 
+def single_device(task, config, data, model, replicas):
+    """`model`, or under TensorFlow's MirroredStrategy a copy built outside it: there,
+    `predict_on_batch` (which the tasks' evaluations call) runs the whole batch on every
+    replica and returns each replica's outputs, concatenated."""
+    if replicas == 1 or keras.backend.backend() != "tensorflow":
+        return model
+    copy = task.build_model(config, data, None)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def saved_options(task, config):
     """`task` and `config` with the options saved in the run folder that `config` names."""
     path = None if config.run_name is None else config.run_dir / checkpoints.CONFIG
@@ -119,21 +140,25 @@ def saved_options(task, config):
         where = "no run_name is set" if path is None else f"{path} does not exist"
         raise ConfigError(f"There is no run to resume: {where}.", "resume")
     saved = checkpoints.read_json(path)
-    return task.with_options(saved), dataclasses.replace(config, **{k: saved[k] for k in IDENTITY})
+    # A run saved before an option existed ran with its default.
+    return task.with_options(saved), dataclasses.replace(config, **{k: saved[k] for k in IDENTITY if k in saved})
 
 
-def train(task, config, model, data):
-    """Runs (or resumes) every phase; returns the per-epoch history."""
+def train(task, config, model, data, chief=True):
+    """Runs (or resumes) every phase; returns the per-epoch history. Only the `chief`
+    writes checkpoints; every process restores the same one."""
     phases = recipe.plan(
         config.pretrained, config.head_epochs, config.epochs, config.lr, config.finetune_lr,
         config.unfreeze,
     )  # fmt: skip
     steps = config.steps_per_epoch or max(1, task.train_size(data) // config.batch_size)
+    # Whole updates per epoch: a phase's last partial accumulation would never be applied.
+    steps = max(config.accumulate_steps, steps - steps % config.accumulate_steps)
 
     def compile_for(phase):
         recipe.compile_for(
             model, phase, steps, optimizer=config.optimizer, warmup_epochs=config.warmup_epochs,
-            weight_decay=config.weight_decay, **task.compile_args(config),
+            weight_decay=config.weight_decay, accumulate_steps=config.accumulate_steps, **task.compile_args(config),
         )  # fmt: skip
 
     run_dir = config.run_dir
@@ -175,7 +200,7 @@ def train(task, config, model, data):
             steps_per_epoch=steps,
             validation_data=val_batches,
             # The checkpoint comes last, so that what the task logs is in its history.
-            callbacks=[*shown, *task_callbacks, checkpoints.Checkpointer(run_dir, phase.name, history)],
+            callbacks=[*shown, *task_callbacks, checkpoints.Checkpointer(run_dir, phase.name, history, chief)],
             verbose=verbose,
             shuffle=False,  # the pipeline shuffles
         )

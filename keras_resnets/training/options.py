@@ -24,13 +24,15 @@ MIN_IMAGE_SIZE = 32  # keras.applications' smallest input
 PROGRESS_MODES = ("auto", "bar", "lines", "none")
 DEFAULT_LR = {"adamw": 1e-3, "sgd": 1e-2}
 DEFAULT_WEIGHT_DECAY = {"adamw": 0.05, "sgd": 1e-4}
+# "auto": data parallel over the local accelerators when there are several, else none.
+DISTRIBUTE_MODES = ("auto", "none", "data")
 EXPORT_ROOT = "saved_models"  # the default export goes to <EXPORT_ROOT>/<run_name>
 
 # Options that define what a run computes: a run folder resumes only with the same ones.
 IDENTITY = (
     "model", "weights", "preprocessing", "image_size", "head_epochs", "epochs", "unfreeze",
     "optimizer", "lr", "finetune_lr", "weight_decay", "warmup_epochs", "batch_size",
-    "steps_per_epoch", "seed", "mixed_precision",
+    "steps_per_epoch", "seed", "mixed_precision", "drop_path", "accumulate_steps", "sync_bn",
 )  # fmt: skip
 
 
@@ -85,6 +87,16 @@ class RunConfig:
         (the bar on a terminal, lines otherwise) or "none" (silent).
     log_every_steps: with line progress, also a line every that many training steps.
     mixed_precision: None decides by the hardware (`precision.auto_mixed_precision`).
+    drop_path: stochastic depth of the backbone's residual blocks (`Spec.drop_path_rate`,
+        timm's linear rule); trains from scratch only: a pretrained backbone runs in
+        inference mode, where nothing is dropped.
+    accumulate_steps: batches whose gradients are averaged into one optimizer update
+        (Keras' `gradient_accumulation_steps`): an effective batch of batch_size times it.
+    distribute: "none", "data" (data parallel over every device: `training.distribute`) or
+        "auto" (data parallel when there are several local accelerators, else none). The
+        batch_size is the global batch, split over the replicas; lr is that of it.
+    sync_bn: BatchNorm statistics over the global batch under TensorFlow's data parallel
+        (JAX computes them over the global batch anyway).
     keep_checkpoint: keep the last checkpoint (weights and optimizer state, about three
         times the model) when the run has finished and its export passed; by default it is
         deleted then, since the exported `model.keras` holds the trained weights.
@@ -117,17 +129,30 @@ class RunConfig:
     progress: str = "auto"
     log_every_steps: Optional[int] = None
     keep_checkpoint: bool = False
+    drop_path: float = 0.0
+    accumulate_steps: int = 1
+    distribute: str = "auto"
+    sync_bn: bool = False
 
     def __post_init__(self):
         for name in ("head_epochs", "epochs", "seed", "warmup_epochs", "weight_decay", "export_tolerance"):
             _at_least(self, name, 0)
         # image_size: the task's `input_side` rule checks it (`from_options`, `config.resolve`).
-        for name in ("batch_size", "steps_per_epoch", "export_images", "log_every_steps"):
+        for name in ("batch_size", "steps_per_epoch", "export_images", "log_every_steps", "accumulate_steps"):
             _at_least(self, name, 1)
         for name in ("lr", "finetune_lr"):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ConfigError(f"{name} must be above 0; got {value}.", name)
+        if not 0 <= self.drop_path < 1:
+            raise ConfigError(f"drop_path is in [0, 1); got {self.drop_path}.", "drop_path")
+        _one_of(self, "distribute", DISTRIBUTE_MODES)
+        if self.steps_per_epoch is not None and self.steps_per_epoch % self.accumulate_steps:
+            raise ConfigError(
+                f"steps_per_epoch ({self.steps_per_epoch}) is a whole number of updates of "
+                f"accumulate_steps ({self.accumulate_steps}) batches: use a multiple of it.",
+                "steps_per_epoch",
+            )
         _one_of(self, "optimizer", tuple(DEFAULT_LR))
         _one_of(self, "progress", PROGRESS_MODES)
         _one_of(self, "preprocessing", PREPROCESSING_MODES)
@@ -143,6 +168,11 @@ class RunConfig:
     def backbone_weights(self):
         """The `weights` argument of `create_model`."""
         return None if self.weights == "none" else self.weights
+
+    @property
+    def backbone_options(self):
+        """The `create_model` options of the backbone that training sets (drop path)."""
+        return {"drop_path_rate": self.drop_path} if self.drop_path else {}
 
     @property
     def run_dir(self):

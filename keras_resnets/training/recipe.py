@@ -39,7 +39,10 @@ def plan(pretrained, head_epochs, epochs, lr, finetune_lr, unfreeze):
     return phases
 
 
-def make_optimizer(kind, lr, total_steps, warmup_steps, weight_decay):
+def make_optimizer(kind, lr, total_steps, warmup_steps, weight_decay, accumulate_steps=1):
+    """`total_steps` and `warmup_steps` count batches: Keras evaluates the schedule at the
+    batch counter even when `accumulate_steps` batches make one update, so the schedule
+    spans the phase whatever the accumulation."""
     warmup_steps = min(warmup_steps, max(total_steps - 1, 0))
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0,
@@ -47,11 +50,13 @@ def make_optimizer(kind, lr, total_steps, warmup_steps, weight_decay):
         warmup_target=lr,
         warmup_steps=warmup_steps,
     )
+    # Keras refuses 1 (its "no accumulation" is None).
+    accumulation = {"gradient_accumulation_steps": accumulate_steps} if accumulate_steps > 1 else {}
     if kind == "adamw":
-        optimizer = keras.optimizers.AdamW(schedule, weight_decay=weight_decay)
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=weight_decay, **accumulation)
     elif kind == "sgd":
         optimizer = keras.optimizers.SGD(
-            schedule, momentum=0.9, nesterov=True, weight_decay=weight_decay
+            schedule, momentum=0.9, nesterov=True, weight_decay=weight_decay, **accumulation
         )
     else:
         raise ValueError(f"Unknown optimizer {kind!r}; use adamw or sgd.")
@@ -60,7 +65,9 @@ def make_optimizer(kind, lr, total_steps, warmup_steps, weight_decay):
     return optimizer
 
 
-def compile_for(model, phase, steps_per_epoch, *, optimizer, warmup_epochs, weight_decay, **compile_args):
+def compile_for(
+    model, phase, steps_per_epoch, *, optimizer, warmup_epochs, weight_decay, accumulate_steps=1, **compile_args
+):
     """Freezes for `phase` and compiles with a fresh optimizer whose schedule spans the phase.
 
     `compile_args` are the task's (`Task.compile_args`): `loss` and `metrics` for most
@@ -70,7 +77,7 @@ def compile_for(model, phase, steps_per_epoch, *, optimizer, warmup_epochs, weig
     steps = steps_per_epoch * (phase.end - phase.start)
     warmup_steps = warmup_epochs * steps_per_epoch
     model.compile(
-        optimizer=make_optimizer(optimizer, phase.lr, steps, warmup_steps, weight_decay),
+        optimizer=make_optimizer(optimizer, phase.lr, steps, warmup_steps, weight_decay, accumulate_steps),
         **compile_args,
     )
     # Creates the optimizer's slots now, so that a checkpoint can be loaded into them.

@@ -232,7 +232,7 @@ def cached_weights_path(checkpoint_path, spec, include_top):
     A spec that is not its entrypoint's (`create_model` options such as `attention="se"`, or
     a spec made by hand) gets the digest of its architecture in the name (`<model>-<digest>`),
     so it never shares a cached file with the registered architecture; training options
-    (dropout) do not count, as they change no weight.
+    (dropout, drop_path_rate) do not count, as they change no weight.
     """
     key = spec.registry_name
     if not spec.is_registered:

@@ -1,0 +1,104 @@
+"""Scaling out: data parallel on 2 emulated devices (JAX) and 2 logical CPUs (TensorFlow)
+trains to the weights of one device, gradient accumulation to those of the larger batch,
+and the options that set them are checked before anything trains."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_resnets.training import distribute, recipe
+from keras_resnets.training.errors import ConfigError
+from keras_resnets.training.options import RunConfig
+
+from helpers import TESTS, app_env
+
+
+def data_parallel_report(backend):
+    """tests/data_parallel_run.py's JSON, in a fresh process: the devices are split before
+    the backend starts."""
+    result = subprocess.run(
+        [sys.executable, str(TESTS / "data_parallel_run.py")], capture_output=True, text=True, env=app_env(backend),
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def check_common(report):
+    assert report["devices"] == 2 and report["auto"] == "none"  # CPU devices are no accelerators
+    assert "does not split over 2 devices; use a multiple of 2" in report["odd_batch"]
+    for variant in report.values():
+        if isinstance(variant, dict):
+            assert variant["replicas"] == [1, 2] and variant["moved"] > 1e-2
+
+
+def test_jax_data_parallel_on_two_devices_trains_to_the_weights_of_one():
+    report = data_parallel_report("jax")
+    check_common(report)
+    assert report["plain"]["max_abs_diff"] < 1e-5
+    assert report["batch_norm"]["max_abs_diff"] < 1e-5  # SPMD: statistics over the global batch
+
+
+def test_tensorflow_mirrored_strategy_trains_to_the_weights_of_one_device():
+    report = data_parallel_report("tensorflow")
+    check_common(report)
+    assert report["plain"]["max_abs_diff"] < 1e-5
+    assert report["batch_norm"]["max_abs_diff"] > 1e-3  # per-replica statistics
+    assert report["sync_bn"]["max_abs_diff"] < 1e-5
+
+
+def test_data_parallel_is_refused_under_torch_and_none_is_one_replica(monkeypatch):
+    with distribute.scope(RunConfig(distribute="none")) as replicas:
+        assert replicas == 1
+    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
+    with pytest.raises(ConfigError, match="needs the JAX or TensorFlow backend"):
+        with distribute.scope(RunConfig(distribute="data")):
+            pass
+    assert distribute.is_chief()  # one process
+
+
+@pytest.mark.parametrize(
+    "task, cluster, chief",
+    [({"type": "worker", "index": 0}, {"worker": ["a", "b"]}, True),
+     ({"type": "worker", "index": 1}, {"worker": ["a", "b"]}, False),
+     ({"type": "worker", "index": 0}, {"chief": ["a"], "worker": ["b"]}, False),
+     ({"type": "chief", "index": 0}, {"chief": ["a"], "worker": ["b"]}, True)],
+)  # fmt: skip
+def test_only_the_chief_of_a_tf_config_cluster_writes(monkeypatch, task, cluster, chief):
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": task}))
+    assert distribute.is_chief() is chief
+
+
+def test_scale_out_options_are_checked():
+    with pytest.raises(ConfigError, match="distribute is one of"):
+        RunConfig(distribute="model")
+    with pytest.raises(ConfigError, match="drop_path is in"):
+        RunConfig(drop_path=1.0)
+    with pytest.raises(ConfigError, match="steps_per_epoch .* multiple"):
+        RunConfig(steps_per_epoch=3, accumulate_steps=2)
+    assert RunConfig(drop_path=0.1).backbone_options == {"drop_path_rate": 0.1}
+    assert RunConfig().backbone_options == {}
+
+
+def test_accumulating_n_batches_equals_one_batch_n_times_larger():
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(16, 6)).astype("float32")
+    targets = rng.normal(size=(16, 2)).astype("float32")
+
+    def trained(batch, accumulate):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="tanh"), keras.layers.Dense(2)])
+        # A schedule long enough to be flat: the accumulated update reads it at its last batch.
+        model.compile(optimizer=recipe.make_optimizer("adamw", 0.05, 100_000, 0, 1e-2, accumulate), loss="mse")
+        model.fit(images, targets, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+        return model
+
+    large, small = trained(8, 1), trained(4, 2)
+    assert int(small.optimizer.iterations) == int(large.optimizer.iterations) == 2  # updates, not batches
+    for a, b in zip(large.get_weights(), small.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert not np.allclose(large.get_weights()[0], trained(4, 1).get_weights()[0], atol=1e-4)
