@@ -184,6 +184,15 @@ def test_a_finished_run_prunes_its_checkpoint(tmp_path):
     assert caught.value.option == "keep_checkpoint" and "--keep-checkpoint" in cli.ADVICE["keep_checkpoint"]
 
 
+def test_a_run_made_before_an_option_existed_continues_at_its_default(tmp_path):
+    from keras_resnets.training.options import IDENTITY_DEFAULTS
+
+    checkpoints.write_json(tmp_path / checkpoints.CONFIG, {"epochs": 3})  # predates drop_path
+    checkpoints.check_can_continue(tmp_path, {"epochs": 3, "drop_path": 0.0}, IDENTITY_DEFAULTS)
+    with pytest.raises(RunConfigError, match=r"drop_path: 0.0 -> 0.1"):
+        checkpoints.check_can_continue(tmp_path, {"epochs": 3, "drop_path": 0.1}, IDENTITY_DEFAULTS)
+
+
 def test_import_keras_resnets_registers_layers_without_importing_keras():
     script = (
         "import sys, keras_resnets\n"

@@ -106,13 +106,14 @@ def prune(run_dir):
     return size
 
 
-def check_can_continue(run_dir, config):
+def check_can_continue(run_dir, config, defaults=None):
     """Raises `RunConfigError` unless `run_dir` is new, or holds a run made with the same
-    options that still has its checkpoint; writes nothing."""
+    options that still has its checkpoint; writes nothing. An option that the saved run
+    does not record predates it, so that run had its default (`defaults`)."""
     path = Path(run_dir) / CONFIG
     if not path.exists():
         return
-    saved = read_json(path)
+    saved = {**(defaults or {}), **read_json(path)}
     changed = {k: (saved.get(k), v) for k, v in config.items() if saved.get(k) != v}
     if changed:
         diff = "; ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
@@ -126,11 +127,11 @@ def check_can_continue(run_dir, config):
         )
 
 
-def check_config(run_dir, config):
+def check_config(run_dir, config, defaults=None):
     """Records `config` for a new run; for an existing one, insists that it matches."""
     path = Path(run_dir) / CONFIG
     if path.exists():
-        check_can_continue(run_dir, config)
+        check_can_continue(run_dir, config, defaults)
     else:
         write_json(path, config)
 

@@ -20,7 +20,7 @@ from keras_resnets import export
 from keras_resnets.core import analysis
 from keras_resnets.training import checkpoints, distribute, plots, precision, progress, recipe
 from keras_resnets.training.config import resolve
-from keras_resnets.training.options import IDENTITY, check_writable
+from keras_resnets.training.options import IDENTITY, IDENTITY_DEFAULTS, check_writable
 from keras_resnets.training.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def _run(task, config):
     run_dir = config.run_dir
     options = {**task.options(), **config.identity()}
     if not config.overwrite:
-        checkpoints.check_can_continue(run_dir, options)
+        checkpoints.check_can_continue(run_dir, options, IDENTITY_DEFAULTS)
     keras.utils.set_random_seed(config.seed)
     dtype_policy = precision.policy(config.mixed_precision)
     keras.mixed_precision.set_global_policy(dtype_policy)
@@ -76,7 +76,7 @@ def _run(task, config):
             run_dir.mkdir(parents=True, exist_ok=True)
             if config.overwrite:
                 checkpoints.clear(run_dir)
-            checkpoints.check_config(run_dir, options)
+            checkpoints.check_config(run_dir, options, IDENTITY_DEFAULTS)
         log.info(
             "Run %s: %s (weights %s, %s preprocessing) at %d px, backend %s, policy %s (%s), %d replica(s).",
             run_dir, config.model, config.weights, config.preprocessing, config.image_size,

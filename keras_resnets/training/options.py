@@ -182,6 +182,10 @@ class RunConfig:
         return {key: getattr(self, key) for key in IDENTITY}
 
 
+# What a run folder made before an option existed had: the option's default.
+IDENTITY_DEFAULTS = {f.name: f.default for f in dataclasses.fields(RunConfig) if f.name in IDENTITY}
+
+
 def _at_least(options, name, minimum):
     value = getattr(options, name)
     if value is not None and value < minimum:
