@@ -16,10 +16,10 @@ populator imports for one call (the oldest metadata parser that reads a buffer);
 provides it from the schema's own version table for the members our writers use.
 """
 
-import atexit
 import dataclasses
 import os
 import sys
+import threading
 import types
 from pathlib import Path
 from typing import Callable, Optional
@@ -234,9 +234,19 @@ def _classification_runner(path):
         return [np.stack(rows)]
 
     run.names = names
-    run.close = classifier.close
-    atexit.register(classifier.close)  # before interpreter teardown, which its own __del__ trips over
+    run.close = classifier.close  # idempotent
+    _close_before_shutdown(classifier)
     return run
+
+
+def _close_before_shutdown(task):
+    """Closes a MediaPipe task at exit if its user did not. MediaPipe closes through a thread
+    pool that stops before `atexit` handlers run (and its `__del__` then fails noisily), so
+    this hooks in where that pool is stopped: threading's exit hooks, which run last-in
+    first-out, so this one before the pool's."""
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        register(task.close)
 
 
 def mediapipe_runner(path, task="classification"):
