@@ -8,6 +8,7 @@
 - missing MediaPipe stops an export and the app before any work, with the install line;
 - class names whose count is not the model's outputs are refused before any work;
 - a task without a metadata writer yet is refused, not written wrongly.
+- a training run's export (export_all) carries it; a per-pixel model's file gets none and says why.
 """
 
 import json
@@ -134,3 +135,20 @@ def test_a_task_without_a_writer_is_refused_not_written_wrongly(tmp_path):
         with pytest.raises(metadata.MetadataError, match=f"for {task} models is not written yet.*tflite_metadata=False"):
             metadata.write(path, task, metadata.ModelInfo("m"))
     assert path.read_bytes() == b"not read"
+
+
+def test_a_training_runs_export_carries_metadata_and_other_tasks_say_why_not(tmp_path):
+    import keras
+
+    from keras_resnets.imagenet import Preprocess
+
+    images = cifar_images(4)[0]
+    export.export_all(tiny_model(), tmp_path / "run", CIFAR10, images)  # what apps/finetune.py exports
+    assert '"TENSOR_AXIS_LABELS"' in metadata.read(tmp_path / "run" / "model.tflite")
+    inputs = keras.Input((32, 32, 3))
+    per_pixel = keras.layers.Conv2D(3, 1, activation="softmax")(Preprocess("torch")(inputs))
+    result = export.export(keras.Model(inputs, per_pixel), tmp_path / "seg", formats=("tflite",),
+                           eval_data=images, timing_runs=0)  # fmt: skip
+    (row,) = result["artifacts"]
+    assert result["passed"] and row["metadata"]["written"] is False and "segmentation" in row["metadata"]["reason"]
+    assert metadata.read(tmp_path / "seg" / "model.tflite") is None
