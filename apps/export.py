@@ -88,6 +88,8 @@ def build_parser():
     add("--quantize", nargs="+", default=["none"], choices=["none", *export.QUANTIZATIONS],
         help="TFLite files to write: none (float32), float16, dynamic (range), int8 (full integer)")  # fmt: skip
     add("--float-io", action="store_true", help="float32 input and output for the int8 model")
+    add("--no-tflite-metadata", dest="tflite_metadata", action="store_false",
+        help="TFLite files without the MediaPipe Tasks metadata (normalization, labels, license) and its check")  # fmt: skip
     data = p.add_argument_group("data")
     add = data.add_argument
     add("--eval-data", required=True, help="a .npz of uint8 images (x, y) or an image folder")
@@ -120,6 +122,22 @@ def load_model(args):
     return load(args.model, args.weights, args.image_size, args.preprocessing)
 
 
+def model_info(args, name):
+    """What the TFLite metadata says of the model: for a registered name, its weights row's
+    source and license."""
+    import keras_resnets as kr
+    from keras_resnets import weights as weights_lib
+    from keras_resnets.export.metadata import ModelInfo
+
+    description, license = f"{name} image classifier (keras_resnets {kr.__version__}).", ""
+    if not str(args.model).endswith(".keras"):
+        row = weights_lib.select(kr.get_spec(args.model), args.weights or weights_lib.DEFAULT).entry
+        if row is not None:  # None: random weights, or a file
+            description += f" Weights {row.tag!r} from {row.source}."
+            license = row.license
+    return ModelInfo(name=name, description=description, version=kr.__version__, license=license)
+
+
 def bounds(args):
     defaults = export.Bounds()
     agreement = {q: args.min_agreement / 100 for q in export.QUANTIZATIONS} if args.min_agreement is not None else None
@@ -135,7 +153,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     try:
-        export.require(args.formats)  # before building, loading or converting anything
+        export.require(args.formats, tflite_metadata=args.tflite_metadata)  # before building, loading or converting anything
     except export.MissingExportDependencyError as exc:
         print(f"export.py: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -172,6 +190,7 @@ def main(argv=None):
             quantize=[None if q == "none" else q for q in args.quantize], representative_data=calibration,
             include_preprocessing=include, eval_data=(images, labels), class_names=class_names,
             int8_io=not args.float_io, bounds=bounds(args), timing_runs=args.timing_runs,
+            tflite_metadata=args.tflite_metadata, model_info=model_info(args, name),
         )  # fmt: skip
         status = 0
     except export.ExportVerificationError as exc:

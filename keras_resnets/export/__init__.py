@@ -15,7 +15,8 @@ artifacts: the writers. signature: the input every graph takes. runners: running
 in its runtime. dependencies: the packages, checked up front. checks: the comparison and
 its bounds. quantization: whether a quantized file is quantized. report: sizes, timings,
 the table. exporter: `export`, `export_all` (a training run's export) and the TensorFlow
-subprocess for JAX/PyTorch models (`__main__`). predictor: loading an exported `.keras` or
+subprocess for JAX/PyTorch models (`__main__`). metadata: MediaPipe Tasks metadata in the
+`.tflite` files and `mediapipe_runner`, running them through MediaPipe. predictor: loading an exported `.keras` or
 `.tflite` file with its labels for inference. torch_onnx: ONNX of grouped convolutions.
 
 Names are resolved on first use (PEP 562), so reading the formats or the bounds (a command
@@ -42,6 +43,8 @@ _API = {
     "export": "exporter",
     "export_all": "exporter",
     "takes_pixels": "exporter",
+    "ModelInfo": "metadata",
+    "mediapipe_runner": "metadata",
     "Predictor": "predictor",
     "load_predictor": "predictor",
 }

@@ -10,18 +10,22 @@ import importlib.util
 
 from keras_resnets.export import formats as formats_lib
 
-PIP_NAMES = {"ai_edge_litert": "ai-edge-litert"}
+PIP_NAMES = {"ai_edge_litert": "ai-edge-litert", "mediapipe": "mediapipe==1.2.2"}
 
 
 class MissingExportDependencyError(ImportError):
     """An export format needs a package that is not installed."""
 
 
-def require(formats, model=None):
+def require(formats, model=None, tflite_metadata=False):
     """Raises `MissingExportDependencyError` unless every module `formats` need imports
-    (with `model`, also what that model needs: ONNX of grouped convolutions, PyTorch)."""
+    (with `model`, also what that model needs: ONNX of grouped convolutions, PyTorch; with
+    `tflite_metadata`, MediaPipe, which writes TFLite metadata and checks the files)."""
     formats_lib.check_formats(formats)
     needed, what = [], ", ".join(formats)
+    if tflite_metadata and "tflite" in formats:
+        needed.append("mediapipe")
+        what += " (with MediaPipe metadata; or turn it off: tflite_metadata=False, --no-tflite-metadata)"
     for name in formats:
         record = formats_lib.FORMATS[name]
         needed += record.packages

@@ -29,6 +29,7 @@ import keras
 import numpy as np
 
 from keras_resnets.export import checks, dependencies, quantization, report, runners
+from keras_resnets.export import metadata as metadata_lib
 from keras_resnets.export import formats as formats_lib
 from keras_resnets.export.formats import CALIBRATION_IMAGES, DEFAULT_FORMATS, FORMATS, RUN_FORMATS
 from keras_resnets.imagenet import Preprocess
@@ -152,6 +153,7 @@ class Request:
     takes_pixels: bool
     timing_runs: int
     check: str = None  # "module:qualname" of a custom check, else `checks.check_outputs`
+    tflite_metadata: dict = None  # `_metadata_plan`: what MediaPipe metadata the TFLite files get
 
     def to_json(self):
         return json.dumps({**dataclasses.asdict(self), "artifacts": [dataclasses.astuple(a) for a in self.artifacts]})
@@ -201,6 +203,51 @@ def _float_size_mb(artifact, model, written):
     return written[float_artifact]
 
 
+def _metadata_plan(model, planned, check, class_names, tflite_metadata, model_info):
+    """What MediaPipe metadata the TFLite files get: {"task", "info", "labels"}, {"skipped":
+    why} where it cannot be written correctly yet, or None (off, or no TFLite file). Class
+    names that do not match the outputs are refused here, before any work."""
+    if not tflite_metadata or not any(a.format == "tflite" for a in planned):
+        return None
+    rank = len(model.output_shape) if len(model.outputs) == 1 else None
+    task = "classification" if check is None and rank == 2 else "segmentation" if check is None else "detection"
+    if task == "classification" and class_names is not None:
+        metadata_lib.check_labels(class_names, model.output_shape[-1])
+    if metadata_lib.TASKS[task].write is None:
+        return {"skipped": metadata_lib.TASKS[task].missing}
+    if not takes_pixels(model):
+        return {"skipped": "the graph takes preprocessed input, and MediaPipe feeds RGB pixels: export with the "
+                "preprocessing inside (include_preprocessing; apps/export.py --include-preprocessing)"}
+    info = model_info or metadata_lib.ModelInfo(model.name)
+    info = dataclasses.asdict(info) if dataclasses.is_dataclass(info) else dict(info)
+    return {"task": task, "info": info, "labels": None if class_names is None else list(class_names)}
+
+
+def _write_metadata(path, plan, reference):
+    """Writes the planned metadata into the `.tflite` at `path`; the row's "metadata"."""
+    if "skipped" in plan:
+        log.warning("%s has no MediaPipe metadata: %s.", path.name, plan["skipped"])
+        return {"written": False, "reason": plan["skipped"]}
+    written = metadata_lib.write(
+        path, plan["task"], metadata_lib.ModelInfo(**plan["info"]), plan["labels"],
+        probabilities=metadata_lib.output_is_probabilities(reference[0]),
+    )  # fmt: skip
+    return {"written": True, **written}
+
+
+def _verify_mediapipe(artifact, path, row, request, images, reference):
+    """The row's "mediapipe": the file run through MediaPipe Tasks, checked and timed."""
+    run = metadata_lib.mediapipe_runner(path, request.tflite_metadata["task"])
+    try:
+        outputs = runners.run_batched(run, images)
+        check = checks.check_mediapipe(
+            outputs, reference, row["check"], artifact.quantize, dict(run.names), request.tflite_metadata["labels"]
+        )
+        return {**check, **report.speed(run, images, request.timing_runs)}
+    finally:
+        run.close()
+
+
 def export_artifacts(model, out_dir, request, images, labels, representative, reference):
     """Writes and verifies `request.artifacts` of a TensorFlow-backend model: report rows."""
     tflite_options = {
@@ -214,10 +261,17 @@ def export_artifacts(model, out_dir, request, images, labels, representative, re
         row = {"artifact": artifact.name, "file": artifact.file, "quantize": artifact.quantize}
         try:
             formats_lib.write(artifact, model, path, **tflite_options)
+            plan = request.tflite_metadata if artifact.format == "tflite" else None
+            if plan:
+                row["metadata"] = _write_metadata(path, plan, reference)
             if artifact.quantize is None:
                 float_sizes[artifact] = report.size_mb(path)
             float_size = _float_size_mb(artifact, model, float_sizes) if artifact.quantize else None
             row.update(verify(artifact, path, request, images, labels, reference, float_size))
+            if row.get("metadata", {}).get("written"):
+                row["mediapipe"] = _verify_mediapipe(artifact, path, row, request, images, reference)
+                if not row["mediapipe"]["ok"]:
+                    row.update(ok=False, error=row["mediapipe"]["error"])
         except Exception as exc:  # a converter or runtime failure is this artifact's failure
             log.exception("Exporting %s failed", artifact.name)
             row.update(ok=False, error=f"{type(exc).__name__}: {exc}")
@@ -266,6 +320,8 @@ def export(
     bounds=checks.Bounds(),
     check=None,
     timing_runs=20,
+    tflite_metadata=True,
+    model_info=None,
 ):
     """Exports `model` to `path` in every format, verifies each artifact; returns the report.
 
@@ -287,17 +343,23 @@ def export(
         check: a module-level function replacing `checks.check_outputs` (same arguments),
             for outputs that are not scores.
         timing_runs: calls per latency and throughput median (0: no timing).
+        tflite_metadata: write MediaPipe Tasks metadata into every `.tflite` (classification
+            now; other tasks' files are written without, and the report says why) and
+            check each file in MediaPipe too; False: plain files.
+        model_info: `metadata.ModelInfo` (name, description, version, license) for that
+            metadata; default: the model's name.
 
     Raises:
         `MissingExportDependencyError` before any work when a format's package is missing;
         `ExportVerificationError` after the report when an artifact failed its check.
     """
     formats = tuple(formats)
-    dependencies.require(formats, model)
+    dependencies.require(formats, model, tflite_metadata=tflite_metadata)
     planned = formats_lib.plan(formats, quantize)
     images, labels = _images_and_labels(eval_data)
     model = with_preprocessing(model, include_preprocessing)
     _check_fixed_size(model)
+    metadata_plan = _metadata_plan(model, planned, check, class_names, tflite_metadata, model_info)
     calibrates = any(a.quantize == "int8" for a in planned)
     if calibrates:
         representative_data = _calibration_images(representative_data, images)
@@ -307,6 +369,7 @@ def export(
     request = Request(
         artifacts=[a for a in planned if a not in here], bounds=bounds, int8_io=int8_io,
         takes_pixels=takes_pixels(model), timing_runs=timing_runs, check=_check_name(check),
+        tflite_metadata=metadata_plan,
     )  # fmt: skip
     out_dir = Path(path)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -359,13 +422,15 @@ def export(
     return result
 
 
-def export_all(model, out_dir, labels, images, tolerance=checks.DEFAULT_TOLERANCE, check=None):
+def export_all(model, out_dir, labels, images, tolerance=checks.DEFAULT_TOLERANCE, check=None, tflite_metadata=True):
     """`model.keras`, SavedModel and float32 TFLite, each checked on `images` (real example
-    inputs); `labels` name the outputs (`labels.txt`); `check` as in `export`. Returns
+    inputs); `labels` name the outputs (`labels.txt`); `check` and `tflite_metadata` as in
+    `export`. Returns
     {artifact: check}; raises `ExportVerificationError` if any check fails. What a training
     run exports."""
     result = export(
         model, out_dir, formats=RUN_FORMATS, eval_data=images, class_names=labels,
         bounds=checks.Bounds(tolerance=tolerance), check=check, timing_runs=RUN_TIMING_RUNS,
+        tflite_metadata=tflite_metadata,
     )  # fmt: skip
     return {row["artifact"]: row["check"] for row in result["artifacts"]}

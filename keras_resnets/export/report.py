@@ -1,5 +1,8 @@
 """The verification report: per artifact its check, accuracy, size and speed on this CPU.
 
+A `.tflite` with MediaPipe metadata also has MediaPipe Tasks' top-1 agreement and latency
+(`mediapipe`), beside LiteRT's.
+
 Latency is the median of `runs` single-image calls after one warm-up call; throughput is
 8 images per call at batch 8, from the median of `runs` calls. Printed as a table and
 written to `export_report.json`.
@@ -51,26 +54,30 @@ def table(report):
     """The report as a markdown table: the Keras model first, then every artifact."""
     lines = [
         "| artifact | status | size MB | max abs diff | agreement | accuracy % | "
-        "latency ms | img/s @8 |",
-        "|---|---|---|---|---|---|---|---|",
+        "latency ms | img/s @8 | MediaPipe agreement | MediaPipe ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     keras_row = report["keras_model"]
     lines.append(
         f"| Keras model ({report['backend']}) | reference | - | - | - | "
         f"{_cell(keras_row['accuracy'], '.2f')} | {_cell(keras_row['latency_ms'], '.2f')} | "
-        f"{_cell(keras_row['images_per_s'], '.1f')} |"
+        f"{_cell(keras_row['images_per_s'], '.1f')} | - | - |"
     )
     for row in report["artifacts"]:
         check = row.get("check", {})
         status = "ok" if row["ok"] else f"FAILED: {row['error']}"
         # A check names its own agreement figure: top-1 for scores, detections found again for boxes.
         agreement = check.get(check.get("agreement", "top1_agreement"))
+        mediapipe = row.get("mediapipe") or {}  # a TFLite file with metadata, run in MediaPipe Tasks
+        mediapipe_agreement = mediapipe.get("top1_agreement")
         lines.append(
             f"| {row['file']} | {status} | {_cell(row.get('size_mb'), '.3f')} | "
             f"{_cell(check.get('max_abs_diff'), '.1e')} | "
             f"{_cell(None if agreement is None else 100 * agreement, '.2f')}% | "
             f"{_cell(row.get('accuracy'), '.2f')} | {_cell(row.get('latency_ms'), '.2f')} | "
-            f"{_cell(row.get('images_per_s'), '.1f')} |"
+            f"{_cell(row.get('images_per_s'), '.1f')} | "
+            f"{_cell(None if mediapipe_agreement is None else 100 * mediapipe_agreement, '.2f')}% | "
+            f"{_cell(mediapipe.get('latency_ms'), '.2f')} |"
         )
     return "\n".join(lines)
 

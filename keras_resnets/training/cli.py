@@ -131,6 +131,8 @@ def parser(prog, description, task_options):
     add("--no-export", dest="export", action="store_false", help="skip export and its checks")
     add("--export-tolerance", type=float, help="max abs difference of exported vs Keras outputs")
     add("--export-images", type=int, help="test images used for the checks")
+    add("--no-tflite-metadata", dest="tflite_metadata", action="store_false",
+        help="export the .tflite without MediaPipe Tasks metadata (and without its MediaPipe check)")  # fmt: skip
     add("--quiet", dest="progress", action="store_const", const="lines",
         help="one line per epoch, no progress bar (the default when output is not a terminal)")  # fmt: skip
     add("--log-every-steps", type=int, help="with line output, also a line every this many steps")

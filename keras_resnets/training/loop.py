@@ -53,7 +53,7 @@ def _run(task, config):
     config = resolve(config, task.data_name(), task)
     check_writable(config)
     if config.export:
-        require_export_packages()
+        require_export_packages(config.tflite_metadata)
     run_dir = config.run_dir
     options = {**task.options(), **config.identity()}
     if not config.overwrite:
@@ -207,11 +207,11 @@ def train(task, config, model, data, chief=True):
     return history
 
 
-def require_export_packages():
+def require_export_packages(tflite_metadata=True):
     """Fails before any data is loaded or any step trained when the export at the end of
     the run could not be written for want of a package."""
     try:
-        export.require(export.RUN_FORMATS)
+        export.require(export.RUN_FORMATS, tflite_metadata=tflite_metadata)
     except export.MissingExportDependencyError as exc:
         raise ConfigError(f"{exc} Or train without exporting (export=False).", "export") from exc
 
@@ -231,6 +231,7 @@ def export_model(task, config, model, data):
     checks = export.export_all(
         task.export_model(inference, config), config.export_dir, task.labels(data),
         task.export_examples(data, config), config.export_tolerance, check=task.export_check(),
+        tflite_metadata=config.tflite_metadata,
     )  # fmt: skip
     log.info("Exported to %s; every artifact matches the Keras model:", config.export_dir)
     for name, check in checks.items():

@@ -126,6 +126,7 @@ class RunConfig:
     export_dir: Optional[str] = None
     export_tolerance: float = EXPORT_TOLERANCE
     export_images: int = 32
+    tflite_metadata: bool = True  # MediaPipe Tasks metadata in the exported .tflite, checked in MediaPipe
     progress: str = "auto"
     log_every_steps: Optional[int] = None
     keep_checkpoint: bool = False

@@ -1,0 +1,154 @@
+"""TFLite files that MediaPipe Tasks runs as they are (keras_resnets.export.metadata).
+
+- the real CIFAR-10 ResNet20, exported float32 and int8 with metadata: MediaPipe's
+  ImageClassifier runs both on real photos, returns the class names, and agrees with the
+  Keras model (float: top-1 >= 99%; int8: at least LiteRT's agreement for the same file);
+- the metadata holds the name, license and normalization; the report has MediaPipe's row;
+- a file written without metadata still runs in LiteRT (and MediaPipe says why it refuses it);
+- missing MediaPipe stops an export and the app before any work, with the install line;
+- class names whose count is not the model's outputs are refused before any work;
+- a task without a metadata writer yet is refused, not written wrongly.
+- a training run's export (export_all) carries it; a per-pixel model's file gets none and says why.
+"""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+from helpers import FAMILIES, cifar_images, load_app, randomize_weights, shared_data
+
+from keras_resnets import export
+from keras_resnets.core.builder import build_model
+from keras_resnets.core.specs import Spec
+from keras_resnets.export import dependencies, metadata
+
+CIFAR10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+def tiny_model():
+    spec = Spec("Tiny_basic", **FAMILIES["basic"])
+    model = build_model(spec, weights=None, input_shape=(32, 32, 3), classes=10, include_preprocessing=True)
+    return randomize_weights(model)
+
+
+@pytest.fixture(scope="module")
+def resnet20_export(tmp_path_factory):
+    """The real ResNet20 exported float32 and int8 with metadata, on 200 real test photos."""
+    import keras_resnets as kr
+    from keras_resnets import weights
+
+    os.makedirs(weights._models_dir(), exist_ok=True)
+    shutil.copy(shared_data("cifar10-pretrained") / "resnet20-12fca82f.th", weights._models_dir())
+    model = kr.ResNet20(weights="cifar10", include_preprocessing=True)
+    images, labels = cifar_images(200)
+    out = tmp_path_factory.mktemp("resnet20")
+    # 200 images: one flipped call is 0.5 points (test_export.py's bounds, for the same reason).
+    bounds = export.Bounds(min_agreement={"float16": 0.99, "dynamic": 0.97, "int8": 0.93},
+                           max_accuracy_drop={"float16": 0.5, "dynamic": 1.0, "int8": 2.0})  # fmt: skip
+    info = metadata.ModelInfo("resnet20", "CIFAR-10 ResNet20", "0.1.0", "BSD-2-Clause (Yerlan Idelbayev)")
+    result = export.export(
+        model, out, formats=("tflite",), quantize=[None, "int8"], eval_data=(images, labels),
+        representative_data=images[::2], class_names=CIFAR10, bounds=bounds, timing_runs=3, model_info=info,
+    )  # fmt: skip
+    return out, result, images, model.predict(images, verbose=0)
+
+
+def test_mediapipe_runs_float32_and_int8_with_names_and_agrees(resnet20_export):
+    out, result, images, reference = resnet20_export
+    rows = {row["artifact"]: row for row in result["artifacts"]}
+    assert result["passed"] and set(rows) == {"tflite", "tflite_int8"}
+    for name, row in rows.items():
+        assert row["metadata"] == {"written": True, "task": "classification", "labels": 10, "output": "probabilities"}
+        mediapipe = row["mediapipe"]
+        assert mediapipe["ok"] and mediapipe["names"] and mediapipe["latency_ms"] > 0
+        assert mediapipe["top1_agreement"] >= (0.99 if name == "tflite" else row["check"]["top1_agreement"])
+    # Through the library runner, as apps/predict.py --runtime mediapipe calls it.
+    run = metadata.mediapipe_runner(out / "model_int8.tflite", "classification")
+    try:
+        (scores,) = run(images[:20])
+    finally:
+        run.close()
+    assert scores.shape == (20, 10) and run.names == dict(enumerate(CIFAR10))
+    # The same file, the same engine underneath: LiteRT's scores, to one uint8 output step.
+    (litert,) = export.formats.load_runner(out / "model_int8.tflite")(images[:20])
+    assert np.abs(scores - litert).max() <= 1 / 256 + 1e-6
+    assert "MediaPipe agreement" in export.report.table(result)
+    saved = json.loads((out / export.REPORT_FILE).read_text())
+    assert saved["artifacts"][0]["mediapipe"]["top1_agreement"] == rows["tflite"]["mediapipe"]["top1_agreement"]
+    print("\nMediaPipe on 200 CIFAR-10 test photos:", {n: (r["mediapipe"]["top1_agreement"], r["check"]["top1_agreement"],
+          round(r["mediapipe"]["latency_ms"], 2), round(r["latency_ms"], 2)) for n, r in rows.items()})  # fmt: skip
+
+
+def test_metadata_says_name_license_normalization_and_labels(resnet20_export):
+    out = resnet20_export[0]
+    for file in ("model.tflite", "model_int8.tflite"):
+        content = json.loads(metadata.read(out / file))
+        assert content["name"] == "resnet20" and content["license"].startswith("BSD-2-Clause")
+        (graph,) = content["subgraph_metadata"]
+        (image,) = graph["input_tensor_metadata"]
+        (norm,) = image["process_units"]
+        assert norm["options"] == {"mean": [0.0], "std": [1.0]}
+        (scores,) = graph["output_tensor_metadata"]
+        assert scores["name"] == "probabilities" and scores["associated_files"][0]["type"] == "TENSOR_AXIS_LABELS"
+
+
+def test_a_file_without_metadata_still_runs_in_litert(tmp_path):
+    images, labels = cifar_images(8)
+    result = export.export(tiny_model(), tmp_path, formats=("tflite",), eval_data=(images, labels), timing_runs=0,
+                           tflite_metadata=False)  # fmt: skip
+    (row,) = result["artifacts"]
+    assert result["passed"] and "metadata" not in row and "mediapipe" not in row
+    assert metadata.read(tmp_path / "model.tflite") is None
+    (scores,) = export.formats.load_runner(tmp_path / "model.tflite")(images)
+    assert scores.shape == (8, 10)
+    with pytest.raises(Exception, match="NormalizationOptions"):  # why the metadata is there
+        metadata.mediapipe_runner(tmp_path / "model.tflite")
+
+
+def test_missing_mediapipe_stops_export_and_app_before_any_work(monkeypatch, tmp_path, capsys):
+    real = dependencies.importlib.util.find_spec
+    monkeypatch.setattr(dependencies.importlib.util, "find_spec", lambda name: None if name == "mediapipe" else real(name))
+    with pytest.raises(dependencies.MissingExportDependencyError, match=r"pip install mediapipe==1\.2\.2"):
+        export.export(tiny_model(), tmp_path / "out", formats=("tflite",), eval_data=cifar_images(4), timing_runs=0)
+    assert not (tmp_path / "out").exists()
+    export.require(("tflite",), tflite_metadata=False)  # without metadata, LiteRT is enough
+    app = load_app("export")
+    monkeypatch.setattr(app, "load_model", lambda args: pytest.fail("built the model first"))
+    code = app.main(["--model", "resnet20", "--formats", "tflite", "--eval-data", "nowhere.npz"])
+    err = capsys.readouterr().err
+    assert code == app.EXIT_USAGE and "pip install mediapipe==1.2.2" in err and "--no-tflite-metadata" in err
+
+
+def test_class_names_that_do_not_match_the_outputs_are_refused_first(tmp_path):
+    with pytest.raises(metadata.MetadataError, match="3 class names for a model with 10 outputs: give one name per"):
+        export.export(tiny_model(), tmp_path / "out", formats=("tflite",), eval_data=cifar_images(4),
+                      class_names=["a", "b", "c"], timing_runs=0)  # fmt: skip
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_task_without_a_writer_is_refused_not_written_wrongly(tmp_path):
+    path = tmp_path / "model.tflite"
+    path.write_bytes(b"not read")
+    for task in ("detection", "segmentation"):
+        with pytest.raises(metadata.MetadataError, match=f"for {task} models is not written yet.*tflite_metadata=False"):
+            metadata.write(path, task, metadata.ModelInfo("m"))
+    assert path.read_bytes() == b"not read"
+
+
+def test_a_training_runs_export_carries_metadata_and_other_tasks_say_why_not(tmp_path):
+    import keras
+
+    from keras_resnets.imagenet import Preprocess
+
+    images = cifar_images(4)[0]
+    export.export_all(tiny_model(), tmp_path / "run", CIFAR10, images)  # what apps/finetune.py exports
+    assert '"TENSOR_AXIS_LABELS"' in metadata.read(tmp_path / "run" / "model.tflite")
+    inputs = keras.Input((32, 32, 3))
+    per_pixel = keras.layers.Conv2D(3, 1, activation="softmax")(Preprocess("torch")(inputs))
+    result = export.export(keras.Model(inputs, per_pixel), tmp_path / "seg", formats=("tflite",),
+                           eval_data=images, timing_runs=0)  # fmt: skip
+    (row,) = result["artifacts"]
+    assert result["passed"] and row["metadata"]["written"] is False and "segmentation" in row["metadata"]["reason"]
+    assert metadata.read(tmp_path / "seg" / "model.tflite") is None
