@@ -23,6 +23,9 @@ model's label set (COCO, VOC) or ImageNet's names, else class indices.
   blended over the photo, a legend of the classes present) and <output-dir>/<photo>.json
   (pixels per class, summing to width x height).
 
+`--runtime mediapipe` runs a `.tflite` through MediaPipe Tasks (`pip install mediapipe==1.2.2`),
+the engine of the Android, iOS and web apps, so the desktop shows what the phone will.
+
 Exit status: 0 done, 1 some photo could not be read, 2 bad input or options.
 """
 
@@ -43,6 +46,9 @@ def build_parser():
     parser.add_argument("--top-k", type=int, default=5, help="classification: classes shown per photo")
     parser.add_argument("--min-score", type=float, default=0.3, help="detection: boxes drawn score at least this")
     parser.add_argument("--output-dir", default="predictions", help="detection and segmentation: where files go")
+    parser.add_argument("--runtime", default="native", choices=("native", "mediapipe"),
+                        help="native: each file in its own runtime (Keras, TensorFlow, LiteRT); mediapipe: a "
+                        ".tflite through MediaPipe Tasks, exactly as a phone app runs it (classification files)")
     return parser
 
 
@@ -59,8 +65,8 @@ def main(argv=None):
     from keras_resnets.tasks import prediction
 
     try:
-        model = prediction.load(args.model, args.weights, args.image_size)
-    except (OSError, ValueError) as exc:  # OSError: weights that cannot be downloaded
+        model = prediction.load(args.model, args.weights, args.image_size, args.runtime)
+    except (OSError, ValueError, ImportError) as exc:  # OSError: weights not downloadable; ImportError: mediapipe
         parser.error(f"--model {args.model}: {exc}")
     try:
         _, unreadable = prediction.predict(model, args.images, args.output_dir, args.top_k, args.min_score)

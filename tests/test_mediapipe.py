@@ -152,3 +152,24 @@ def test_a_training_runs_export_carries_metadata_and_other_tasks_say_why_not(tmp
     (row,) = result["artifacts"]
     assert result["passed"] and row["metadata"]["written"] is False and "segmentation" in row["metadata"]["reason"]
     assert metadata.read(tmp_path / "seg" / "model.tflite") is None
+
+
+def test_predict_runtime_mediapipe_names_the_classes_litert_finds(resnet20_export, tmp_path, capsys):
+    """The file alone (no labels.txt beside it): the names come from its metadata."""
+    from PIL import Image
+
+    out, _, images, _ = resnet20_export
+    shutil.copy(out / "model_int8.tflite", tmp_path / "phone.tflite")
+    photos = []
+    for i in range(3):
+        photos.append(tmp_path / f"photo{i}.png")
+        Image.fromarray(images[i].astype("uint8")).save(photos[i])
+    predict = load_app("predict")
+    args = [*map(str, photos), "--model", str(tmp_path / "phone.tflite"), "--top-k", "1"]
+    assert predict.main(args + ["--runtime", "mediapipe"]) == 0
+    through_mediapipe = capsys.readouterr().out.splitlines()
+    assert predict.main(args) == 0
+    through_litert = capsys.readouterr().out.splitlines()
+    best = lambda line: line.split(": ", 1)[1].rsplit(" ", 1)[0]  # noqa: E731 ("<photo>: <class> <share>")
+    # LiteRT knows no names without labels.txt: it prints the index MediaPipe must name.
+    assert [best(line) for line in through_mediapipe] == [CIFAR10[int(best(line))] for line in through_litert]

@@ -55,11 +55,19 @@ class LoadedModel:
 # --------------------------------------------------------------------------- loading
 
 
-def load(model, weights=None, image_size=None):
+RUNTIMES = ("native", "mediapipe")
+
+
+def load(model, weights=None, image_size=None, runtime="native"):
     """A `LoadedModel` of a file, a folder or a registered name (see the module's docstring).
 
-    Raises FileNotFoundError for a path that is not a model, ValueError for an unknown name.
+    `runtime`: "native" (each file in its own runtime) or "mediapipe" (a `.tflite` through
+    MediaPipe Tasks, as a phone app runs it; classification files today, the others once
+    their exports carry MediaPipe metadata). Raises FileNotFoundError for a path that is not
+    a model, ValueError for an unknown name or a file MediaPipe cannot take.
     """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"Unknown runtime {runtime!r}; use one of {RUNTIMES}.")
     from keras_resnets.export.formats import FORMATS, LABELS_FILE
 
     path = Path(model)
@@ -75,12 +83,16 @@ def load(model, weights=None, image_size=None):
             "holding model.keras, or a registered name (keras_resnets.list_models(task=None))."
         )
     labels = _labels_beside(path, LABELS_FILE)
+    if runtime == "mediapipe" and path.suffix != ".tflite":
+        raise ValueError(f"--runtime mediapipe runs .tflite files; {path} is not one.")
     if path.suffix == ".tflite":
         from ai_edge_litert.interpreter import Interpreter
 
         from keras_resnets.export.runners import tflite_runner
 
         side = int(Interpreter(model_path=os.fspath(path)).get_input_details()[0]["shape"][1])
+        if runtime == "mediapipe":
+            return _through_mediapipe(path, side, labels)
         return LoadedModel(tflite_runner(path, named=True), side, labels, str(path))
     if path.is_dir():
         import tensorflow as tf
@@ -97,6 +109,24 @@ def load(model, weights=None, image_size=None):
 
     loaded = keras.saving.load_model(path, compile=False)
     return LoadedModel(keras_runner(loaded, named=True), _side(loaded), labels, str(path))
+
+
+def _through_mediapipe(path, side, labels):
+    """A classification `.tflite` run by MediaPipe's ImageClassifier; the class names are
+    those MediaPipe returns from the file's metadata when no labels.txt is beside it."""
+    from keras_resnets.export.metadata import mediapipe_runner
+
+    run = mediapipe_runner(path, "classification")
+    loaded = LoadedModel(None, side, labels, f"{path} (MediaPipe)")
+
+    def scores_by_name(batch):
+        (scores,) = run(batch)
+        if loaded.labels is None and run.names:
+            loaded.labels = [run.names.get(i, str(i)) for i in range(scores.shape[1])]
+        return {"scores": scores}
+
+    loaded.run = scores_by_name
+    return loaded
 
 
 def _labels_beside(path, labels_file):
