@@ -15,7 +15,7 @@ A file without a row gets the layout of its architecture (`layout_for`).
 
 import os
 
-from keras_resnets.convert import densenet, dpn, keras2, resnet
+from keras_resnets.convert import densenet, dpn, keras2, resnet, tv_detection
 from keras_resnets.convert.checkpoint import (  # noqa: F401 (the package's API)
     CheckpointMismatchError,
     Tensors,
@@ -30,6 +30,7 @@ LAYOUTS = {
     "torch_densenet": (read_checkpoint, densenet.mapping),
     "timm_dpn": (read_checkpoint, dpn.mapping),
     "keras2_resnext": (keras2.read_legacy_h5, keras2.mapping),
+    "tv_retinanet": (read_checkpoint, tv_detection.retinanet_mapping),
 }
 
 

@@ -10,6 +10,7 @@ resolution it was evaluated at. Layouts:
     torch_densenet   torchvision/timm DenseNet names (both of torchvision's spellings)
     timm_dpn         timm's Dual Path Network names (shared kernels split per path)
     akamaster_cifar  akamaster/pytorch_resnet_cifar10's CIFAR ResNets (classifier `linear`)
+    tv_retinanet     torchvision's RetinaNet v1/v2 (backbone.body/backbone.fpn/head names)
 
 Every layout but `keras_h5` is converted by `keras_resnets.convert` on first use.
 """

@@ -9,6 +9,7 @@ Sources:
     "tv_in1k"     torchvision IMAGENET1K_V1 (the original recipes)
     "tv2_in1k"    torchvision IMAGENET1K_V2 (the 2021 "new training recipe")
     "timm_<tag>"  timm's `<model>.<tag>` weights on Hugging Face (e.g. "timm_a1_in1k")
+    "tv_coco"     torchvision's COCO detection weights (COCO_V1)
     "cifar10"     akamaster/pytorch_resnet_cifar10's checkpoints (commit d5489e8)
 
 The torchvision and timm rows are every ImageNet-1k weight of torchvision 0.29.1's
@@ -65,6 +66,11 @@ ROWS = [
     torchvision_row("densenet121", "densenet121-a639ec97.pth", "tv_in1k", layout="torch_densenet"),
     torchvision_row("densenet169", "densenet169-b2777c0a.pth", "tv_in1k", layout="torch_densenet"),
     torchvision_row("densenet201", "densenet201-c1103571.pth", "tv_in1k", layout="torch_densenet"),
+    # torchvision's COCO detectors; it evaluates them resized to a shorter side of 800 (longer <= 1333)
+    torchvision_row("retinanet_resnet50_fpn", "retinanet_resnet50_fpn_coco-eeacb38b.pth", "tv_coco", layout="tv_retinanet",
+                    classes=91, resolution=800, labels="coco", published="COCO val2017 box AP 36.4 (torchvision)"),
+    torchvision_row("retinanet_resnet50_fpn_v2", "retinanet_resnet50_fpn_v2_coco-5905b1c5.pth", "tv_coco", layout="tv_retinanet",
+                    classes=91, resolution=800, labels="coco", published="COCO val2017 box AP 41.5 (torchvision)"),
     # timm `<model>.<tag>` on Hugging Face, at its evaluation resolution
     timm_row("resnet18", "resnet18.a1_in1k", 288),
     timm_row("resnet18", "resnet18.a2_in1k", 288),
