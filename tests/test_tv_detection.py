@@ -15,6 +15,7 @@ import pytest
 import keras_resnets as kr
 from keras_resnets import convert, task_models
 from keras_resnets import weights as weights_lib
+from keras_resnets.convert.checkpoint import flat_layers
 from keras_resnets.heads import torchvision_retinanet
 from keras_resnets.metrics.detection import coco_map
 from helpers import needs_torch, reference_folder, shared_data
@@ -204,3 +205,17 @@ def test_model_info():
     assert row["classes"] == 91 and row["labels"][1] == "person" and row["resolution"] == 800
     assert row["published"] == "COCO val2017 box AP 36.4 (torchvision)"
     assert "41.5" in weights_lib.find(V2, "tv_coco").published
+
+
+def test_new_classes_keep_backbone_pyramid_and_box_head(detection_reference):
+    path = str(detection_reference / f"{V1}.pth")
+    source = kr.create_model(V1, weights=path, input_shape=(128, 128, 3))
+    model = kr.create_model(V1, weights=path, input_shape=(128, 128, 3), num_classes=5)
+    assert model.get_layer("class_output").kernel.shape == (3, 3, 256, 9 * 5)
+    layers = {layer.name: layer for layer in flat_layers(model)}
+    sources = {layer.name: layer for layer in flat_layers(source)}
+    for name in ("conv1_conv", "conv5_block3_3_bn", "fpn_P6", "box_output", "class_conv4"):
+        for got, want in zip(layers[name].get_weights(), sources[name].get_weights()):
+            np.testing.assert_array_equal(got, want)
+    # The new class logits start afresh, at torchvision's prior (bias -log(99)).
+    np.testing.assert_allclose(model.get_layer("class_output").bias, -np.log(99.0), rtol=1e-6)
