@@ -15,7 +15,7 @@ A file without a row gets the layout of its architecture (`layout_for`).
 
 import os
 
-from keras_resnets.convert import densenet, dpn, keras2, resnet, tv_segmentation
+from keras_resnets.convert import densenet, dpn, keras2, resnet, tv_detection, tv_segmentation
 from keras_resnets.convert.checkpoint import (  # noqa: F401 (the package's API)
     CheckpointMismatchError,
     Tensors,
@@ -31,6 +31,7 @@ LAYOUTS = {
     "timm_dpn": (read_checkpoint, dpn.mapping),
     "keras2_resnext": (keras2.read_legacy_h5, keras2.mapping),
     "tv_segmentation": (read_checkpoint, tv_segmentation.mapping),
+    "tv_retinanet": (read_checkpoint, tv_detection.retinanet_mapping),
 }
 
 

@@ -36,12 +36,18 @@ from keras_resnets.heads.nms import Detections
 
 PRIOR_PROBABILITY = 0.01
 MAX_DETECTIONS = 100  # per image: COCO's evaluation counts 100 per image and class
+PRIOR_LOGIT = -math.log((1 - PRIOR_PROBABILITY) / PRIOR_PROBABILITY)
 SIZE_MULTIPLE = 32  # the stride of P5: each top-down step doubles a map to the next one's size
 LEVELS = ("P3", "P4", "P5", "P6", "P7")
 
 
-def feature_pyramid(features, filters):
-    """{"P3", "P4", "P5"} backbone maps -> [P3, ..., P7], each with `filters` channels."""
+def feature_pyramid(features, filters, extra_from="C5", symmetric_padding=False):
+    """{"P3", "P4", "P5"} backbone maps -> [P3, ..., P7], each with `filters` channels.
+
+    P6 is a stride-2 3x3 conv of `extra_from`: "C5" (the backbone's last map) or "P5" (the
+    pyramid's, as torchvision's RetinaNet v1). `symmetric_padding` pads those convs by one
+    pixel on every side, as PyTorch does; Keras' "same" pads even sizes only at the end.
+    """
     laterals = {
         level: keras.layers.Conv2D(filters, 1, name=f"fpn_lateral_{level}")(features[level])
         for level in ("P3", "P4", "P5")
@@ -54,27 +60,50 @@ def feature_pyramid(features, filters):
         keras.layers.Conv2D(filters, 3, padding="same", name=f"fpn_{level}")(merged[level])
         for level in ("P3", "P4", "P5")
     ]
-    p6 = keras.layers.Conv2D(filters, 3, strides=2, padding="same", name="fpn_P6")(features["P5"])
-    p7 = keras.layers.Conv2D(filters, 3, strides=2, padding="same", name="fpn_P7")(
-        keras.layers.ReLU(name="fpn_P6_relu")(p6)
-    )
+    sources = {"C5": features["P5"], "P5": pyramid[-1]}
+    if extra_from not in sources:
+        raise ValueError(f"P6 is made from 'C5' or 'P5'; got extra_from={extra_from!r}.")
+    p6 = _downsample(filters, "fpn_P6", symmetric_padding)(sources[extra_from])
+    p7 = _downsample(filters, "fpn_P7", symmetric_padding)(keras.layers.ReLU(name="fpn_P6_relu")(p6))
     return [*pyramid, p6, p7]
 
 
-def tower(name, outputs_per_anchor, filters, depth, bias_initializer="zeros"):
-    """Layers shared over the levels: `depth` 3x3 convs with ReLU, then the per-anchor outputs."""
-    convs = [
-        keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{name}_conv{i + 1}")
-        for i in range(depth)
-    ]
+def _downsample(filters, name, symmetric_padding):
+    if not symmetric_padding:
+        return keras.layers.Conv2D(filters, 3, strides=2, padding="same", name=name)
+    pad = keras.layers.ZeroPadding2D(1, name=f"{name}_pad")
+    conv = keras.layers.Conv2D(filters, 3, strides=2, name=name)
+    return lambda x: conv(pad(x))
+
+
+def tower(name, outputs_per_anchor, filters, depth, bias_initializer="zeros", groups=None,
+          kernel_initializer="glorot_uniform"):
+    """Layers shared over the levels: `depth` 3x3 convs with ReLU, then the per-anchor outputs.
+    With `groups`, each conv has no bias and a GroupNorm of that many groups before its ReLU
+    (torchvision's RetinaNet v2)."""
+    layers = []
+    for i in range(depth):
+        if groups is None:
+            layers.append(keras.layers.Conv2D(
+                filters, 3, padding="same", activation="relu", kernel_initializer=kernel_initializer,
+                name=f"{name}_conv{i + 1}",
+            ))  # fmt: skip
+            continue
+        layers += [
+            keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer=kernel_initializer,
+                                name=f"{name}_conv{i + 1}"),
+            # PyTorch's GroupNorm epsilon (Keras' default is 1e-3).
+            keras.layers.GroupNormalization(groups, epsilon=1e-5, name=f"{name}_norm{i + 1}"),
+            keras.layers.ReLU(name=f"{name}_relu{i + 1}"),
+        ]  # fmt: skip
     final = keras.layers.Conv2D(
-        parts.ANCHORS_PER_POSITION * outputs_per_anchor, 3, padding="same",
+        parts.ANCHORS_PER_POSITION * outputs_per_anchor, 3, padding="same", kernel_initializer=kernel_initializer,
         bias_initializer=bias_initializer, name=f"{name}_output",
     )  # fmt: skip
 
     def apply(level, feature):
-        for conv in convs:
-            feature = conv(feature)
+        for layer in layers:
+            feature = layer(feature)
         # (N, H, W, anchors * k) -> (N, H * W * anchors, k): the anchor generator's order.
         return keras.layers.Reshape((-1, outputs_per_anchor), name=f"{name}_{level}_anchors")(final(feature))
 
@@ -90,9 +119,8 @@ def retinanet(backbone, num_classes, preprocessing, pretrained, filters=256, dep
         raise ValueError(f"RetinaNet's input side is a multiple of {SIZE_MULTIPLE}; got {size}.")
     inputs, features = image_features(backbone, preprocessing, pretrained)
     pyramid = feature_pyramid(features, filters)
-    prior = -math.log((1 - PRIOR_PROBABILITY) / PRIOR_PROBABILITY)
     boxes = tower("box", 4, filters, depth)
-    classes = tower("class", num_classes, filters, depth, keras.initializers.Constant(prior))
+    classes = tower("class", num_classes, filters, depth, keras.initializers.Constant(PRIOR_LOGIT))
     per_level = [(boxes(level, p), classes(level, p)) for level, p in zip(LEVELS, pyramid)]
     outputs = keras.layers.Concatenate(axis=1, name="anchor_boxes")([b for b, _ in per_level])
     logits = keras.layers.Concatenate(axis=1, name="anchor_logits")([c for _, c in per_level])

@@ -1,3 +1,66 @@
-"""torchvision's COCO detectors (RetinaNet v1/v2, FCOS) as Keras models; see SPECS."""
+"""torchvision's COCO detectors as Keras models; see SPECS.
 
-SPECS = ()
+    model = kr.create_model("retinanet_resnet50_fpn", input_shape=(800, 800, 3))
+    detections = model.predict(images)   # RGB [0, 255]; {"boxes", "scores", "classes", "num_detections"}
+
+Options of `create_model` (torchvision's `RetinaNet` arguments of the same meaning):
+`score_threshold` (0.05), `iou_threshold` (0.5, its nms_thresh), `candidates` (1000 per
+level, its topk_candidates), `max_detections` (300, its detections_per_img), and
+`postprocess=False` for the raw {"box_deltas", "class_logits"} (training, other runtimes).
+Classes are torchvision's 91 COCO category ids (`keras_resnets.labels.LABEL_SETS["coco"]`).
+"""
+
+import dataclasses
+
+import keras
+
+from keras_resnets import resnet_bd
+from keras_resnets.core.builder import build_model
+from keras_resnets.heads import torchvision_retinanet
+from keras_resnets.task_models.spec import TaskModelSpec
+
+RETINANET_PAPER = "Lin et al. 2017, Focal Loss for Dense Object Detection (arXiv:1708.02002)"
+ATSS_PAPER = "Zhang et al. 2020, Bridging the Gap Between Anchor-based and Anchor-free Detection (arXiv:1912.02424)"
+# RetinaNet's class logits: the class layers a new `num_classes` starts afresh.
+CLASS_LAYERS = ("class_output",)
+
+
+def make_retinanet(variant):
+    def make(spec, input_shape, num_classes, **options):
+        backbone = build_model(spec.backbone, include_top=False, weights=None, input_shape=input_shape)
+        # C3-C5 (stride 8-32), as torchvision's returned_layers [2, 3, 4].
+        taps = backbone.pyramid_level_inputs
+        features = {level: backbone.get_layer(taps[level]).output for level in ("P3", "P4", "P5")}
+        backbone = keras.Model(backbone.inputs, features, name=f"{backbone.name}_features")
+        return torchvision_retinanet.retinanet_model(backbone, num_classes, variant, name=spec.name, **options)
+
+    return make
+
+
+SPECS = (
+    TaskModelSpec(
+        name="retinanet_resnet50_fpn",
+        task="detection",
+        # torchvision's COCO weights run with FrozenBatchNorm2d of eps 0 (overwrite_eps(model, 0.0)).
+        backbone=dataclasses.replace(resnet_bd.ResNet50B.spec, bn_epsilon=0.0),
+        make=make_retinanet("v1"),
+        layout="tv_retinanet",
+        class_layers=CLASS_LAYERS,
+        classes=91,
+        default_size=800,
+        family="RetinaNet",
+        paper=RETINANET_PAPER,
+    ),
+    TaskModelSpec(
+        name="retinanet_resnet50_fpn_v2",
+        task="detection",
+        backbone=resnet_bd.ResNet50B.spec,  # BatchNorm eps 1e-5, as torchvision's
+        make=make_retinanet("v2"),
+        layout="tv_retinanet",
+        class_layers=CLASS_LAYERS,
+        classes=91,
+        default_size=800,
+        family="RetinaNet",
+        paper=ATSS_PAPER,
+    ),
+)

@@ -10,6 +10,7 @@ Sources:
     "tv2_in1k"    torchvision IMAGENET1K_V2 (the 2021 "new training recipe")
     "timm_<tag>"  timm's `<model>.<tag>` weights on Hugging Face (e.g. "timm_a1_in1k")
     "tv_coco_voc" torchvision COCO_WITH_VOC_LABELS_V1 (its DeepLabV3 and FCN segmenters)
+    "tv_coco"     torchvision's COCO detection weights (COCO_V1)
     "cifar10"     akamaster/pytorch_resnet_cifar10's checkpoints (commit d5489e8)
 
 The torchvision and timm rows are every ImageNet-1k weight of torchvision 0.29.1's
@@ -74,6 +75,11 @@ ROWS = [
     torchvision_row("deeplabv3_resnet101", "deeplabv3_resnet101_coco-586e9e4e.pth", "tv_coco_voc", **SEGMENTER, published="COCO val2017 (20 VOC classes) mIoU 67.4, pixel acc 92.4; 60,996,202 params (torchvision)"),
     torchvision_row("fcn_resnet50", "fcn_resnet50_coco-1167a1af.pth", "tv_coco_voc", **SEGMENTER, published="COCO val2017 (20 VOC classes) mIoU 60.5, pixel acc 91.4; 35,322,218 params (torchvision)"),
     torchvision_row("fcn_resnet101", "fcn_resnet101_coco-7ecb50ca.pth", "tv_coco_voc", **SEGMENTER, published="COCO val2017 (20 VOC classes) mIoU 63.7, pixel acc 91.9; 54,314,346 params (torchvision)"),
+    # torchvision's COCO detectors; it evaluates them resized to a shorter side of 800 (longer <= 1333)
+    torchvision_row("retinanet_resnet50_fpn", "retinanet_resnet50_fpn_coco-eeacb38b.pth", "tv_coco", layout="tv_retinanet",
+                    classes=91, resolution=800, labels="coco", published="COCO val2017 box AP 36.4 (torchvision)"),
+    torchvision_row("retinanet_resnet50_fpn_v2", "retinanet_resnet50_fpn_v2_coco-5905b1c5.pth", "tv_coco", layout="tv_retinanet",
+                    classes=91, resolution=800, labels="coco", published="COCO val2017 box AP 41.5 (torchvision)"),
     # timm `<model>.<tag>` on Hugging Face, at its evaluation resolution
     timm_row("resnet18", "resnet18.a1_in1k", 288),
     timm_row("resnet18", "resnet18.a2_in1k", 288),

@@ -1,0 +1,57 @@
+"""torchvision detection state-dict names (RetinaNet v1/v2) for our task-model layers.
+
+    backbone.body.<ResNet name>                    the backbone (`convert.resnet.torch_prefix`)
+    backbone.fpn.inner_blocks.{i}.0                fpn_lateral_P{3+i}
+    backbone.fpn.layer_blocks.{i}.0                fpn_P{3+i}
+    backbone.fpn.extra_blocks.p6 / .p7             fpn_P6 / fpn_P7
+    head.classification_head.conv.{i}.0 / .1       class_conv{i+1} / class_norm{i+1} (v2's GroupNorm)
+    head.classification_head.cls_logits            class_output
+    head.regression_head.conv.{i}.0 / .1           box_conv{i+1} / box_norm{i+1}
+    head.regression_head.bbox_reg                  box_output
+
+The anchors are computed from the input size, not stored, so the checkpoint has none.
+"""
+
+import re
+
+import keras
+
+from keras_resnets.convert.checkpoint import flat_layers
+from keras_resnets.convert.resnet import torch_prefix as resnet_prefix
+
+_FPN = {"fpn_P6": "backbone.fpn.extra_blocks.p6", "fpn_P7": "backbone.fpn.extra_blocks.p7"}
+_FPN.update({f"fpn_lateral_P{3 + i}": f"backbone.fpn.inner_blocks.{i}.0" for i in range(3)})
+_FPN.update({f"fpn_P{3 + i}": f"backbone.fpn.layer_blocks.{i}.0" for i in range(3)})
+_HEADS = {"class": "head.classification_head", "box": "head.regression_head"}
+_OUTPUTS = {"class_output": "head.classification_head.cls_logits", "box_output": "head.regression_head.bbox_reg"}
+_TOWER = re.compile(r"(class|box)_(conv|norm)(\d+)$")
+
+
+def retinanet_prefix(layer_name, spec):
+    """The torch module of one of our layers; `spec` is the task model's (its backbone's
+    spec decides the ResNet names)."""
+    if layer_name in _FPN:
+        return _FPN[layer_name]
+    if layer_name in _OUTPUTS:
+        return _OUTPUTS[layer_name]
+    tower = _TOWER.fullmatch(layer_name)
+    if tower:
+        head, kind, index = tower.groups()
+        return f"{_HEADS[head]}.conv.{int(index) - 1}.{int(kind == 'norm')}"
+    inner = resnet_prefix(layer_name, spec.backbone)
+    return None if inner is None else f"backbone.body.{inner}"
+
+
+def retinanet_mapping(tensors, model, spec):
+    pairs = []
+    for layer in flat_layers(model):
+        if not layer.weights:
+            continue
+        prefix = retinanet_prefix(layer.name, spec)
+        if prefix is None:
+            pairs.append((layer.name, None))
+        elif isinstance(layer, keras.layers.GroupNormalization):
+            pairs.append((layer.name, [tensors.take(f"{prefix}.weight"), tensors.take(f"{prefix}.bias")]))
+        else:
+            pairs.append((layer.name, tensors.for_layer(layer, prefix)))
+    return pairs
