@@ -4,9 +4,8 @@ A module above the families, beside the registry (`keras_resnets.registry`). Not
 `features`, which would shadow the function `keras_resnets.features` once imported.
 """
 
-import keras
-
 from keras_resnets import registry
+from keras_resnets.core.levels import level_features
 
 
 def features(model, levels=("P3", "P4", "P5"), **kwargs):
@@ -27,19 +26,4 @@ def features(model, levels=("P3", "P4", "P5"), **kwargs):
         model = registry.create_model(model, include_top=False, **kwargs)
     elif kwargs:
         raise TypeError(f"Options {sorted(kwargs)} apply only when `model` is a name.")
-    taps = getattr(model, "pyramid_level_inputs", None)
-    if taps is None:
-        raise ValueError(
-            f"{model.name} has no `pyramid_level_inputs`: build it with keras_resnets "
-            "(a model loaded from a .keras file loses the attribute; rebuild it with "
-            "create_model and load its weights)."
-        )
-    unknown = [level for level in levels if level not in taps]
-    if unknown:
-        raise ValueError(f"{model.name} has no level {unknown}; its levels: {sorted(taps)}.")
-    outputs = {level: model.get_layer(taps[level]).output for level in levels}
-    backbone = keras.Model(model.inputs, outputs, name=f"{model.name}_features")
-    backbone.pyramid_level_inputs = {level: taps[level] for level in levels}
-    # All stage ends, also those past the last level: freezing counts stages from the stem.
-    backbone.stage_outputs = getattr(model, "stage_outputs", None)
-    return backbone
+    return level_features(model, levels)

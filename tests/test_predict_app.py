@@ -84,7 +84,7 @@ def two_photos(folder):
 
 
 def test_detection_draws_boxes_and_writes_coco_results_in_the_photos_pixels(tmp_path, capsys):
-    model = detector(tmp_path / "export")
+    detector(tmp_path / "export")
     photos = two_photos("detection-mini")
     out = tmp_path / "out"
     assert load_app("predict").main([*map(str, photos), "--model", str(tmp_path / "export/model.keras"),

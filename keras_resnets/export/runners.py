@@ -13,7 +13,6 @@ tensor), for callers that read outputs by meaning (`tasks.prediction`).
 
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 

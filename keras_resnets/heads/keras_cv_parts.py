@@ -12,7 +12,6 @@ model loaded for inference (or built on a machine without TensorFlow) never need
 """
 
 import keras
-import numpy as np
 
 BOX_FORMAT = "xyxy"  # [x1, y1, x2, y2] in pixels, everywhere in the detection code
 BOX_VARIANCE = (0.1, 0.1, 0.2, 0.2)

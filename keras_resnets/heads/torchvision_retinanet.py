@@ -22,13 +22,12 @@ torchvision resizes images so that the shorter side is 800 (the longer at most 1
 the network; this model takes the pixels it is given, and its boxes are in those pixels.
 """
 
-import math
-
 import keras
 import numpy as np
 from keras import ops
 
 from keras_resnets.heads import retinanet
+from keras_resnets.heads import torchvision_retinanet_loss as box_coding
 from keras_resnets.heads.inputs import image_features
 from keras_resnets.heads.nms import Detections
 
@@ -40,8 +39,6 @@ FILTERS, DEPTH = 256, 4
 # torchvision's _default_anchorgen: three sizes an octave-third apart per level, three ratios.
 ANCHOR_SIZES = tuple((x, int(x * 2 ** (1 / 3)), int(x * 2 ** (2 / 3))) for x in (32, 64, 128, 256, 512))
 ASPECT_RATIOS = (0.5, 1.0, 2.0)
-# BoxCoder's bbox_xform_clip: exp() of a larger width/height delta is refused.
-DELTA_CLIP = math.log(1000.0 / 16)
 # torchvision's head initialisation: N(0, 0.01) kernels (the class bias at the prior).
 HEAD_INITIALIZER = keras.initializers.RandomNormal(stddev=0.01)
 
@@ -101,26 +98,9 @@ class AnchorBoxes(keras.layers.Layer):
         self._anchors = anchors(*self.image_size)
 
     def call(self, deltas):
-        reference = ops.convert_to_tensor(self._anchors)
-        widths = reference[:, 2] - reference[:, 0]
-        heights = reference[:, 3] - reference[:, 1]
-        center_x = reference[:, 0] + 0.5 * widths
-        center_y = reference[:, 1] + 0.5 * heights
-        deltas = ops.cast(deltas, "float32")
-        x = deltas[..., 0] * widths + center_x
-        y = deltas[..., 1] * heights + center_y
-        half_w = 0.5 * (ops.exp(ops.minimum(deltas[..., 2], DELTA_CLIP)) * widths)
-        half_h = 0.5 * (ops.exp(ops.minimum(deltas[..., 3], DELTA_CLIP)) * heights)
+        boxes = box_coding.decode(ops.cast(deltas, "float32"), ops.convert_to_tensor(self._anchors))
         height, width = (float(side) for side in self.image_size)
-        return ops.stack(
-            [
-                ops.clip(x - half_w, 0.0, width),
-                ops.clip(y - half_h, 0.0, height),
-                ops.clip(x + half_w, 0.0, width),
-                ops.clip(y + half_h, 0.0, height),
-            ],
-            axis=-1,
-        )
+        return ops.clip(boxes, 0.0, ops.convert_to_tensor([width, height, width, height], "float32"))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -167,16 +147,21 @@ def retinanet_model(
     logits = keras.layers.Concatenate(axis=1, dtype="float32", name="class_logits")(
         [class_tower(level, p) for level, p in levels]
     )
+    raw = keras.Model(inputs, {"box_deltas": deltas, "class_logits": logits}, name=name)
     if not postprocess:
-        return keras.Model(inputs, {"box_deltas": deltas, "class_logits": logits}, name=name)
+        return raw
+    settings = dict(score_threshold=score_threshold, candidates=candidates, iou_threshold=iou_threshold)
+    return with_postprocess(raw, max_detections=max_detections, **settings)
+
+
+def with_postprocess(model, **detection_settings):
+    """`model` (any model holding this RetinaNet's `box_deltas` and `class_logits` layers: the
+    raw model, or the training model that concatenates them) ending with its detections:
+    the deltas decoded against the anchors, the sigmoid scores, `heads.nms.Detections`
+    (`detection_settings` override its defaults: torchvision's). Shares `model`'s layers."""
+    height, width = model.input_shape[1:3]
+    deltas, logits = (model.get_layer(name).output for name in ("box_deltas", "class_logits"))
     boxes = AnchorBoxes((height, width), name="anchor_boxes")(deltas)
     scores = keras.layers.Activation("sigmoid", dtype="float32", name="class_scores")(logits)
-    detections = Detections(
-        level_sizes=level_sizes(height, width),
-        score_threshold=score_threshold,
-        candidates=candidates,
-        iou_threshold=iou_threshold,
-        max_detections=max_detections,
-        name="detections",
-    )(boxes, scores)
-    return keras.Model(inputs, detections, name=name)
+    detections = Detections(level_sizes=level_sizes(height, width), **detection_settings, name="detections")
+    return keras.Model(model.input, detections(boxes, scores), name=model.name)

@@ -12,10 +12,9 @@ Classes are torchvision's 91 COCO category ids (`keras_resnets.labels.LABEL_SETS
 
 import dataclasses
 
-import keras
-
 from keras_resnets import resnet_bd
 from keras_resnets.core.builder import build_model
+from keras_resnets.core.levels import level_features
 from keras_resnets.heads import torchvision_retinanet
 from keras_resnets.task_models.spec import TaskModelSpec
 
@@ -29,9 +28,7 @@ def make_retinanet(variant):
     def make(spec, input_shape, num_classes, **options):
         backbone = build_model(spec.backbone, include_top=False, weights=None, input_shape=input_shape)
         # C3-C5 (stride 8-32), as torchvision's returned_layers [2, 3, 4].
-        taps = backbone.pyramid_level_inputs
-        features = {level: backbone.get_layer(taps[level]).output for level in ("P3", "P4", "P5")}
-        backbone = keras.Model(backbone.inputs, features, name=f"{backbone.name}_features")
+        backbone = level_features(backbone, ("P3", "P4", "P5"))
         return torchvision_retinanet.retinanet_model(backbone, num_classes, variant, name=spec.name, **options)
 
     return make

@@ -19,6 +19,7 @@ from keras import layers
 
 from keras_resnets import resnet_bd
 from keras_resnets.core import builder
+from keras_resnets.core.levels import level_features
 from keras_resnets.heads import torchvision_segmentation as heads
 from keras_resnets.heads.inputs import image_features
 from keras_resnets.task_models.spec import TaskModelSpec
@@ -39,7 +40,7 @@ def segmenter(head, spec, input_shape, num_classes, aux=False, frozen_backbone_b
     """
     dilated = dataclasses.replace(spec.backbone, output_stride=OUTPUT_STRIDE)
     network = builder.build_model(dilated, include_top=False, weights=None, input_shape=input_shape)
-    backbone = _levels(network, (AUX_LEVEL, OUT_LEVEL))
+    backbone = level_features(network, (AUX_LEVEL, OUT_LEVEL), name=network.name)
     inputs, features = image_features(backbone, spec.preprocessing, frozen_backbone_bn)
     size = tuple(input_shape[:2])
     outputs = {"out": _float32(heads.HEADS[head](features[OUT_LEVEL], num_classes, size), "out")}
@@ -47,17 +48,6 @@ def segmenter(head, spec, input_shape, num_classes, aux=False, frozen_backbone_b
         aux_logits = heads.fcn(features[AUX_LEVEL], num_classes, size, name=AUX_NAME)
         outputs[AUX_NAME] = _float32(aux_logits, AUX_NAME)
     return keras.Model(inputs, outputs if aux else outputs["out"], name=spec.name)
-
-
-def _levels(network, levels):
-    """`network` cut at its pyramid `levels`, `{level: map}`, keeping its stage record (the
-    training core freezes stages by it)."""
-    taps = network.pyramid_level_inputs
-    outputs = {level: network.get_layer(taps[level]).output for level in levels}
-    backbone = keras.Model(network.inputs, outputs, name=network.name)
-    backbone.pyramid_level_inputs = {level: taps[level] for level in levels}
-    backbone.stage_outputs = network.stage_outputs
-    return backbone
 
 
 def _float32(logits, name):
