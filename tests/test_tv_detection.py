@@ -18,7 +18,7 @@ from keras_resnets import weights as weights_lib
 from keras_resnets.convert.checkpoint import flat_layers
 from keras_resnets.heads import torchvision_retinanet
 from keras_resnets.metrics.detection import coco_map
-from helpers import needs_torch, reference_folder, shared_data
+from helpers import load_app, needs_torch, reference_folder, shared_data
 
 pytestmark = needs_torch
 
@@ -226,3 +226,29 @@ def test_new_classes_keep_backbone_pyramid_and_box_head(detection_reference):
             np.testing.assert_array_equal(got, want)
     # The new class logits start afresh, at torchvision's prior (bias -log(99)).
     np.testing.assert_allclose(model.get_layer("class_output").bias, -np.log(99.0), rtol=1e-6)
+
+
+@pytest.mark.slow  # a 36M-parameter detector fine-tuned, checkpointed and exported to three formats
+def test_detect_app_fine_tunes_a_torchvision_checkpoint(detection_reference, tmp_path, capsys):
+    """`apps/detect.py --model retinanet_resnet50_fpn_v2 --weights <.pth>`: torchvision's
+    detector with a new class head for detection-mini's 80 classes, its GIoU loss, pictures,
+    and exports whose detections are checked."""
+    detect = load_app("detect")
+    common = ["--data", shared_data("detection-mini"), "--model", V2, "--weights", detection_reference / f"{V2}.pth",
+              "--image-size", "128", "--quiet", "--output-dir", tmp_path / "runs"]  # fmt: skip
+    assert detect.main(list(map(str, [*common, "--head-filters", "64"]))) == 2
+    assert "--head-filters do not apply" in capsys.readouterr().err
+    code = detect.main(list(map(str, [
+        *common, "--max-images", "6", "--batch-size", "2", "--head-epochs", "0", "--epochs", "1",
+        "--steps-per-epoch", "1", "--pictures", "1", "--run-name", "tuned",
+        "--export-dir", tmp_path / "export", "--export-images", "2",
+    ])))  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    run_dir = tmp_path / "runs" / "tuned"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert len(metrics["data"]["classes"]) == 80 and all(np.isfinite(h["loss"]) for h in metrics["history"])
+    for picture in ("predictions_epoch001.png", "predictions_test.png"):
+        assert (run_dir / picture).stat().st_size > 10_000
+    checks = metrics["export"]["checks"]
+    assert {"keras", "saved_model", "tflite"} <= set(checks) and all(c["ok"] for c in checks.values())

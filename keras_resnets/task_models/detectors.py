@@ -41,6 +41,7 @@ SPECS = (
         # torchvision's COCO weights run with FrozenBatchNorm2d of eps 0 (overwrite_eps(model, 0.0)).
         backbone=dataclasses.replace(resnet_bd.ResNet50B.spec, bn_epsilon=0.0),
         make=make_retinanet("v1"),
+        recipe=(("box_loss", "l1"),),
         layout="tv_retinanet",
         class_layers=CLASS_LAYERS,
         classes=91,
@@ -53,6 +54,7 @@ SPECS = (
         task="detection",
         backbone=resnet_bd.ResNet50B.spec,  # BatchNorm eps 1e-5, as torchvision's
         make=make_retinanet("v2"),
+        recipe=(("box_loss", "giou"),),  # torchvision sets its regression head's loss to GIoU
         layout="tv_retinanet",
         class_layers=CLASS_LAYERS,
         classes=91,

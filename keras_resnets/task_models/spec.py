@@ -33,6 +33,9 @@ class TaskModelSpec:
     preprocessing: str = "torch"
     family: str = ""
     paper: str = ""
+    # How the published weights were trained, for fine-tuning them the same way, as sorted
+    # (name, value) pairs: e.g. (("box_loss", "giou"),) for torchvision's RetinaNet v2.
+    recipe: Tuple[Tuple[str, object], ...] = ()
     # The `make` options that `model_info` counts with: the published file's structure
     # (the segmenters' auxiliary head), as (name, value) pairs.
     counted_options: Tuple[Tuple[str, object], ...] = ()

@@ -12,12 +12,19 @@ feature pyramid P3-P5 (`keras_resnets.features`, a nested model) -> RetinaNet
 (`keras_resnets.heads.retinanet`). Evaluation, the per-epoch pictures and the export put
 the decoding and the final detections on top (`retinanet.with_decoding`: per-class NMS in
 the graph, `keras_resnets.heads.nms`), so every exported file returns detections.
+
+`--model` may also be a registered detector (`kr.list_models(task="detection")`,
+torchvision's COCO RetinaNets): it is fine-tuned whole, with a new class head for the data's
+classes, on torchvision's own loss (`heads.torchvision_retinanet_loss`) and post-processing.
 """
 
 from pathlib import Path
 
+import keras
+
 import keras_resnets as kr
-from keras_resnets.heads import retinanet
+from keras_resnets.heads import retinanet, torchvision_retinanet
+from keras_resnets.heads.torchvision_retinanet_loss import TorchvisionRetinaNetLoss
 from keras_resnets.metrics import coco_map
 from keras_resnets.tasks import Evaluation, data_summary
 from keras_resnets.tasks import detection_data as data
@@ -25,6 +32,7 @@ from keras_resnets.tasks import detection_report as report
 from keras_resnets.tasks.data import SPLITS
 from keras_resnets.tasks.image_task import ImageTask
 from keras_resnets.tasks.options import DetectionOptions
+from keras_resnets.training.errors import ConfigError
 
 
 class DetectionTask(DetectionOptions, ImageTask):
@@ -64,29 +72,74 @@ class DetectionTask(DetectionOptions, ImageTask):
     def _evaluation_batches(self, source, config, split):
         return data.evaluation_batches(source.splits[split], config.image_size, config.batch_size, self.cache)
 
+    @staticmethod
+    def pretrained_detector(config):
+        """Whether `config.model` is a registered detector (torchvision's COCO RetinaNets),
+        rather than a backbone to put our RetinaNet on."""
+        return config.model in kr.list_models(task="detection")
+
     def build_model(self, config, source, weights):
         size = config.image_size
+        if self.pretrained_detector(config):
+            return self._pretrained_detector(config, source, weights)
         backbone = kr.features(config.model, weights=weights, input_shape=(size, size, 3), **config.backbone_options)
         return retinanet.retinanet(
             backbone, len(source.class_names), config.preprocessing, config.pretrained, self.head_filters,
             self.head_depth,
         )  # fmt: skip
 
+    def _pretrained_detector(self, config, source, weights):
+        """A registered detector with its backbone, pyramid and box head, and a new class head
+        when the data's classes differ (`task_models.build`), as torchvision's fine-tuning
+        tutorial does; trained on its raw outputs, concatenated as our RetinaNet's are
+        (N, A, 4 + classes), with the loss its weights were trained with (`compile_args`).
+        Its backbone's BatchNorm stays frozen, as torchvision keeps it."""
+        changed = [
+            f"--{name.replace('_', '-')}" for name in ("head_filters", "head_depth", "box_weight")
+            if getattr(self, name) != getattr(DetectionOptions, name)
+        ]  # fmt: skip
+        if changed:
+            raise ConfigError(
+                f"{config.model} is a pretrained detector with torchvision's head and loss, so "
+                f"{' and '.join(changed)} do not apply: drop them, or pick a backbone model (e.g. "
+                "resnet50b) to put our RetinaNet on.",
+                changed[0][2:].replace("-", "_"),
+            )
+        size = config.image_size
+        raw = kr.create_model(
+            config.model, weights=weights, input_shape=(size, size, 3), num_classes=len(source.class_names),
+            postprocess=False,
+        )  # fmt: skip
+        outputs = [raw.output["box_deltas"], raw.output["class_logits"]]
+        predictions = keras.layers.Concatenate(axis=-1, dtype="float32", name="predictions")(outputs)
+        return keras.Model(raw.input, predictions, name=raw.name)
+
     def compile_args(self, config):
+        if self.pretrained_detector(config):
+            size = config.image_size
+            box_loss = dict(kr.get_spec(config.model).recipe)["box_loss"]
+            return {"loss": TorchvisionRetinaNetLoss(torchvision_retinanet.anchors(size, size), box_loss=box_loss)}
         return {"loss": retinanet.RetinaNetLoss(config.image_size, self.box_weight)}
+
+    def detector(self, model, config):
+        """`model` (what `build_model` made) ending with its detections, sharing its layers:
+        what is evaluated, drawn and exported."""
+        if self.pretrained_detector(config):
+            return torchvision_retinanet.with_postprocess(model)
+        return retinanet.with_decoding(model)
 
     def callbacks(self, model, source, config, run_dir):
         examples = data.take(source.splits["val"], config.image_size, self.pictures)
         return [
             report.EpochReport(
-                model, source.splits["val"], self._evaluation_batches(source, config, "val"), examples, config,
+                self.detector(model, config), source.splits["val"], self._evaluation_batches(source, config, "val"), examples, config,
                 source.splits["val"].ground_truth["categories"], source.class_names, run_dir,
             )
         ]  # fmt: skip
 
     def evaluate(self, model, source, config, run_dir):
         """Every split's exact COCO mAP; per-class AP on test; pictures of train and test images."""
-        decoder = retinanet.with_decoding(model)
+        decoder = self.detector(model, config)
         categories = source.splits["test"].ground_truth["categories"]
         splits, results = {}, {}
         for split in SPLITS:
@@ -116,7 +169,7 @@ class DetectionTask(DetectionOptions, ImageTask):
     def export_model(self, model, config):
         """The model with its decoding and detections on top ({"boxes", "scores", "classes",
         "num_detections"})."""
-        return retinanet.with_decoding(model)
+        return self.detector(model, config)
 
     def export_check(self):
         return report.export_check

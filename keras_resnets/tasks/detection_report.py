@@ -9,7 +9,6 @@ import keras
 import numpy as np
 
 from keras_resnets.heads.nms import SCORE_THRESHOLD
-from keras_resnets.heads.retinanet import with_decoding
 from keras_resnets.metrics import coco_map
 from keras_resnets.tasks.letterbox import boxes_to_original, content_size
 from keras_resnets.training.plots import pyplot
@@ -72,6 +71,7 @@ def format_summary(splits, per_class, shown=15):
 
 OUTPUTS = ("boxes", "classes", "num_detections", "scores")  # as the export's runners order them: by name
 SAME_BOX_IOU = 0.95
+SAME_CORNERS_PX = 0.5
 
 
 def iou_with(box, boxes):
@@ -85,7 +85,8 @@ def iou_with(box, boxes):
 def found_in(detections, others, clear_score):
     """(found, counted, score and box differences of the found ones): the `detections`
     scoring at least `clear_score` that `others` also hold, with the same class and a box
-    of IoU >= .95 (the best such box is the one compared)."""
+    of IoU >= .95, or with every corner within `SAME_CORNERS_PX` (a box clipped flat against
+    the image's edge has no area, so no IoU); the best such box is the one compared."""
     found, counted, differences = 0, 0, [(0.0, 0.0)]
     for box, score, cls in zip(*detections):
         if score < clear_score:
@@ -94,7 +95,9 @@ def found_in(detections, others, clear_score):
         same_class = others[2] == cls
         if not same_class.any():
             continue
-        ious = iou_with(box, others[0][same_class])
+        candidates = others[0][same_class]
+        same_corners = np.max(np.abs(candidates - box), axis=1) <= SAME_CORNERS_PX
+        ious = np.where(same_corners, 1.0, iou_with(box, candidates))
         best = int(np.argmax(ious))
         if ious[best] >= SAME_BOX_IOU:
             found += 1
@@ -196,12 +199,14 @@ class EpochReport(keras.callbacks.Callback):
     the run's history and curves), and `predictions_epoch<N>.png` of fixed validation
     images in the run folder."""
 
-    def __init__(self, model, val_split, val_batches, examples, config, categories, class_names, run_dir):
+    def __init__(self, decoder, val_split, val_batches, examples, config, categories, class_names, run_dir):
+        """`decoder`: the trained model with its detections on top (`DetectionTask.detector`),
+        sharing its layers, so always at its current weights."""
         super().__init__()
-        self.decoder = with_decoding(model)  # shares the model's layers: always its current weights
+        self.decoder = decoder
         self.val_split, self.val_batches, self.examples = val_split, val_batches, examples
         self.image_size, self.categories, self.class_names = config.image_size, categories, class_names
-        self.run_dir, self.name = run_dir, model.name
+        self.run_dir, self.name = run_dir, decoder.name
 
     def on_epoch_end(self, epoch, logs=None):
         detections = detect(self.decoder, self.val_batches, self.image_size, self.categories)
