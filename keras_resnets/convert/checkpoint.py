@@ -16,7 +16,7 @@ Keras layout. Most layouts only need to name, for each of our layers, the PyTorc
 it comes from: `by_prefix(fn(layer_name, spec) -> prefix or None)` builds the mapping
 from that, and `Tensors.for_layer` does the layout changes by layer type (Conv2D: OIHW
 -> HWIO, grouped too; BatchNormalization: weight, bias, running_mean, running_var;
-Dense: transposed).
+GroupNormalization: weight, bias; Dense: transposed).
 
 Assignment is strict (`assign`): tensors the mapping did not use, tensors it asked for
 that are absent, layers with weights that got none, and shape mismatches are all
@@ -105,6 +105,8 @@ class Tensors:
         if isinstance(layer, keras.layers.BatchNormalization):
             keys = ["weight", "bias", "running_mean", "running_var"]
             return [self.take(f"{prefix}.{k}") for k in keys]
+        if isinstance(layer, keras.layers.GroupNormalization):
+            return [self.take(f"{prefix}.weight"), self.take(f"{prefix}.bias")]
         if isinstance(layer, keras.layers.Conv2D):
             arrays = [_transposed(self.take(f"{prefix}.weight"), (2, 3, 1, 0))]
             if layer.use_bias:

@@ -14,9 +14,7 @@ The anchors are computed from the input size, not stored, so the checkpoint has 
 
 import re
 
-import keras
-
-from keras_resnets.convert.checkpoint import flat_layers
+from keras_resnets.convert.checkpoint import by_prefix
 from keras_resnets.convert.resnet import torch_prefix as resnet_prefix
 
 _FPN = {"fpn_P6": "backbone.fpn.extra_blocks.p6", "fpn_P7": "backbone.fpn.extra_blocks.p7"}
@@ -42,16 +40,4 @@ def retinanet_prefix(layer_name, spec):
     return None if inner is None else f"backbone.body.{inner}"
 
 
-def retinanet_mapping(tensors, model, spec):
-    pairs = []
-    for layer in flat_layers(model):
-        if not layer.weights:
-            continue
-        prefix = retinanet_prefix(layer.name, spec)
-        if prefix is None:
-            pairs.append((layer.name, None))
-        elif isinstance(layer, keras.layers.GroupNormalization):
-            pairs.append((layer.name, [tensors.take(f"{prefix}.weight"), tensors.take(f"{prefix}.bias")]))
-        else:
-            pairs.append((layer.name, tensors.for_layer(layer, prefix)))
-    return pairs
+retinanet_mapping = by_prefix(retinanet_prefix, head_keys=())
