@@ -2,7 +2,7 @@
 
     python tests/torch_reference_detection.py OUT_DIR
 
-For torchvision's RetinaNet v1 and v2 it builds the model with seeded random weights,
+For torchvision's RetinaNet v1 and v2 and its FCOS it builds the model with seeded random weights,
 BatchNorm statistics included (v1 with BatchNorm eps 0, as torchvision's COCO weights run),
 and class-logit biases spread so that real detections pass the 0.05 threshold; saves its
 state dict (`<name>.pth`), its raw head outputs on the first `RAW_IMAGES` photos and its
@@ -24,9 +24,11 @@ from PIL import Image
 SIZE = 320
 IMAGES = 6
 RAW_IMAGES = 2
-BIAS = 9.0  # class-logit bias mean: tens of detections per photo, under the caps of 1000 and 300
+# Class-logit bias means: tens of detections per photo, under the caps (1000 per level, then
+# 300 per photo for RetinaNet, 100 for FCOS, whose scores are sqrt(p x centre-ness) above 0.2).
+BIAS = {"retinanet_resnet50_fpn": 9.0, "retinanet_resnet50_fpn_v2": 9.0, "fcos_resnet50_fpn": 8.5}
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "detection-mini"
-NAMES = ("retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2")
+NAMES = tuple(BIAS)
 
 
 def photos():
@@ -74,9 +76,16 @@ def randomized(name, seed, batch):
         # class biases leave some dozens of detections per photo above the 0.05 threshold.
         outputs = head(list(model.backbone(model.transform(batch)[0].tensors).values()))
         head.classification_head.cls_logits.weight.mul_(1.0 / outputs["cls_logits"].std())
-        head.regression_head.bbox_reg.weight.mul_(0.3 / outputs["bbox_regression"].std())
         cls_bias = head.classification_head.cls_logits.bias
-        cls_bias.copy_(torch.randn(cls_bias.shape, generator=generator) - BIAS)
+        cls_bias.copy_(torch.randn(cls_bias.shape, generator=generator) - BIAS[name])
+        regression = head.regression_head
+        if name.startswith("fcos"):
+            # Distances of a few anchor sides (after FCOS's ReLU), centre-ness logits of spread 1.
+            regression.bbox_reg.weight.mul_(1.0 / outputs["bbox_regression"].std().clamp(min=1e-6))
+            regression.bbox_reg.bias.fill_(1.5)
+            regression.bbox_ctrness.weight.mul_(1.0 / outputs["bbox_ctrness"].std())
+        else:
+            regression.bbox_reg.weight.mul_(0.3 / outputs["bbox_regression"].std())
     return model
 
 
@@ -93,8 +102,8 @@ def main(out):
             transformed, _ = model.transform(batch[:RAW_IMAGES])
             assert transformed.image_sizes == [(SIZE, SIZE)] * RAW_IMAGES, transformed.image_sizes
             head = model.head(list(model.backbone(transformed.tensors).values()))
-            np.save(out / f"{name}_box_deltas.npy", head["bbox_regression"].numpy())
-            np.save(out / f"{name}_class_logits.npy", head["cls_logits"].numpy())
+            for key, value in head.items():
+                np.save(out / f"{name}_head_{key}.npy", value.numpy())
             detections = model(batch)
         arrays = {}
         for i, found in enumerate(detections):

@@ -32,6 +32,7 @@ LAYOUTS = {
     "keras2_resnext": (keras2.read_legacy_h5, keras2.mapping),
     "tv_segmentation": (read_checkpoint, tv_segmentation.mapping),
     "tv_retinanet": (read_checkpoint, tv_detection.retinanet_mapping),
+    "tv_fcos": (read_checkpoint, tv_detection.fcos_mapping),
 }
 
 

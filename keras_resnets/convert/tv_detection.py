@@ -1,4 +1,4 @@
-"""torchvision detection state-dict names (RetinaNet v1/v2) for our task-model layers.
+"""torchvision detection state-dict names (RetinaNet v1/v2, FCOS) for our task-model layers.
 
     backbone.body.<ResNet name>                    the backbone (`convert.resnet.torch_prefix`)
     backbone.fpn.inner_blocks.{i}.0                fpn_lateral_P{3+i}
@@ -8,6 +8,10 @@
     head.classification_head.cls_logits            class_output
     head.regression_head.conv.{i}.0 / .1           box_conv{i+1} / box_norm{i+1}
     head.regression_head.bbox_reg                  box_output
+
+FCOS (layout `tv_fcos`) shares the backbone and pyramid names; its towers are flat
+Sequentials, `head.*_head.conv.{3i}` / `.{3i+1}` for conv / GroupNorm i+1, and its box head
+adds `head.regression_head.bbox_ctrness` (box_ctrness_output).
 
 The anchors are computed from the input size, not stored, so the checkpoint has none.
 """
@@ -40,4 +44,19 @@ def retinanet_prefix(layer_name, spec):
     return None if inner is None else f"backbone.body.{inner}"
 
 
+# FCOS's towers are flat Sequentials (conv, GroupNorm, ReLU, ...), its box head has two outputs.
+_FCOS_OUTPUTS = {**_OUTPUTS, "box_ctrness_output": "head.regression_head.bbox_ctrness"}
+
+
+def fcos_prefix(layer_name, spec):
+    if layer_name in _FCOS_OUTPUTS:
+        return _FCOS_OUTPUTS[layer_name]
+    tower = _TOWER.fullmatch(layer_name)
+    if tower:
+        head, kind, index = tower.groups()
+        return f"{_HEADS[head]}.conv.{3 * (int(index) - 1) + int(kind == 'norm')}"
+    return retinanet_prefix(layer_name, spec)
+
+
 retinanet_mapping = by_prefix(retinanet_prefix, head_keys=())
+fcos_mapping = by_prefix(fcos_prefix, head_keys=())

@@ -76,11 +76,10 @@ def _downsample(filters, name, symmetric_padding):
     return lambda x: conv(pad(x))
 
 
-def tower(name, outputs_per_anchor, filters, depth, bias_initializer="zeros", groups=None,
-          kernel_initializer="glorot_uniform"):
-    """Layers shared over the levels: `depth` 3x3 convs with ReLU, then the per-anchor outputs.
-    With `groups`, each conv has no bias and a GroupNorm of that many groups before its ReLU
-    (torchvision's RetinaNet v2)."""
+def tower_convs(name, filters, depth, groups=None, kernel_initializer="glorot_uniform", norm_conv_bias=False):
+    """`depth` 3x3 convs with ReLU, shared over the levels: feature -> feature. With `groups`,
+    a GroupNorm of that many groups before each ReLU, its conv biased only with
+    `norm_conv_bias` (torchvision's RetinaNet v2 has none, its FCOS has them)."""
     layers = []
     for i in range(depth):
         if groups is None:
@@ -90,24 +89,43 @@ def tower(name, outputs_per_anchor, filters, depth, bias_initializer="zeros", gr
             ))  # fmt: skip
             continue
         layers += [
-            keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer=kernel_initializer,
-                                name=f"{name}_conv{i + 1}"),
+            keras.layers.Conv2D(filters, 3, padding="same", use_bias=norm_conv_bias,
+                                kernel_initializer=kernel_initializer, name=f"{name}_conv{i + 1}"),
             # PyTorch's GroupNorm epsilon (Keras' default is 1e-3).
             keras.layers.GroupNormalization(groups, epsilon=1e-5, name=f"{name}_norm{i + 1}"),
             keras.layers.ReLU(name=f"{name}_relu{i + 1}"),
         ]  # fmt: skip
-    final = keras.layers.Conv2D(
-        parts.ANCHORS_PER_POSITION * outputs_per_anchor, 3, padding="same", kernel_initializer=kernel_initializer,
-        bias_initializer=bias_initializer, name=f"{name}_output",
-    )  # fmt: skip
 
-    def apply(level, feature):
+    def apply(feature):
         for layer in layers:
             feature = layer(feature)
-        # (N, H, W, anchors * k) -> (N, H * W * anchors, k): the anchor generator's order.
-        return keras.layers.Reshape((-1, outputs_per_anchor), name=f"{name}_{level}_anchors")(final(feature))
+        return feature
 
     return apply
+
+
+def per_anchor(name, outputs_per_anchor, anchors_per_position=parts.ANCHORS_PER_POSITION, bias_initializer="zeros",
+               kernel_initializer="glorot_uniform", reshaped=None):  # fmt: skip
+    """A 3x3 conv `name` shared over the levels, reshaped (N, H, W, anchors * k) -> (N, H * W
+    * anchors, k), the anchor generator's order, as `<reshaped>_<level>_anchors` (default:
+    `name`). Called as (level, feature)."""
+    reshaped = reshaped or name
+    final = keras.layers.Conv2D(
+        anchors_per_position * outputs_per_anchor, 3, padding="same", kernel_initializer=kernel_initializer,
+        bias_initializer=bias_initializer, name=name,
+    )  # fmt: skip
+    return lambda level, feature: keras.layers.Reshape((-1, outputs_per_anchor), name=f"{reshaped}_{level}_anchors")(
+        final(feature)
+    )
+
+
+def tower(name, outputs_per_anchor, filters, depth, bias_initializer="zeros", groups=None,
+          kernel_initializer="glorot_uniform"):  # fmt: skip
+    """`tower_convs`, then the per-anchor outputs `<name>_output`: (level, feature) -> (N, A, k)."""
+    convs = tower_convs(name, filters, depth, groups, kernel_initializer)
+    output = per_anchor(f"{name}_output", outputs_per_anchor, bias_initializer=bias_initializer,
+                        kernel_initializer=kernel_initializer, reshaped=name)  # fmt: skip
+    return lambda level, feature: output(level, convs(feature))
 
 
 def retinanet(backbone, num_classes, preprocessing, pretrained, filters=256, depth=4):

@@ -65,40 +65,57 @@ def cell_anchors(sizes, ratios=ASPECT_RATIOS):
     return np.round(np.stack([-ws, -hs, ws, hs], axis=1) / np.float32(2))
 
 
-def anchors(height, width):
+def anchors(height, width, sizes=ANCHOR_SIZES, ratios=ASPECT_RATIOS):
     """(A, 4) [x1, y1, x2, y2] anchors of every level, in the head's order: level, row,
-    column, then the position's anchors. The stride is the input size // the level's size,
-    as torchvision's AnchorGenerator computes it."""
+    column, then the position's anchors (`sizes` per level, x `ratios`). The stride is the
+    input size // the level's size, as torchvision's AnchorGenerator computes it."""
     out = []
-    for (rows, columns), sizes in zip(level_shapes(height, width), ANCHOR_SIZES):
+    for (rows, columns), level_sizes_ in zip(level_shapes(height, width), sizes):
         ys = np.arange(rows, dtype="float32") * (height // rows)
         xs = np.arange(columns, dtype="float32") * (width // columns)
         shift_y, shift_x = np.meshgrid(ys, xs, indexing="ij")
         shifts = np.stack([shift_x, shift_y, shift_x, shift_y], axis=-1).reshape(-1, 1, 4)
-        out.append((shifts + cell_anchors(sizes)[None]).reshape(-1, 4))
+        out.append((shifts + cell_anchors(level_sizes_, ratios)[None]).reshape(-1, 4))
     return np.concatenate(out).astype("float32")
 
 
-def level_sizes(height, width):
+def level_sizes(height, width, sizes=ANCHOR_SIZES, ratios=ASPECT_RATIOS):
     """Anchors per level (what the per-level candidate selection splits by)."""
-    per_position = len(ASPECT_RATIOS) * len(ANCHOR_SIZES[0])
+    per_position = len(ratios) * len(sizes[0])
     return [rows * columns * per_position for rows, columns in level_shapes(height, width)]
+
+
+CODINGS = ("deltas", "linear")
 
 
 @keras.saving.register_keras_serializable(package="keras_resnets")
 class AnchorBoxes(keras.layers.Layer):
-    """(N, A, 4) box deltas (dx, dy, dw, dh) -> (N, A, 4) [x1, y1, x2, y2] input pixels, clipped
-    to the image: torchvision's BoxCoder(weights=(1, 1, 1, 1)).decode_single, dw and dh
-    clipped at log(1000 / 16). The anchors are a constant computed from `image_size`
-    (height, width), not a weight: nothing to convert, nothing to save."""
+    """(N, A, 4) box codes -> (N, A, 4) [x1, y1, x2, y2] input pixels, clipped to the image.
 
-    def __init__(self, image_size, **kwargs):
+    `coding` "deltas": torchvision's BoxCoder(weights=(1, 1, 1, 1)) (dx, dy, dw, dh), dw and
+    dh clipped at log(1000 / 16) (RetinaNet); "linear": its BoxLinearCoder with
+    normalize_by_size, the distances (left, top, right, bottom) from the anchor's centre in
+    anchor sizes (FCOS). The anchors are a constant computed from `image_size` (height,
+    width), `sizes` and `ratios` (torchvision's AnchorGenerator), not a weight: nothing to
+    convert, nothing to save."""
+
+    def __init__(self, image_size, coding="deltas", sizes=ANCHOR_SIZES, ratios=ASPECT_RATIOS, **kwargs):
         super().__init__(dtype="float32", **{k: v for k, v in kwargs.items() if k != "dtype"})
+        if coding not in CODINGS:
+            raise ValueError(f"coding is one of {CODINGS}; got {coding!r}.")
         self.image_size = tuple(int(side) for side in image_size)
-        self._anchors = anchors(*self.image_size)
+        self.coding, self.sizes, self.ratios = coding, tuple(map(tuple, sizes)), tuple(ratios)
+        self._anchors = anchors(*self.image_size, self.sizes, self.ratios)
 
-    def call(self, deltas):
-        boxes = box_coding.decode(ops.cast(deltas, "float32"), ops.convert_to_tensor(self._anchors))
+    def call(self, codes):
+        codes, reference = ops.cast(codes, "float32"), ops.convert_to_tensor(self._anchors)
+        if self.coding == "deltas":
+            boxes = box_coding.decode(codes, reference)
+        else:
+            center = 0.5 * (reference[:, :2] + reference[:, 2:])
+            size = ops.tile(reference[:, 2:] - reference[:, :2], (1, 2))
+            distances = codes * size
+            boxes = ops.concatenate([center - distances[..., :2], center + distances[..., 2:]], axis=-1)
         height, width = (float(side) for side in self.image_size)
         return ops.clip(boxes, 0.0, ops.convert_to_tensor([width, height, width, height], "float32"))
 
@@ -106,7 +123,19 @@ class AnchorBoxes(keras.layers.Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "image_size": self.image_size}
+        return {**super().get_config(), "image_size": self.image_size, "coding": self.coding,
+                "sizes": self.sizes, "ratios": self.ratios}  # fmt: skip
+
+
+def checked_size(backbone):
+    """(height, width) of `backbone`'s input: fixed multiples of 32, as torchvision pads to."""
+    height, width = backbone.input_shape[1:3]
+    if height is None or width is None or height % retinanet.SIZE_MULTIPLE or width % retinanet.SIZE_MULTIPLE:
+        raise ValueError(
+            f"The input's height and width must be fixed multiples of {retinanet.SIZE_MULTIPLE} "
+            f"(torchvision pads its batch to them); got {backbone.input_shape[1:3]}."
+        )
+    return height, width
 
 
 def retinanet_model(
@@ -125,12 +154,7 @@ def retinanet_model(
     `training=False`: torchvision's detectors keep its BatchNorm frozen."""
     if variant not in VARIANTS:
         raise ValueError(f"Unknown RetinaNet variant {variant!r}; known: {sorted(VARIANTS)}.")
-    height, width = backbone.input_shape[1:3]
-    if height is None or width is None or height % retinanet.SIZE_MULTIPLE or width % retinanet.SIZE_MULTIPLE:
-        raise ValueError(
-            f"The input's height and width must be fixed multiples of {retinanet.SIZE_MULTIPLE} "
-            f"(torchvision pads its batch to them); got {backbone.input_shape[1:3]}."
-        )
+    checked_size(backbone)
     extra_from, groups = VARIANTS[variant]["extra_from"], VARIANTS[variant]["groups"]
     inputs, features = image_features(backbone, "torch", pretrained=True)
     pyramid = retinanet.feature_pyramid(features, FILTERS, extra_from=extra_from, symmetric_padding=True)

@@ -98,6 +98,13 @@ class DetectionTask(DetectionOptions, ImageTask):
             f"--{name.replace('_', '-')}" for name in ("head_filters", "head_depth", "box_weight")
             if getattr(self, name) != getattr(DetectionOptions, name)
         ]  # fmt: skip
+        if not kr.get_spec(config.model).recipe:
+            raise ConfigError(
+                f"Fine-tuning {config.model} needs its own training loss, which keras_resnets does not have "
+                "yet: pick retinanet_resnet50_fpn or retinanet_resnet50_fpn_v2, or use it for prediction "
+                "(apps/predict.py) as it is.",
+                "model",
+            )
         if changed:
             raise ConfigError(
                 f"{config.model} is a pretrained detector with torchvision's head and loss, so "

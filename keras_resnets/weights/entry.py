@@ -12,6 +12,7 @@ resolution it was evaluated at. Layouts:
     akamaster_cifar  akamaster/pytorch_resnet_cifar10's CIFAR ResNets (classifier `linear`)
     tv_segmentation  torchvision's DeepLabV3 / FCN segmenters (backbone, classifier, aux_classifier)
     tv_retinanet     torchvision's RetinaNet v1/v2 (backbone.body/backbone.fpn/head names)
+    tv_fcos          torchvision's FCOS (the same, with flat head towers and a centre-ness output)
 
 Every layout but `keras_h5` is converted by `keras_resnets.convert` on first use.
 """

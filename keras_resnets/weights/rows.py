@@ -80,6 +80,8 @@ ROWS = [
                     classes=91, resolution=800, labels="coco", published="COCO val2017 box AP 36.4 (torchvision)"),
     torchvision_row("retinanet_resnet50_fpn_v2", "retinanet_resnet50_fpn_v2_coco-5905b1c5.pth", "tv_coco", layout="tv_retinanet",
                     classes=91, resolution=800, labels="coco", published="COCO val2017 box AP 41.5 (torchvision)"),
+    torchvision_row("fcos_resnet50_fpn", "fcos_resnet50_fpn_coco-99b0c9b7.pth", "tv_coco", layout="tv_fcos",
+                    classes=91, resolution=800, labels="coco", published="COCO val2017 box AP 39.2 (torchvision)"),
     # timm `<model>.<tag>` on Hugging Face, at its evaluation resolution
     timm_row("resnet18", "resnet18.a1_in1k", 288),
     timm_row("resnet18", "resnet18.a2_in1k", 288),
