@@ -171,6 +171,7 @@ def test_v2_matches_torchvision(detection_reference, converted):
     assert counts["params"] == 38_198_935  # torchvision's published figure (plain BatchNorm)
 
 
+@pytest.mark.backend  # its scores and box coding are new ops: checked on every backend
 def test_fcos_matches_torchvision(detection_reference, converted):
     model = converted(FCOS)
     check_against_torchvision(FCOS, detection_reference, model)
