@@ -29,34 +29,32 @@ _OUTPUTS = {"class_output": "head.classification_head.cls_logits", "box_output":
 _TOWER = re.compile(r"(class|box)_(conv|norm)(\d+)$")
 
 
-def retinanet_prefix(layer_name, spec):
-    """The torch module of one of our layers; `spec` is the task model's (its backbone's
-    spec decides the ResNet names)."""
-    if layer_name in _FPN:
-        return _FPN[layer_name]
-    if layer_name in _OUTPUTS:
-        return _OUTPUTS[layer_name]
-    tower = _TOWER.fullmatch(layer_name)
-    if tower:
-        head, kind, index = tower.groups()
-        return f"{_HEADS[head]}.conv.{int(index) - 1}.{int(kind == 'norm')}"
-    inner = resnet_prefix(layer_name, spec.backbone)
-    return None if inner is None else f"backbone.body.{inner}"
+def head_prefixes(outputs, tower_module):
+    """A `torch_prefix(layer_name, spec)` for torchvision's detection heads: `outputs` names
+    the output convs, `tower_module(index, is_norm)` the tower's conv or norm `index` (from 1)
+    inside `head.*_head.conv`; the pyramid and the backbone are named as in every detector."""
+
+    def prefix(layer_name, spec):
+        if layer_name in _FPN:
+            return _FPN[layer_name]
+        if layer_name in outputs:
+            return outputs[layer_name]
+        tower = _TOWER.fullmatch(layer_name)
+        if tower:
+            head, kind, index = tower.groups()
+            return f"{_HEADS[head]}.conv.{tower_module(int(index), kind == 'norm')}"
+        inner = resnet_prefix(layer_name, spec.backbone)
+        return None if inner is None else f"backbone.body.{inner}"
+
+    return prefix
 
 
-# FCOS's towers are flat Sequentials (conv, GroupNorm, ReLU, ...), its box head has two outputs.
-_FCOS_OUTPUTS = {**_OUTPUTS, "box_ctrness_output": "head.regression_head.bbox_ctrness"}
-
-
-def fcos_prefix(layer_name, spec):
-    if layer_name in _FCOS_OUTPUTS:
-        return _FCOS_OUTPUTS[layer_name]
-    tower = _TOWER.fullmatch(layer_name)
-    if tower:
-        head, kind, index = tower.groups()
-        return f"{_HEADS[head]}.conv.{3 * (int(index) - 1) + int(kind == 'norm')}"
-    return retinanet_prefix(layer_name, spec)
-
-
+# RetinaNet's towers hold Conv2dNormActivation modules (v2: conv, GroupNorm); FCOS's are flat
+# Sequentials (conv, GroupNorm, ReLU, ...) and its box head has a second output.
+retinanet_prefix = head_prefixes(_OUTPUTS, lambda index, is_norm: f"{index - 1}.{int(is_norm)}")
+fcos_prefix = head_prefixes(
+    {**_OUTPUTS, "box_ctrness_output": "head.regression_head.bbox_ctrness"},
+    lambda index, is_norm: f"{3 * (index - 1) + int(is_norm)}",
+)
 retinanet_mapping = by_prefix(retinanet_prefix, head_keys=())
 fcos_mapping = by_prefix(fcos_prefix, head_keys=())
