@@ -16,7 +16,8 @@ in its runtime. dependencies: the packages, checked up front. checks: the compar
 its bounds. quantization: whether a quantized file is quantized. report: sizes, timings,
 the table. exporter: `export`, `export_all` (a training run's export) and the TensorFlow
 subprocess for JAX/PyTorch models (`__main__`). metadata: MediaPipe Tasks metadata in the
-`.tflite` files and `mediapipe_runner`, running them through MediaPipe. predictor: loading an exported `.keras` or
+`.tflite` files and `mediapipe_runner`, running them through MediaPipe (one `mediapipe_<task>`
+module per task, `mediapipe_base` what they share). predictor: loading an exported `.keras` or
 `.tflite` file with its labels for inference. torch_onnx: ONNX of grouped convolutions.
 
 Names are resolved on first use (PEP 562), so reading the formats or the bounds (a command

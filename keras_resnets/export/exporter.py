@@ -228,10 +228,7 @@ def _write_metadata(path, plan, reference):
     if "skipped" in plan:
         log.warning("%s has no MediaPipe metadata: %s.", path.name, plan["skipped"])
         return {"written": False, "reason": plan["skipped"]}
-    written = metadata_lib.write(
-        path, plan["task"], metadata_lib.ModelInfo(**plan["info"]), plan["labels"],
-        probabilities=metadata_lib.output_is_probabilities(reference[0]),
-    )  # fmt: skip
+    written = metadata_lib.write(path, plan["task"], metadata_lib.ModelInfo(**plan["info"]), plan["labels"], reference)
     return {"written": True, **written}
 
 

@@ -1,0 +1,153 @@
+"""What every MediaPipe task module of the export shares: errors, the model record, the
+writers' import (with the shim below), label checks, and closing a task at exit.
+
+MediaPipe 1.2.2's wheel lacks the compiled `_pywrap_metadata_version` that its metadata
+populator imports for one call (the oldest metadata parser that reads a buffer); `_shim`
+provides it from the schema's own version table for the members our writers use.
+"""
+
+import dataclasses
+import sys
+import threading
+import types
+from pathlib import Path
+
+from keras_resnets.export.formats import LABELS_FILE
+
+INSTALL = "pip install mediapipe==1.2.2"
+
+
+class MetadataError(ValueError):
+    """Metadata cannot be written correctly for this model (the message says what to do)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    """What the metadata says about the model (name, description, version, license)."""
+
+    name: str
+    description: str = ""
+    version: str = ""
+    license: str = ""
+    author: str = "keras_resnets"
+
+
+def _shim():
+    """Registers MediaPipe's missing `_pywrap_metadata_version` (see the module docstring)."""
+    name = "mediapipe.tasks.cc.metadata.python._pywrap_metadata_version"
+    if name in sys.modules:
+        return
+    try:
+        import importlib
+
+        importlib.import_module(name)
+        return
+    except ImportError:
+        pass
+    module = types.ModuleType(name)
+    module.GetMinimumMetadataParserVersion = _minimum_parser_version
+    for parent in ("mediapipe.tasks.cc", "mediapipe.tasks.cc.metadata", "mediapipe.tasks.cc.metadata.python"):
+        sys.modules.setdefault(parent, types.ModuleType(parent))
+    sys.modules[name] = module
+
+
+def _minimum_parser_version(buffer):
+    """The oldest metadata parser version that reads `buffer` (metadata_schema.fbs's
+    version notes): 1.0.0 unless it uses a member added later; a member this does not know
+    is refused rather than under-reported."""
+    from mediapipe.tasks.metadata import metadata_schema_py_generated as fb
+
+    metadata = fb.ModelMetadataT.InitFromObj(fb.ModelMetadata.GetRootAsModelMetadata(bytes(buffer), 0))
+    versions = ["1.0.0"]
+    files = list(metadata.associatedFiles or [])
+    for graph in metadata.subgraphMetadata or []:
+        files += graph.associatedFiles or []
+        if graph.inputProcessUnits or graph.outputProcessUnits:
+            versions.append("1.1.0")
+        if graph.inputTensorGroups or graph.outputTensorGroups:
+            versions.append("1.2.0")
+        if getattr(graph, "customMetadata", None):
+            versions.append("1.5.0")
+        for tensor in (graph.inputTensorMetadata or []) + (graph.outputTensorMetadata or []):
+            files += tensor.associatedFiles or []
+            if tensor.content and tensor.content.contentPropertiesType not in (
+                fb.ContentProperties.NONE, fb.ContentProperties.FeatureProperties, fb.ContentProperties.ImageProperties,
+            ):  # fmt: skip
+                raise NotImplementedError("metadata with audio or bounding-box content: extend _minimum_parser_version")
+    for file in files:
+        if file.type == fb.AssociatedFileType.VOCABULARY:
+            versions.append("1.0.1")
+        if file.type == fb.AssociatedFileType.SCANN_INDEX_FILE:
+            versions.append("1.4.0")
+        if file.version:
+            versions.append("1.4.1")
+    return max(versions, key=lambda v: tuple(map(int, v.split("."))))
+
+
+def writers():
+    """MediaPipe's `metadata_info` and `metadata_writer` modules."""
+    _shim()
+    from mediapipe.tasks.python.metadata.metadata_writers import metadata_info, metadata_writer
+
+    return metadata_info, metadata_writer
+
+
+def new_writer(model_buffer, info):
+    """A MetadataWriter for `model_buffer` holding `info`'s general record."""
+    metadata_info, metadata_writer = writers()
+    writer = metadata_writer.MetadataWriter.create(model_buffer)
+    # add_general_info knows name and description only; the record also holds version,
+    # author and license.
+    writer.add_general_info(info.name, info.description)
+    writer._general_md = metadata_info.GeneralMd(
+        name=info.name, version=info.version, description=info.description, author=info.author,
+        licenses=info.license,
+    )  # fmt: skip
+    return writer
+
+
+def populate(writer):
+    """The model bytes with the metadata `writer` holds."""
+    content = writer.populate()[0]
+    writer._temp_folder.cleanup()  # now: its __del__ fails when left to interpreter shutdown
+    writer.__class__ = _Populated
+    return content
+
+
+class _Populated:
+    """A used MetadataWriter: nothing left to clean up."""
+
+
+def check_labels(labels, outputs):
+    """Refuses class names whose count is not the model's number of outputs."""
+    if labels is not None and len(labels) != outputs:
+        raise MetadataError(
+            f"{len(labels)} class names for a model with {outputs} outputs: give one name per output, in output "
+            f"order (class_names, or {LABELS_FILE} beside the file), or none (MediaPipe then returns indices)."
+        )
+
+
+def labels_for(path, outputs, labels):
+    """The class names for a file with `outputs` scores: `labels`, else the export folder's
+    `labels.txt`."""
+    if labels is None and (Path(path).parent / LABELS_FILE).exists():
+        labels = (Path(path).parent / LABELS_FILE).read_text().splitlines()
+    check_labels(labels, outputs)
+    return labels
+
+
+def close_before_shutdown(task):
+    """Closes a MediaPipe task at exit if its user did not. MediaPipe closes through a thread
+    pool that stops before `atexit` handlers run (and its `__del__` then fails noisily), so
+    this hooks in where that pool is stopped: threading's exit hooks, which run last-in
+    first-out, so this one before the pool's."""
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        register(task.close)
+
+
+def require_mediapipe():
+    import importlib.util
+
+    if importlib.util.find_spec("mediapipe") is None:
+        raise ImportError(f"Running a .tflite through MediaPipe needs mediapipe: `{INSTALL}`.")
