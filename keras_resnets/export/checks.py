@@ -20,7 +20,6 @@ import dataclasses
 import numpy as np
 
 DEFAULT_TOLERANCE = 1e-3
-FLOAT_MEDIAPIPE_AGREEMENT = 0.99  # MediaPipe's top-1 against Keras, float files
 
 
 class ExportVerificationError(RuntimeError):
@@ -101,19 +100,3 @@ def check_outputs(outputs, reference, bounds, quantize, labels=None):
     if problems:
         check["error"] = ", ".join(problems)
     return check
-
-
-def check_mediapipe(outputs, reference, litert_check, quantize, names=None, labels=None):
-    """A classification `.tflite` run through MediaPipe Tasks against the Keras model: top-1
-    agreement at least 99% for float files, for quantized ones at least what LiteRT's
-    interpreter measured for the same file; `names` (index -> name MediaPipe returned) must
-    be the class names `labels` when the file carries them."""
-    agreement = compare(outputs, reference, np.inf)["top1_agreement"]
-    least = FLOAT_MEDIAPIPE_AGREEMENT if quantize is None else litert_check["top1_agreement"]
-    problems = [f"MediaPipe top-1 agreement {agreement:.2%} < {least:.2%}"] if agreement < least else []
-    if labels is not None and names != dict(enumerate(labels)):
-        problems.append(f"MediaPipe returned names {dict(list(names.items())[:3])}..., not the class names")
-    result = {"ok": not problems, "top1_agreement": agreement, "least": least, "names": bool(names)}
-    if problems:
-        result["error"] = "; ".join(problems)
-    return result

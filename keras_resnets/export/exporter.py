@@ -237,7 +237,7 @@ def _verify_mediapipe(artifact, path, row, request, images, reference):
     run = metadata_lib.mediapipe_runner(path, request.tflite_metadata["task"])
     try:
         outputs = runners.run_batched(run, images)
-        check = checks.check_mediapipe(
+        check = metadata_lib.TASKS[request.tflite_metadata["task"]].check(
             outputs, reference, row["check"], artifact.quantize, dict(run.names), request.tflite_metadata["labels"]
         )
         return {**check, **report.speed(run, images, request.timing_runs)}

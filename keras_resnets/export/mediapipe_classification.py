@@ -5,6 +5,9 @@ import os
 import numpy as np
 
 from keras_resnets.export import mediapipe_base as base
+from keras_resnets.export.checks import compare
+
+FLOAT_AGREEMENT = 0.99  # MediaPipe's top-1 against Keras, float files
 
 
 def output_is_probabilities(scores):
@@ -64,3 +67,19 @@ def runner(path):
     run.close = classifier.close  # idempotent
     base.close_before_shutdown(classifier)
     return run
+
+
+def check(outputs, reference, litert_check, quantize, names=None, labels=None):
+    """MediaPipe's scores against the Keras model: top-1 agreement at least 99% for float
+    files, for quantized ones at least what LiteRT's interpreter measured for the same file;
+    `names` (index -> name MediaPipe returned) must be the class names `labels` when the
+    file carries them."""
+    agreement = compare(outputs, reference, np.inf)["top1_agreement"]
+    least = FLOAT_AGREEMENT if quantize is None else litert_check["top1_agreement"]
+    problems = [f"MediaPipe top-1 agreement {agreement:.2%} < {least:.2%}"] if agreement < least else []
+    if labels is not None and names != dict(enumerate(labels)):
+        problems.append(f"MediaPipe returned names {dict(list(names.items())[:3])}..., not the class names")
+    result = {"ok": not problems, "top1_agreement": agreement, "least": least, "names": bool(names)}
+    if problems:
+        result["error"] = "; ".join(problems)
+    return result

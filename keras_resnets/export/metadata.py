@@ -34,6 +34,8 @@ class TaskMetadata:
     # (path, model bytes, LiteRT interpreter, ModelInfo, labels, reference outputs) -> (model bytes, record)
     write: Optional[Callable]
     run: Optional[Callable]  # (path) -> images -> list of outputs
+    # (MediaPipe's outputs, the Keras model's, LiteRT's check row, quantize, names, labels) -> {"ok", ...}
+    check: Optional[Callable] = None
     missing: str = ""  # why there is no writer yet
 
 
@@ -45,7 +47,9 @@ def _not_yet(task):
 
 
 TASKS = {
-    "classification": TaskMetadata(mediapipe_classification.write, mediapipe_classification.runner),
+    "classification": TaskMetadata(
+        mediapipe_classification.write, mediapipe_classification.runner, mediapipe_classification.check
+    ),
     "detection": TaskMetadata(None, None, _not_yet("detection")),
     "segmentation": TaskMetadata(None, None, _not_yet("segmentation")),
 }
