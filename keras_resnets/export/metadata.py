@@ -50,8 +50,8 @@ TASKS = {
     "classification": TaskMetadata(
         mediapipe_classification.write, mediapipe_classification.runner, mediapipe_classification.check
     ),
-    "detection": TaskMetadata(None, None, _not_yet("detection")),
-    "segmentation": TaskMetadata(None, None, _not_yet("segmentation")),
+    "detection": TaskMetadata(None, None, missing=_not_yet("detection")),
+    "segmentation": TaskMetadata(None, None, missing=_not_yet("segmentation")),
 }
 
 
