@@ -109,8 +109,9 @@ def found_in(detections, others, clear_score):
 def export_check(outputs, reference, bounds, quantize, labels=None):
     """An exported detector's final detections (`OUTPUTS`, from its own in-graph NMS)
     against the Keras model's, image by image and both ways: each detection scoring clear of
-    the score threshold (by more than the tolerance; .05 for quantized files) must be found
-    in the other's, with the same class, box IoU >= .95 and, for float files, its score and
+    the score threshold (by more than the tolerance; .05 for quantized files), and where the
+    other holds the most detections a file keeps, clear of its lowest score by as much, must
+    be found in the other's, with the same class, box IoU >= .95 and, for float files, its score and
     box within `bounds.tolerance` (boxes: times the image side, in pixels).
     `detections_matched` is the fraction found; quantized files must find at least
     `bounds.min_agreement[quantize]` of them. `same_counts`: the fraction of images with
@@ -124,11 +125,16 @@ def export_check(outputs, reference, bounds, quantize, labels=None):
         detections["num_detections"] = np.asarray(detections["num_detections"]).astype(np.int32)
     side = max(float(np.max(theirs["boxes"])), 1.0)  # boxes are clipped to the image
     clear_score = SCORE_THRESHOLD + (bounds.tolerance if quantize is None else 0.05)
+    margin = clear_score - SCORE_THRESHOLD
+    capacity = np.asarray(theirs["scores"]).shape[1]
     found = counted = 0
     differences = []
     for a, b in zip(per_image(mine), per_image(theirs)):
         for detections, others in ((b, a), (a, b)):
-            f, c, d = found_in(detections, others, clear_score)
+            # Where the others hold the most detections a file keeps, one scoring within the
+            # margin of their last kept score may have lost its place to a near tie.
+            floor = float(np.min(others[1])) + margin if len(others[1]) == capacity else clear_score
+            f, c, d = found_in(detections, others, max(clear_score, floor))
             found, counted, differences = found + f, counted + c, differences + d
     agreement = found / counted if counted else 1.0
     score_diff, box_diff = (max(column) for column in zip(*differences))
