@@ -200,13 +200,15 @@ def wait_for(predicate, timeout, process):
 
 def run_events(run_dir):
     """A run folder's TensorBoard events read back with TensorBoard's own reader, as
-    {"train"/"validation": {tag: [(step, value)]}}: a scalar's value is a float, an image's
-    (width, height) as its summary records them."""
+    {"train"/"validation": {tag: [(step, value)]}} (the folders there are): a scalar's value
+    is a float, an image's (width, height) as its summary records them."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.util.tensor_util import make_ndarray
 
     events = {}
     for name in ("train", "validation"):
+        if not (run_dir / name).is_dir():
+            continue
         reader = EventAccumulator(str(run_dir / name), size_guidance={"tensors": 0})  # 0: keep every event
         reader.Reload()
         tags = {}

@@ -177,6 +177,8 @@ def train(task, config, model, data, chief=True, events=None):
         compile_for(current)
         checkpoints.restore(run_dir, model, state)
         start, history = state["epoch"], state["history"]
+        if events:
+            events.rewind(start, steps)
         log.info(
             "Resuming %s after epoch %d (phase %s, optimizer step %d).",
             run_dir, start, current.name, state["optimizer_step"],

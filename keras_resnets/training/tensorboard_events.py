@@ -18,10 +18,10 @@ metric in the same chart), with Keras' tags:
   the task's evaluation plots, tag: the file name without `.png`), at the last epoch.
 
 Events are flushed after every epoch, before its checkpoint, so a checkpointed epoch has
-its events on disk. A killed run leaves events of the epoch it was in; resuming writes that
-epoch's steps again into a new event file in the same folders, and TensorBoard's reader,
-seeing a step go back, drops the older values of those tags from that step on. Only the chief
-process writes (`distribute.is_chief`); `overwrite` deletes the folders with the checkpoints.
+its events on disk. A killed run leaves events of the epoch it was in; a resumed run first
+drops those (`rewind`), then writes that epoch again into a new event file in the same
+folders, so every step is there once. Only the chief process writes (`distribute.is_chief`);
+`overwrite` deletes the folders with the checkpoints.
 
 Not `keras.callbacks.TensorBoard`: its batch counter restarts at 0 at every `fit`, which this
 training calls once per phase and once per resume, so the steps of phase 2 and of a resumed run
@@ -31,6 +31,7 @@ backend: TensorFlow is installed with the apps), whose summaries need the `tenso
 """
 
 import importlib.util
+import os
 import shutil
 from pathlib import Path
 
@@ -77,10 +78,40 @@ class RunEvents(keras.callbacks.Callback):
         self.epoch_picture = epoch_picture
         # "predictions_epoch{epoch:03d}.png": one tag, "predictions_epoch", over the epochs
         self.epoch_tag = epoch_picture and Path(epoch_picture).stem.split("{")[0]
-        self.writers = {name: tf.summary.create_file_writer(str(self.run_dir / name)) for name in WRITERS}
+        self.writers = {}  # opened on first use, after `rewind`
+
+    def _writer(self, name):
+        if name not in self.writers:
+            self.writers[name] = self.tf.summary.create_file_writer(str(self.run_dir / name))
+        return self.writers[name]
+
+    def rewind(self, epoch, steps_per_epoch):
+        """Drops from the folders' event files what a killed run wrote after its last
+        checkpoint, `epoch`: the resumed run writes those steps again, and TensorBoard's
+        readers would show both (TensorBoard's Python reader drops out-of-order steps only
+        from files older than the `tf.summary` ones). Call before anything is written."""
+        tf = self.tf
+        for path in sorted(p for name in WRITERS for p in (self.run_dir / name).glob("events.out.tfevents.*")):
+            kept, dropped = [], False
+            try:
+                for record in tf.data.TFRecordDataset(str(path)):
+                    event = tf.compat.v1.Event.FromString(record.numpy())
+                    per_step = any(v.tag.startswith("batch_") for v in event.summary.value)
+                    if event.step > (epoch * steps_per_epoch if per_step else epoch):
+                        dropped = True
+                    else:
+                        kept.append(record)
+            except tf.errors.DataLossError:  # a record cut short by the kill
+                dropped = True
+            if dropped:
+                tmp = path.with_name(f".tmp-{path.name}")
+                with tf.io.TFRecordWriter(str(tmp)) as out:
+                    for record in kept:
+                        out.write(record.numpy())
+                os.replace(tmp, path)
 
     def _scalars(self, writer, values, step):
-        with self.writers[writer].as_default():
+        with self._writer(writer).as_default():
             for name, value in values.items():
                 self.tf.summary.scalar(name, value, step=step)
 
@@ -115,13 +146,13 @@ class RunEvents(keras.callbacks.Callback):
         """The PNG files `names` of the run folder as images at `step` (tag: the name
         without `.png`, or `tag`); a name that is not there is skipped."""
         tf = self.tf
-        with self.writers["train"].as_default():
+        with self._writer("train").as_default():
             for name in names:
                 path = self.run_dir / name
                 if path.exists():
                     image = tf.io.decode_png(tf.io.read_file(str(path)), channels=3)
                     tf.summary.image(tag or Path(name).stem, image[None], step=step)
-        self.writers["train"].flush()
+        self._writer("train").flush()
 
     def finish(self, plots, step):
         """Writes the run's `plots` (PNG names in the run folder) but the epoch pictures,
