@@ -196,3 +196,24 @@ def wait_for(predicate, timeout, process):
             raise AssertionError(f"run ended early:\n{process.communicate()[1][-3000:]}")
         time.sleep(0.05)
     raise AssertionError("timed out")
+
+
+def run_events(run_dir):
+    """A run folder's TensorBoard events read back with TensorBoard's own reader, as
+    {"train"/"validation": {tag: [(step, value)]}} (the folders there are): a scalar's value
+    is a float, an image's (width, height) as its summary records them."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util.tensor_util import make_ndarray
+
+    events = {}
+    for name in ("train", "validation"):
+        if not (run_dir / name).is_dir():
+            continue
+        reader = EventAccumulator(str(run_dir / name), size_guidance={"tensors": 0})  # 0: keep every event
+        reader.Reload()
+        tags = {}
+        for tag in reader.Tags()["tensors"]:
+            values = [(e.step, make_ndarray(e.tensor_proto)) for e in reader.Tensors(tag)]
+            tags[tag] = [(s, (int(v[0]), int(v[1])) if v.dtype == object else float(v)) for s, v in values]
+        events[name] = tags
+    return events

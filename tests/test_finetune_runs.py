@@ -3,7 +3,8 @@
 - TensorFlow: a pretrained-file run (head phase, then fine-tuning), export checks, predict.py;
 - JAX (subprocess): a scratch run with mixup and mixed precision, exported via TensorFlow;
 - a run killed with SIGKILL mid-epoch resumes from its last checkpoint and optimizer step;
-- a wrong exported artifact makes the app exit non-zero.
+- a wrong exported artifact makes the app exit non-zero;
+- the TensorBoard events of these runs, read back with TensorBoard's reader (only the chief writes).
 """
 
 import dataclasses
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 
 import keras_resnets as kr
-from helpers import ROOT, app_env, load_app, shared_data, wait_for
+from helpers import ROOT, app_env, load_app, run_events, shared_data, wait_for
 from keras_resnets.export import artifacts, formats
 
 finetune = load_app("finetune")
@@ -55,6 +56,7 @@ def test_tensorflow_run_two_phases_export_and_predict(tmp_path, capsys):
     assert metrics["train_images_per_s"] > 0 and metrics["wall_time_s_this_invocation"] > 0
     for name in ("curves.png", "confusion_matrix.png"):
         assert (run_dir / name).stat().st_size > 1000
+    assert_two_phase_events(run_dir, metrics)
     assert "test confusion matrix" in out.out
     checks = metrics["export"]["checks"]
     assert set(checks) == {"keras", "saved_model", "tflite"}
@@ -70,6 +72,24 @@ def test_tensorflow_run_two_phases_export_and_predict(tmp_path, capsys):
     assert len(lines) == 2 and all(line.startswith(str(image)) for line in lines)
     # Same input pipeline and weights: both files give the same top-2 names.
     assert lines[0].split(": ")[1].split()[::2] == lines[1].split(": ")[1].split()[::2]
+
+
+def assert_two_phase_events(run_dir, metrics):
+    """5 steps per phase: the steps run on through the second phase, whose fresh optimizer
+    starts its warm-up again from 0 towards finetune_lr (lr / 10)."""
+    events = run_events(run_dir)
+    train, validation = events["train"], events["validation"]
+    assert [s for s, _ in train["batch_loss"]] == list(range(1, 11))
+    rates = dict(train["batch_learning_rate"])
+    assert sorted(rates) == list(range(1, 11)) and rates[1] == rates[6] == 0.0
+    lr = metrics["options"]["lr"]
+    assert max(rates[s] for s in range(1, 6)) == pytest.approx(lr)
+    assert max(rates[s] for s in range(6, 11)) == pytest.approx(lr / 10)
+    history = metrics["history"]
+    assert train["epoch_loss"] == [(h["epoch"], pytest.approx(h["loss"])) for h in history]
+    assert validation["epoch_accuracy"] == [(h["epoch"], pytest.approx(h["val_accuracy"])) for h in history]
+    assert [s for s, _ in train["epoch_img_per_s"]] == [1, 2] and all(v > 0 for _, v in train["epoch_img_per_s"])
+    assert train["confusion_matrix"] == [(2, (500, 500))] and [s for s, _ in train["curves"]] == [2]
 
 
 @pytest.mark.slow
@@ -128,6 +148,11 @@ def test_killed_run_resumes_from_last_checkpoint(tmp_path):
     assert (final["epoch"], final["optimizer_step"]) == (epochs, epochs * steps)
     assert [h["epoch"] for h in metrics_of(run_dir)["history"]] == list(range(1, epochs + 1))
     assert not list(run_dir.glob(".tmp-*"))
+    # The resumed run writes into the same folders: each step once, the killed epoch's rewritten.
+    events = run_events(run_dir)
+    assert len(list((run_dir / "train").glob("events.out.tfevents.*"))) == 2
+    assert [s for s, _ in events["train"]["batch_loss"]] == list(range(1, epochs * steps + 1))
+    assert [s for s, _ in events["validation"]["epoch_loss"]] == list(range(1, epochs + 1))
 
 
 def test_wrong_exported_artifact_fails_the_run(tmp_path, capsys, monkeypatch):
@@ -144,10 +169,26 @@ def test_wrong_exported_artifact_fails_the_run(tmp_path, capsys, monkeypatch):
     code = finetune.main(list(map(str, [
         "--data-dir", mini, *TINY, "--weights", "none", "--epochs", "1", "--steps-per-epoch", "1",
         "--run-name", "wrong", "--output-dir", tmp_path / "runs",
-        "--export-dir", tmp_path / "export", "--export-images", "8", "--quiet",
+        "--export-dir", tmp_path / "export", "--export-images", "8", "--quiet", "--no-tensorboard",
     ])))  # fmt: skip
     err = capsys.readouterr().err
     assert code == finetune.EXIT_EXPORT
     assert "export check failed" in err and "tflite" in err
     checks = metrics_of(tmp_path / "runs" / "wrong")["export"]
     assert "tflite" in checks["error"] and "saved_model" not in checks["error"]
+    assert not (tmp_path / "runs" / "wrong" / "train").exists()  # --no-tensorboard
+
+
+def test_only_the_chief_writes_events(tmp_path, monkeypatch):
+    from keras_resnets.training import distribute
+
+    monkeypatch.setattr(distribute, "is_chief", lambda: False)
+    run_dir = tmp_path / "runs" / "worker"
+    run_dir.mkdir(parents=True)  # the chief's, on a shared disk: the worker's evaluation draws into it
+    code = finetune.main(list(map(str, [
+        "--data-dir", shared_data("flowers-mini"), *TINY, "--weights", "none", "--epochs", "1",
+        "--steps-per-epoch", "1", "--run-name", "worker", "--output-dir", tmp_path / "runs", "--no-export", "--quiet",
+    ])))  # fmt: skip
+    assert code == 0
+    assert not (run_dir / "train").exists() and not (run_dir / "validation").exists()
+    assert not (run_dir / "checkpoint.json").exists()  # nor any other file of the chief's

@@ -10,11 +10,11 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import ROOT, shared_data
+from helpers import ROOT, run_events, shared_data
 from keras_resnets.export import load_predictor
 from keras_resnets.tasks import classification_data as data
 from keras_resnets.tasks.classification import ClassificationTask
-from keras_resnets.training import ConfigError, DataError, RunConfig, progress, resolve, run
+from keras_resnets.training import ConfigError, DataError, RunConfig, progress, resolve, run, tensorboard_events
 from keras_resnets.training import config as config_lib
 
 
@@ -51,6 +51,27 @@ def test_run_from_python_returns_what_it_writes(tmp_path, capsys):
     with pytest.raises(ConfigError, match="no run to resume") as caught:
         run(task, dataclasses.replace(config, run_name="other", resume=True))
     assert caught.value.option == "resume"
+
+
+def test_a_resumed_run_rewinds_what_its_killed_run_wrote_after_the_checkpoint(tmp_path):
+    """5 steps an epoch, killed in epoch 2 after step 8 and after a last record that the kill
+    cut short; the checkpoint is of epoch 1: steps 6-8, and epoch 2's loss, go."""
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(str(tmp_path / "train"))
+    with writer.as_default():
+        for step in range(1, 9):
+            tf.summary.scalar("batch_loss", 1.0 / step, step=step)
+        for epoch in (1, 2):
+            tf.summary.scalar("epoch_loss", float(epoch), step=epoch)
+    writer.close()
+    (path,) = (tmp_path / "train").glob("events.out.tfevents.*")
+    with open(path, "ab") as f:
+        f.write(path.read_bytes()[-60:-20])  # the start of a record, no more
+    tensorboard_events.RunEvents(tmp_path).rewind(1, 5)
+    events = run_events(tmp_path)["train"]
+    assert events["batch_loss"] == [(s, pytest.approx(1.0 / s)) for s in range(1, 6)]
+    assert events["epoch_loss"] == [(1, 1.0)]
 
 
 def test_resolve_fills_defaults_in_a_new_config():

@@ -25,7 +25,10 @@ training curves, and the verified export. A task supplies the rest by subclassin
 - `export_examples(data, config)`: real model inputs on which every exported artifact is
   checked against the Keras model; `labels(data)`: names of the outputs (`labels.txt`);
 - optional: `callbacks(model, data, config, run_dir)`: extra Keras callbacks for every
-  training phase (e.g. pictures of predictions after each epoch); none by default.
+  training phase (e.g. pictures of predictions after each epoch); none by default. A
+  picture they draw into the run folder after every epoch is named by `epoch_picture` (a
+  file name with `{epoch}`, such as `EPOCH_PICTURE`), so that the run's TensorBoard events
+  carry it too.
 - optional: `export_model(model, config)`: the model to export, made from the trained one
   (e.g. a detector with its decoding on top; the task may also write files of its own
   into `config.export_dir`), and `export_check()`: a module-level function replacing
@@ -53,6 +56,9 @@ import dataclasses
 import os
 from typing import ClassVar
 
+# The picture of predictions on fixed validation images that a task draws after each epoch.
+EPOCH_PICTURE = "predictions_epoch{epoch:03d}.png"
+
 
 @dataclasses.dataclass
 class Evaluation:
@@ -67,6 +73,7 @@ class Task(abc.ABC):
     identity: ClassVar[tuple] = ()
     curves: ClassVar[tuple] = (("loss", "loss"),)
     agreement: ClassVar[tuple] = ("top1_agreement", "top-1 agreement")
+    epoch_picture: ClassVar = None
 
     def options(self):
         """The options that define a run, as JSON values."""

@@ -26,7 +26,7 @@ import keras_resnets as kr
 from keras_resnets.heads import retinanet, torchvision_retinanet
 from keras_resnets.heads.torchvision_retinanet_loss import TorchvisionRetinaNetLoss
 from keras_resnets.metrics import coco_map
-from keras_resnets.tasks import Evaluation, data_summary
+from keras_resnets.tasks import EPOCH_PICTURE, Evaluation, data_summary
 from keras_resnets.tasks import detection_data as data
 from keras_resnets.tasks import detection_report as report
 from keras_resnets.tasks.data import SPLITS
@@ -51,6 +51,7 @@ class DetectionTask(DetectionOptions, ImageTask):
 
     skipped_what = "unusable annotations or images"
     agreement = ("detections_matched", "detections found again")
+    epoch_picture = EPOCH_PICTURE  # drawn by `report.EpochReport`
 
     # Both cut each split to max_images themselves, so that its ground truth matches.
     def read_folder(self, config):

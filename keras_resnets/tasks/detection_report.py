@@ -10,6 +10,7 @@ import numpy as np
 
 from keras_resnets.heads.nms import SCORE_THRESHOLD
 from keras_resnets.metrics import coco_map
+from keras_resnets.tasks import EPOCH_PICTURE
 from keras_resnets.tasks.letterbox import boxes_to_original, content_size
 from keras_resnets.training.plots import pyplot
 
@@ -225,6 +226,6 @@ class EpochReport(keras.callbacks.Callback):
         detections = to_coco(self.decoder.predict_on_batch(images), image_ids, sizes, self.image_size, self.categories)
         plot_detections(
             self.examples, detections, self.val_split.ground_truth, self.class_names,
-            self.run_dir / f"predictions_epoch{epoch + 1:03d}.png",
+            self.run_dir / EPOCH_PICTURE.format(epoch=epoch + 1),
             f"{self.name}: validation images after epoch {epoch + 1} (val mAP@.5 {result['map50'] or 0:.1%})",
         )  # fmt: skip

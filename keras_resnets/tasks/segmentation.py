@@ -22,7 +22,7 @@ from keras import ops
 import keras_resnets as kr
 from keras_resnets.heads import segmentation as heads
 from keras_resnets.metrics.segmentation import VOID
-from keras_resnets.tasks import Evaluation, data_summary
+from keras_resnets.tasks import EPOCH_PICTURE, Evaluation, data_summary
 from keras_resnets.tasks import segmentation_data as data
 from keras_resnets.tasks import segmentation_report as report
 from keras_resnets.tasks.data import SPLITS, limit
@@ -65,6 +65,7 @@ class SegmentationTask(SegmentationOptions, ImageTask):
 
     skipped_what = "unusable image/mask pairs"
     agreement = ("top1_agreement", "per-pixel top-1 agreement")
+    epoch_picture = EPOCH_PICTURE  # drawn by `report.EpochReport`
 
     def read_folder(self, config):
         return limit(data.load_folder(self.data_dir, self.skip_bad), self.max_images)

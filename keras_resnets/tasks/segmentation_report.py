@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from keras_resnets.metrics import segmentation as seg_metrics
+from keras_resnets.tasks import EPOCH_PICTURE
 from keras_resnets.training.plots import pyplot
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,6 @@ class EpochReport(keras.callbacks.Callback):
         log.info("Epoch %d: validation mIoU %.1f%%, pixel accuracy %.1f%%", epoch + 1, 100 * miou, 100 * accuracy)
         draw_predictions(
             self.model, self.examples, self.class_names,
-            self.run_dir / f"predictions_epoch{epoch + 1:03d}.png",
+            self.run_dir / EPOCH_PICTURE.format(epoch=epoch + 1),
             f"{self.model_name}: validation images after epoch {epoch + 1} ({miou:.1%} val mIoU)",
         )  # fmt: skip

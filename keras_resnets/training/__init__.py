@@ -19,6 +19,7 @@ distribute: data parallel (JAX DataParallel, TensorFlow MirroredStrategy) and th
 precision: the dtype policy (mixed_bfloat16 on CPUs, mixed_float16 on GPUs).
 checkpoints: per-epoch checkpoints that survive SIGKILL, and resuming.
 progress: Keras' bar on a terminal, one line per epoch in logs; the images/s rate.
+tensorboard_events: the run's TensorBoard event files (per step, per epoch, pictures).
 plots: the training curves (and matplotlib for the tasks' plots).
 errors: why a run cannot start, naming the option at fault.
 

@@ -49,6 +49,7 @@ ADVICE = {
     "keep_checkpoint": "Pass --overwrite to train it again, or pick another --run-name "
     "(--keep-checkpoint keeps a finished run's checkpoint).",
     "export": "On the command line: --no-export.",
+    "tensorboard": "On the command line: --no-tensorboard.",
     "output_dir": "Pick a folder you can write to with --output-dir.",
     "export_dir": "Pick a folder you can write to with --export-dir, or pass --no-export.",
 }
@@ -136,6 +137,9 @@ def parser(prog, description, task_options):
     add("--quiet", dest="progress", action="store_const", const="lines",
         help="one line per epoch, no progress bar (the default when output is not a terminal)")  # fmt: skip
     add("--log-every-steps", type=int, help="with line output, also a line every this many steps")
+    add("--no-tensorboard", dest="tensorboard", action="store_false",
+        help="write no TensorBoard event files (by default <output-dir>/<run-name>/train/ and validation/; "
+        "tensorboard --logdir <output-dir> shows every run)")  # fmt: skip
     return p, groups
 
 

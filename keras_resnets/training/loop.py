@@ -1,7 +1,8 @@
 """`run(task, config)`: one training run from options to a checked export, for any task.
 
 The run folder `<output_dir>/<run_name>/` holds the checkpoints (see `checkpoints`),
-`curves.png`, the task's plots and `metrics.json`; the export goes to `export_dir`.
+`curves.png`, the task's plots, `metrics.json` and, unless `tensorboard` is off, TensorBoard
+event files (`tensorboard_events`); the export goes to `export_dir`.
 Calling `run` again with the same options (or `resume=True`) continues after the last
 completed epoch, optimizer state and schedule position included. The folder is written only
 once the run really starts (options checked, weights found, data loaded, model built), and
@@ -18,7 +19,7 @@ import numpy as np
 
 from keras_resnets import export
 from keras_resnets.core import analysis
-from keras_resnets.training import checkpoints, distribute, plots, precision, progress, recipe
+from keras_resnets.training import checkpoints, distribute, plots, precision, progress, recipe, tensorboard_events
 from keras_resnets.training.config import resolve
 from keras_resnets.training.options import IDENTITY, IDENTITY_DEFAULTS, check_writable
 from keras_resnets.training.errors import ConfigError
@@ -54,6 +55,8 @@ def _run(task, config):
     check_writable(config)
     if config.export:
         require_export_packages(config.tflite_metadata)
+    if config.tensorboard:
+        tensorboard_events.require()
     run_dir = config.run_dir
     options = {**task.options(), **config.identity()}
     if not config.overwrite:
@@ -76,17 +79,21 @@ def _run(task, config):
             run_dir.mkdir(parents=True, exist_ok=True)
             if config.overwrite:
                 checkpoints.clear(run_dir)
+                tensorboard_events.clear(run_dir)
             checkpoints.check_config(run_dir, options, IDENTITY_DEFAULTS)
+        events = tensorboard_events.RunEvents(run_dir, task.epoch_picture) if chief and config.tensorboard else None
         log.info(
             "Run %s: %s (weights %s, %s preprocessing) at %d px, backend %s, policy %s (%s), %d replica(s).",
             run_dir, config.model, config.weights, config.preprocessing, config.image_size,
             keras.backend.backend(), dtype_policy, precision_reason, replicas,
         )  # fmt: skip
-        history = train(task, config, model, data, chief)
+        history = train(task, config, model, data, chief, events)
     evaluation = task.evaluate(single_device(task, config, data, model, replicas), data, config, run_dir)
     if not chief:
         return evaluation.metrics
     plots.plot_curves(history, run_dir / "curves.png", task.curves)
+    if events:
+        events.finish(["curves.png", *evaluation.plots], len(history))
     if config.progress != "none":
         print(evaluation.summary)
     rates = [h["img/s"] for h in history if h["img/s"] is not None]
@@ -144,9 +151,10 @@ def saved_options(task, config):
     return task.with_options(saved), dataclasses.replace(config, **{k: saved[k] for k in IDENTITY if k in saved})
 
 
-def train(task, config, model, data, chief=True):
+def train(task, config, model, data, chief=True, events=None):
     """Runs (or resumes) every phase; returns the per-epoch history. Only the `chief`
-    writes checkpoints; every process restores the same one."""
+    writes checkpoints; every process restores the same one. `events`: the run's
+    `tensorboard_events.RunEvents`, or None."""
     phases = recipe.plan(
         config.pretrained, config.head_epochs, config.epochs, config.lr, config.finetune_lr,
         config.unfreeze,
@@ -169,6 +177,8 @@ def train(task, config, model, data, chief=True):
         compile_for(current)
         checkpoints.restore(run_dir, model, state)
         start, history = state["epoch"], state["history"]
+        if events:
+            events.rewind(start, steps)
         log.info(
             "Resuming %s after epoch %d (phase %s, optimizer step %d).",
             run_dir, start, current.name, state["optimizer_step"],
@@ -199,8 +209,12 @@ def train(task, config, model, data, chief=True):
             initial_epoch=max(start, phase.start),
             steps_per_epoch=steps,
             validation_data=val_batches,
-            # The checkpoint comes last, so that what the task logs is in its history.
-            callbacks=[*shown, *task_callbacks, checkpoints.Checkpointer(run_dir, phase.name, history, chief)],
+            # The checkpoint comes last, so that what the task logs is in its history and a
+            # checkpointed epoch's events are on disk.
+            callbacks=[
+                *shown, *task_callbacks, *([events] if events else []),
+                checkpoints.Checkpointer(run_dir, phase.name, history, chief),
+            ],
             verbose=verbose,
             shuffle=False,  # the pipeline shuffles
         )

@@ -100,6 +100,8 @@ class RunConfig:
     keep_checkpoint: keep the last checkpoint (weights and optimizer state, about three
         times the model) when the run has finished and its export passed; by default it is
         deleted then, since the exported `model.keras` holds the trained weights.
+    tensorboard: write TensorBoard event files into the run folder (`tensorboard_events`);
+        needs the `tensorboard` package, and a run without it is refused before it starts.
     """
 
     model: Optional[str] = None
@@ -130,6 +132,7 @@ class RunConfig:
     progress: str = "auto"
     log_every_steps: Optional[int] = None
     keep_checkpoint: bool = False
+    tensorboard: bool = True
     drop_path: float = 0.0
     accumulate_steps: int = 1
     distribute: str = "auto"
