@@ -6,6 +6,7 @@
     python apps/export.py --model saved_models/<run>/model.keras --formats tflite --quantize int8 \
         --eval-data ../shared/data/flowers-mini
 
+The work is `keras_resnets.tasks.export_job.ExportJob`, which a notebook can run too.
 `--model` is a registered name (built with `--weights`) or a `.keras` file. The formats go
 to `saved_models/<name>/` (or `--output-dir`): SavedModel, TFLite (float32 and each
 `--quantize` mode), ONNX. Every artifact runs on the `--eval-data` images in its own
@@ -20,18 +21,16 @@ done); 3 an artifact failed its check (it was removed; the report says why).
 """
 
 import argparse
-import dataclasses
 import logging
 import sys
-from pathlib import Path
 
 # Only light modules here: the options are read and checked before Keras and TensorFlow
 # (about 10 s) are imported, so a typo costs nothing (`keras_resnets.export` loads lazily).
 from keras_resnets import export
 from keras_resnets.core.modes import PREPROCESSING_MODES
 from keras_resnets.export import report
+from keras_resnets.tasks.export_job import ExportJob
 from keras_resnets.training import cli
-from keras_resnets.training.options import unwritable
 
 EXIT_USAGE, EXIT_EXPORT = 2, 3
 
@@ -49,22 +48,6 @@ def number(kind, least, what, most=None):
         return value
 
     return parse
-
-
-def path_problems(args):
-    """What is wrong with the paths the options name, checked before any work (after the
-    packages): the data must exist, and the output folder must be writable or makeable
-    where its nearest existing parent is, so that an export never fails at its first write."""
-    problems = [
-        f"{option} {path} does not exist"
-        for option, path in (("--eval-data", args.eval_data), ("--calibration-data", args.calibration_data))
-        if path is not None and not Path(path).exists()
-    ]
-    output = args.output_dir or "saved_models"
-    problem = unwritable(output)
-    if problem:
-        problems.append(f"--output-dir {output} cannot be written: {problem}; choose another folder")
-    return problems
 
 
 def build_parser():
@@ -115,88 +98,25 @@ def build_parser():
     return p
 
 
-def load_model(args):
-    """(model, name, preprocessing mode or None, class names or None), as --model says."""
-    from keras_resnets.export.source import load_model as load
-
-    return load(args.model, args.weights, args.image_size, args.preprocessing)
-
-
-def model_info(args, name):
-    """What the TFLite metadata says of the model: for a registered name, its weights row's
-    source and license."""
-    import keras_resnets as kr
-    from keras_resnets import weights as weights_lib
-    from keras_resnets.export.metadata import ModelInfo
-
-    description, license = f"{name} image classifier (keras_resnets {kr.__version__}).", ""
-    if not str(args.model).endswith(".keras"):
-        row = weights_lib.select(kr.get_spec(args.model), args.weights or weights_lib.DEFAULT).entry
-        if row is not None:  # None: random weights, or a file
-            description += f" Weights {row.tag!r} from {row.source}."
-            license = row.license
-    return ModelInfo(name=name, description=description, version=kr.__version__, license=license)
-
-
-def bounds(args):
-    defaults = export.Bounds()
-    agreement = {q: args.min_agreement / 100 for q in export.QUANTIZATIONS} if args.min_agreement is not None else None
-    drop = {q: args.max_accuracy_drop for q in export.QUANTIZATIONS} if args.max_accuracy_drop is not None else None
-    return dataclasses.replace(
-        defaults, tolerance=args.tolerance,
-        min_agreement=agreement or defaults.min_agreement, max_accuracy_drop=drop or defaults.max_accuracy_drop,
-    )  # fmt: skip
-
-
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    job = ExportJob(**vars(parser.parse_args(argv)))
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     try:
-        export.require(args.formats, tflite_metadata=args.tflite_metadata)  # before building, loading or converting anything
+        export.require(job.formats, tflite_metadata=job.tflite_metadata)  # before building, loading or converting anything
     except export.MissingExportDependencyError as exc:
         print(f"export.py: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    problems = path_problems(args)
+    problems = job.problems()
     if problems:
         parser.error("; ".join(problems) + ".")
     cli.import_backend()
-    from keras_resnets import imagenet
-    from keras_resnets.tasks import sample_images as data
-
     try:
-        model, name, mode, class_names = load_model(args)
-        side = int(model.input_shape[1])
-        images, labels, data_names = data.load_images(args.eval_data, side, args.eval_images)
-        if args.calibration_data:
-            calibration = data.load_images(args.calibration_data, side, args.calibration_images)[0]
-        elif args.dataset:
-            calibration = data.load_dataset_images(args.dataset, side, args.calibration_images)
-        else:
-            calibration = images[data.spread(len(images), args.calibration_images)]
-    except (ValueError, FileNotFoundError, OSError) as exc:
-        parser.error(str(exc))
-    pixels = args.include_preprocessing or export.takes_pixels(model)
-    if not pixels and mode is None:
-        parser.error(f"{args.model} holds no Preprocess layer: pass --preprocessing MODE.")
-    if not pixels:  # the exported graphs take preprocessed images: so must the checks
-        images, calibration = (imagenet.preprocess_input(x.copy(), mode) for x in (images, calibration))
-    include = (mode if not export.takes_pixels(model) else True) if args.include_preprocessing else False
-    if class_names is None and data_names and len(data_names) == model.output_shape[-1]:
-        class_names = data_names
-    try:
-        result = export.export(
-            model, args.output_dir or Path("saved_models") / name, formats=args.formats,
-            quantize=[None if q == "none" else q for q in args.quantize], representative_data=calibration,
-            include_preprocessing=include, eval_data=(images, labels), class_names=class_names,
-            int8_io=not args.float_io, bounds=bounds(args), timing_runs=args.timing_runs,
-            tflite_metadata=args.tflite_metadata, model_info=model_info(args, name),
-        )  # fmt: skip
-        status = 0
+        result, status = job.run(), 0
     except export.ExportVerificationError as exc:
         print(f"export.py: export check failed: {exc}", file=sys.stderr)
         result, status = exc.report, EXIT_EXPORT
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:  # FileNotFoundError is an OSError
         parser.error(str(exc))
     if result is not None:
         print(report.table(result))

@@ -25,6 +25,7 @@ from keras_resnets import export, training
 from keras_resnets.core.builder import build_model
 from keras_resnets.core.specs import Spec
 from keras_resnets.export import dependencies
+from keras_resnets.tasks.export_job import ExportJob
 
 ALL_FORMATS = ("keras", "saved_model", "tflite", "onnx")
 
@@ -147,7 +148,7 @@ def test_missing_package_stops_a_run_before_any_training_step(tmp_path, monkeypa
 def test_app_exits_before_any_work_when_a_package_is_missing(monkeypatch, capsys):
     app = load_app("export")
     monkeypatch.setattr(dependencies.importlib.util, "find_spec", lambda name: None if name == "onnxruntime" else object())
-    monkeypatch.setattr(app, "load_model", lambda args: pytest.fail("built the model first"))
+    monkeypatch.setattr(export.source, "load_model", lambda *args: pytest.fail("built the model first"))
     code = app.main(["--model", "resnet20", "--formats", "onnx", "--eval-data", "nowhere.npz"])
     assert code == app.EXIT_USAGE and "pip install onnxruntime" in capsys.readouterr().err
 
@@ -220,9 +221,10 @@ APP_ARGS = ["--model", "resnet20", "--formats", "tflite", "--quantize", "int8", 
 )  # fmt: skip
 def test_app_refuses_bad_values_before_any_work(bad, monkeypatch, capsys):
     app = load_app("export")
-    monkeypatch.setattr(app, "load_model", lambda args: pytest.fail("built the model first"))
+    monkeypatch.setattr(export.source, "load_model", lambda *args: pytest.fail("built the model first"))
     if bad == ("--min-agreement", "0"):  # 0 is a value, not "unset": it reaches the bounds
-        assert app.bounds(app.build_parser().parse_args([*APP_ARGS, *bad])).min_agreement["int8"] == 0
+        job = ExportJob(**vars(app.build_parser().parse_args([*APP_ARGS, *bad])))
+        assert job.bounds().min_agreement["int8"] == 0
         return
     with pytest.raises(SystemExit) as exit_:
         app.main([*APP_ARGS, *bad])
@@ -231,7 +233,7 @@ def test_app_refuses_bad_values_before_any_work(bad, monkeypatch, capsys):
 
 def test_app_refuses_an_unwritable_output_folder_and_missing_data_before_any_work(tmp_path, monkeypatch, capsys):
     app = load_app("export")
-    monkeypatch.setattr(app, "load_model", lambda args: pytest.fail("built the model first"))
+    monkeypatch.setattr(export.source, "load_model", lambda *args: pytest.fail("built the model first"))
     (tmp_path / "file").write_text("")
     for args, says in [
         (["--output-dir", str(tmp_path / "file" / "out")], "file is not a folder"),
@@ -249,3 +251,22 @@ def test_app_help_shows_the_defaults(capsys):
     shown = " ".join(capsys.readouterr().out.split())
     for default in ["(default: saved_model tflite onnx)", "(default: none)", "(default: 300)", "(default: 0.001)", "(default: 20)"]:
         assert default in shown
+
+
+def test_export_job_exports_a_registered_model_from_real_images_on_disk(keras_home, tmp_path):
+    """What apps/export.py runs (and a notebook can): the real ResNet20 by name, its weights
+    from the cache, images read from the CIFAR-10 test .npz, the preprocessing baked in."""
+    from keras_resnets import weights
+
+    os.makedirs(weights._models_dir(), exist_ok=True)
+    shutil.copy(shared_data("cifar10-pretrained") / "resnet20-12fca82f.th", weights._models_dir())
+    npz = shared_data("cifar10-test") / "cifar10_test_yoongikim_jpeg.npz"
+    job = ExportJob("resnet20", str(npz), weights="cifar10", include_preprocessing=True, formats=("tflite",),
+                           eval_images=16, output_dir=str(tmp_path / "out"), timing_runs=0)  # fmt: skip
+    assert job.problems() == []
+    result = job.run()
+    (row,) = result["artifacts"]
+    assert result["passed"] and row["check"]["max_abs_diff"] <= export.DEFAULT_TOLERANCE
+    assert row["metadata"]["written"] and row["metadata"]["labels"] == 10  # the names the .npz holds
+    assert result["keras_model"]["accuracy"] >= 0.75  # ResNet20 reaches 91.7% on the whole test set
+    assert (tmp_path / "out" / export.REPORT_FILE).exists()

@@ -115,7 +115,7 @@ def test_missing_mediapipe_stops_export_and_app_before_any_work(monkeypatch, tmp
     assert not (tmp_path / "out").exists()
     export.require(("tflite",), tflite_metadata=False)  # without metadata, LiteRT is enough
     app = load_app("export")
-    monkeypatch.setattr(app, "load_model", lambda args: pytest.fail("built the model first"))
+    monkeypatch.setattr(export.source, "load_model", lambda *args: pytest.fail("built the model first"))
     code = app.main(["--model", "resnet20", "--formats", "tflite", "--eval-data", "nowhere.npz"])
     err = capsys.readouterr().err
     assert code == app.EXIT_USAGE and "pip install mediapipe==1.2.2" in err and "--no-tflite-metadata" in err

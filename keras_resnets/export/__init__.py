@@ -8,7 +8,7 @@ quantized file is quantized), measures size, latency and throughput, prints the 
 writes `export_report.json`; anything that fails is removed and raised as
 `ExportVerificationError`. `require(formats)` fails at once, naming what to install, when a
 format's package is missing: the training core calls it before training. `apps/export.py`
-is the command line.
+(`keras_resnets.tasks.export_job.ExportJob`) is the command line.
 
 formats: one record per format (file, writer, runner, packages, backend) and the plan.
 artifacts: the writers. signature: the input every graph takes. runners: running each file
