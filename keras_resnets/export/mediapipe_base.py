@@ -2,7 +2,7 @@
 writers' import (with the shim below), label checks, and closing a task at exit.
 
 MediaPipe 1.2.2's wheel lacks the compiled `_pywrap_metadata_version` that its metadata
-populator imports for one call (the oldest metadata parser that reads a buffer); `_shim`
+populator imports for one call (the oldest metadata parser that reads a buffer); `shim`
 provides it from the schema's own version table for the members our writers use.
 """
 
@@ -32,7 +32,7 @@ class ModelInfo:
     author: str = "keras_resnets"
 
 
-def _shim():
+def shim():
     """Registers MediaPipe's missing `_pywrap_metadata_version` (see the module docstring)."""
     name = "mediapipe.tasks.cc.metadata.python._pywrap_metadata_version"
     if name in sys.modules:
@@ -86,7 +86,7 @@ def _minimum_parser_version(buffer):
 
 def writers():
     """MediaPipe's `metadata_info` and `metadata_writer` modules."""
-    _shim()
+    shim()
     from mediapipe.tasks.python.metadata.metadata_writers import metadata_info, metadata_writer
 
     return metadata_info, metadata_writer

@@ -23,7 +23,7 @@ import numpy as np
 
 from keras_resnets.export import mediapipe_classification
 from keras_resnets.export.mediapipe_base import (  # noqa: F401 (the public names of this module)
-    INSTALL, MetadataError, ModelInfo, check_labels, require_mediapipe, _shim,
+    INSTALL, MetadataError, ModelInfo, check_labels, require_mediapipe, shim,
 )  # fmt: skip
 
 
@@ -84,7 +84,7 @@ def write(path, task, info, labels=None, reference=None):
 
 def read(path):
     """The metadata of a `.tflite` as JSON text, or None when it has none."""
-    _shim()
+    shim()
     from mediapipe.tasks.python.metadata import metadata
 
     displayer = metadata.MetadataDisplayer  # raises ValueError on a file without metadata
