@@ -7,8 +7,12 @@
 - a file written without metadata still runs in LiteRT (and MediaPipe says why it refuses it);
 - missing MediaPipe stops an export and the app before any work, with the install line;
 - class names whose count is not the model's outputs are refused before any work;
-- a task without a metadata writer yet is refused, not written wrongly.
-- a training run's export (export_all) carries it; a per-pixel model's file gets none and says why.
+- a task without a metadata writer yet is refused, not written wrongly;
+- a training run's export (export_all) carries it; a model whose graph takes preprocessed
+  input gets none and says why;
+- a segmenter on real COCO photos, float32 and int8 (calibrated on training photos): MediaPipe's
+  ImageSegmenter returns category masks equal to the Keras argmax (float: >= 99% of pixels;
+  int8: at least LiteRT's agreement) and confidence masks within 1e-3 (float), with class names.
 """
 
 import json
@@ -131,27 +135,65 @@ def test_class_names_that_do_not_match_the_outputs_are_refused_first(tmp_path):
 def test_a_task_without_a_writer_is_refused_not_written_wrongly(tmp_path):
     path = tmp_path / "model.tflite"
     path.write_bytes(b"not read")
-    for task in ("detection", "segmentation"):
+    for task in ("detection",):
         with pytest.raises(metadata.MetadataError, match=f"for {task} models is not written yet.*tflite_metadata=False"):
             metadata.write(path, task, metadata.ModelInfo("m"))
     assert path.read_bytes() == b"not read"
 
 
-def test_a_training_runs_export_carries_metadata_and_other_tasks_say_why_not(tmp_path):
+def test_a_training_runs_export_carries_metadata_and_preprocessed_inputs_say_why_not(tmp_path):
     import keras
-
-    from keras_resnets.imagenet import Preprocess
 
     images = cifar_images(4)[0]
     export.export_all(tiny_model(), tmp_path / "run", CIFAR10, images)  # what apps/finetune.py exports
     assert '"TENSOR_AXIS_LABELS"' in metadata.read(tmp_path / "run" / "model.tflite")
-    inputs = keras.Input((32, 32, 3))
-    per_pixel = keras.layers.Conv2D(3, 1, activation="softmax")(Preprocess("torch")(inputs))
+    inputs = keras.Input((32, 32, 3))  # no Preprocess layer: the graph takes preprocessed input
+    per_pixel = keras.layers.Conv2D(3, 1, activation="softmax")(inputs)
     result = export.export(keras.Model(inputs, per_pixel), tmp_path / "seg", formats=("tflite",),
                            eval_data=images, timing_runs=0)  # fmt: skip
     (row,) = result["artifacts"]
-    assert result["passed"] and row["metadata"]["written"] is False and "segmentation" in row["metadata"]["reason"]
+    assert result["passed"] and row["metadata"]["written"] is False and "preprocessing inside" in row["metadata"]["reason"]
     assert metadata.read(tmp_path / "seg" / "model.tflite") is None
+
+
+def test_mediapipe_segments_real_photos_as_keras_does_float32_and_int8(tmp_path):
+    import keras_resnets as kr
+    from keras_resnets.heads import segmentation as heads
+    from keras_resnets.tasks import segmentation_data
+
+    source = segmentation_data.load_folder(shared_data("segmentation-mini"))
+    images, masks = segmentation_data.take(source.splits["test"], 64, 12)
+    calibration, _ = segmentation_data.take(source.splits["train"], 64, 16)
+    network = kr.create_model("resnet18", weights=None, include_top=False, input_shape=(64, 64, 3), output_stride=16)
+    backbone = kr.features(network, levels=heads.head_levels("deeplabv3plus", network.pyramid_level_inputs))
+    model = randomize_weights(heads.segmenter(backbone, len(source.class_names), "torch", False, "deeplabv3plus"))
+    result = export.export(
+        model, tmp_path, formats=("tflite",), quantize=[None, "int8"], eval_data=(images, masks),
+        representative_data=calibration, class_names=source.class_names, timing_runs=2,
+        bounds=export.Bounds(min_agreement={"int8": 0.5}, max_accuracy_drop={"int8": 100.0}),
+    )  # fmt: skip
+    rows = {row["artifact"]: row for row in result["artifacts"]}
+    assert result["passed"] and set(rows) == {"tflite", "tflite_int8"}, export.report.table(result)
+    for name, row in rows.items():
+        assert row["metadata"] == {"written": True, "task": "segmentation", "labels": 133, "output": "probabilities"}
+        mediapipe = row["mediapipe"]
+        assert mediapipe["ok"] and mediapipe["names"] and mediapipe["latency_ms"] > 0
+        least = 0.99 if name == "tflite" else row["check"]["top1_agreement"]
+        assert mediapipe["pixel_agreement"] >= least
+    assert rows["tflite"]["mediapipe"]["max_abs_diff"] <= 1e-3
+    run = metadata.mediapipe_runner(tmp_path / "model.tflite", "segmentation")
+    try:
+        confidence, category = run(images[:2])
+    finally:
+        run.close()
+    assert confidence.shape == (2, 64, 64, 133) and category.shape == (2, 64, 64)
+    assert run.names == dict(enumerate(source.class_names))
+    content = json.loads(metadata.read(tmp_path / "model_int8.tflite"))
+    (graph,) = content["subgraph_metadata"]
+    assert graph["custom_metadata"][0]["name"] == "SEGMENTER_METADATA"
+    assert graph["output_tensor_metadata"][0]["associated_files"][0]["type"] == "TENSOR_AXIS_LABELS"
+    print("\nMediaPipe on 12 COCO photos:", {n: (r["mediapipe"]["pixel_agreement"], r["check"]["top1_agreement"],
+          round(r["mediapipe"]["latency_ms"], 2), round(r["latency_ms"], 2)) for n, r in rows.items()})  # fmt: skip
 
 
 def test_predict_runtime_mediapipe_names_the_classes_litert_finds(resnet20_export, tmp_path, capsys):

@@ -221,6 +221,11 @@ def test_short_real_run_learns_reports_and_exports_verified_artifacts(tmp_path, 
     assert {"keras", "saved_model", "tflite"} <= set(checks)
     assert all(c["ok"] and c["max_abs_diff"] < 1e-4 and c["top1_agreement"] == 1.0 for c in checks.values())
     assert (tmp_path / "export" / "labels.txt").read_text().splitlines() == metrics["data"]["classes"]
+    # The app's .tflite runs as it is in MediaPipe's ImageSegmenter, with the class names.
+    (tflite,) = [row for row in json.loads((tmp_path / "export" / "export_report.json").read_text())["artifacts"]
+                 if row["file"] == "model.tflite"]  # fmt: skip
+    assert tflite["metadata"]["labels"] == 133 and tflite["mediapipe"]["ok"]
+    assert tflite["mediapipe"]["pixel_agreement"] >= 0.99 and tflite["mediapipe"]["max_abs_diff"] <= 1e-3
 
 
 def test_killed_run_resumes_from_last_checkpoint(tmp_path):

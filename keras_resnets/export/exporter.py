@@ -211,7 +211,7 @@ def _metadata_plan(model, planned, check, class_names, tflite_metadata, model_in
         return None
     rank = len(model.output_shape) if len(model.outputs) == 1 else None
     task = "classification" if check is None and rank == 2 else "segmentation" if check is None else "detection"
-    if task == "classification" and class_names is not None:
+    if task != "detection" and class_names is not None:
         metadata_lib.check_labels(class_names, model.output_shape[-1])
     if metadata_lib.TASKS[task].write is None:
         return {"skipped": metadata_lib.TASKS[task].missing}
@@ -341,7 +341,7 @@ def export(
             for outputs that are not scores.
         timing_runs: calls per latency and throughput median (0: no timing).
         tflite_metadata: write MediaPipe Tasks metadata into every `.tflite` (classification
-            now; other tasks' files are written without, and the report says why) and
+            and segmentation; detection files are written without, and the report says why) and
             check each file in MediaPipe too; False: plain files.
         model_info: `metadata.ModelInfo` (name, description, version, license) for that
             metadata; default: the model's name.
@@ -357,6 +357,10 @@ def export(
     model = with_preprocessing(model, include_preprocessing)
     _check_fixed_size(model)
     metadata_plan = _metadata_plan(model, planned, check, class_names, tflite_metadata, model_info)
+    if metadata_plan and "task" in metadata_plan:
+        # MediaPipe takes uint8 images, as cameras give them (a resized photo has fractional
+        # values): every runtime is checked on the same whole pixel values.
+        images = np.clip(np.round(images), 0, 255).astype(np.float32)
     calibrates = any(a.quantize == "int8" for a in planned)
     if calibrates:
         representative_data = _calibration_images(representative_data, images)

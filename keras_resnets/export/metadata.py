@@ -10,7 +10,8 @@ and take RGB [0, 255] (uint8 pixels for full int8), so the normalization written
 would feed it raw pixels).
 
 `mediapipe_runner(path, task)` runs a file in MediaPipe as `runners` run files elsewhere:
-a callable images -> list of outputs (classification: scores (N, classes), by index).
+a callable images -> list of outputs (classification: scores (N, classes), by index; segmentation: confidence
+masks (N, H, W, classes) and category mask (N, H, W)).
 `mediapipe_base` holds what the task modules share.
 """
 
@@ -21,7 +22,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from keras_resnets.export import mediapipe_classification
+from keras_resnets.export import mediapipe_classification, mediapipe_segmentation
 from keras_resnets.export.mediapipe_base import (  # noqa: F401 (the public names of this module)
     INSTALL, MetadataError, ModelInfo, check_labels, require_mediapipe, shim,
 )  # fmt: skip
@@ -41,7 +42,7 @@ class TaskMetadata:
 
 def _not_yet(task):
     return (
-        f"MediaPipe metadata for {task} models is not written yet (only classification is): export with "
+        f"MediaPipe metadata for {task} models is not written yet: export with "
         "tflite_metadata=False (apps: --no-tflite-metadata) for a file LiteRT runs without metadata."
     )
 
@@ -51,7 +52,9 @@ TASKS = {
         mediapipe_classification.write, mediapipe_classification.runner, mediapipe_classification.check
     ),
     "detection": TaskMetadata(None, None, missing=_not_yet("detection")),
-    "segmentation": TaskMetadata(None, None, missing=_not_yet("segmentation")),
+    "segmentation": TaskMetadata(
+        mediapipe_segmentation.write, mediapipe_segmentation.runner, mediapipe_segmentation.check
+    ),
 }
 
 
@@ -97,8 +100,8 @@ def read(path):
 def mediapipe_runner(path, task="classification"):
     """A callable RGB [0, 255] images (N, side, side, 3), at the file's input size ->
     list of outputs, running the `.tflite` at `path` through MediaPipe Tasks (classification:
-    [scores (N, classes)], by class index; `run.names` maps indices to the names MediaPipe
-    returned). MediaPipe resizes other sizes itself (see the README, "On a phone")."""
+    [scores (N, classes)], by class index; segmentation: [confidence masks, category mask];
+    `run.names` maps indices to the class names the file carries). MediaPipe resizes other sizes itself (see the README, "On a phone")."""
     entry = _entry(task, "run")
     require_mediapipe()
     return entry.run(Path(path))

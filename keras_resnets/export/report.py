@@ -69,7 +69,7 @@ def table(report):
         # A check names its own agreement figure: top-1 for scores, detections found again for boxes.
         agreement = check.get(check.get("agreement", "top1_agreement"))
         mediapipe = row.get("mediapipe") or {}  # a TFLite file with metadata, run in MediaPipe Tasks
-        mediapipe_agreement = mediapipe.get("top1_agreement")
+        mediapipe_agreement = mediapipe.get(mediapipe.get("agreement", "top1_agreement"))
         lines.append(
             f"| {row['file']} | {status} | {_cell(row.get('size_mb'), '.3f')} | "
             f"{_cell(check.get('max_abs_diff'), '.1e')} | "
