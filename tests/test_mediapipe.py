@@ -192,6 +192,18 @@ def test_mediapipe_segments_real_photos_as_keras_does_float32_and_int8(tmp_path)
     (graph,) = content["subgraph_metadata"]
     assert graph["custom_metadata"][0]["name"] == "SEGMENTER_METADATA"
     assert graph["output_tensor_metadata"][0]["associated_files"][0]["type"] == "TENSOR_AXIS_LABELS"
+    # apps/predict.py --runtime mediapipe: each photo as a phone gives it, at its own size.
+    photos = sorted((shared_data("segmentation-mini") / "images").glob("*.jpg"))[:2]
+    predict = load_app("predict")
+    assert predict.main([*map(str, photos), "--model", str(tmp_path / "model.tflite"), "--runtime", "mediapipe",
+                         "--output-dir", str(tmp_path / "drawn")]) == 0  # fmt: skip
+    for photo in photos:
+        from PIL import Image
+
+        counts = json.loads((tmp_path / "drawn" / f"{photo.stem}.json").read_text())
+        assert sum(counts["pixels"].values()) == np.prod(Image.open(photo).size)
+        assert set(counts["pixels"]) <= set(source.class_names)
+        assert (tmp_path / "drawn" / f"{photo.stem}.png").stat().st_size > 10000
     print("\nMediaPipe on 12 COCO photos:", {n: (r["mediapipe"]["pixel_agreement"], r["check"]["top1_agreement"],
           round(r["mediapipe"]["latency_ms"], 2), round(r["latency_ms"], 2)) for n, r in rows.items()})  # fmt: skip
 

@@ -16,6 +16,7 @@ masks (N, H, W, classes) and category mask (N, H, W)).
 """
 
 import dataclasses
+import json
 import os
 from pathlib import Path
 from typing import Callable, Optional
@@ -95,6 +96,22 @@ def read(path):
         return displayer.with_model_file(os.fspath(path)).get_metadata_json()
     except ValueError:
         return None
+
+
+def task_of(path):
+    """The task whose MediaPipe metadata the `.tflite` at `path` carries: "segmentation"
+    (MediaPipe's segmenter options), "detection" (four outputs: boxes, classes, scores,
+    count) or "classification"."""
+    content = read(path)
+    if content is None:
+        raise MetadataError(
+            f"{path} has no MediaPipe metadata, so MediaPipe Tasks cannot run it: export it with metadata (the "
+            "default; drop --no-tflite-metadata / tflite_metadata=False)."
+        )
+    (graph,) = json.loads(content)["subgraph_metadata"]
+    if any(entry.get("name") == "SEGMENTER_METADATA" for entry in graph.get("custom_metadata", [])):
+        return "segmentation"
+    return "detection" if len(graph.get("output_tensor_metadata", [])) == 4 else "classification"
 
 
 def mediapipe_runner(path, task="classification"):

@@ -46,6 +46,10 @@ class LoadedModel:
     image_size: int  # the square input's side
     labels: Optional[list]  # class names by index, or None (indices are shown)
     source: str  # what was loaded, for messages
+    # True: `run` takes one photo at its own size and answers at that size (MediaPipe's
+    # segmenter stretches the frame to its input as a phone app's would), so the photo is not
+    # letterboxed first.
+    whole_photos: bool = False
 
     def name_of(self, index):
         index = int(index)
@@ -62,8 +66,7 @@ def load(model, weights=None, image_size=None, runtime="native"):
     """A `LoadedModel` of a file, a folder or a registered name (see the module's docstring).
 
     `runtime`: "native" (each file in its own runtime) or "mediapipe" (a `.tflite` through
-    MediaPipe Tasks, as a phone app runs it; classification files today, the others once
-    their exports carry MediaPipe metadata). Raises FileNotFoundError for a path that is not
+    MediaPipe Tasks, as a phone app runs it: classification and segmentation files). Raises FileNotFoundError for a path that is not
     a model, ValueError for an unknown name or a file MediaPipe cannot take.
     """
     if runtime not in RUNTIMES:
@@ -112,20 +115,23 @@ def load(model, weights=None, image_size=None, runtime="native"):
 
 
 def _through_mediapipe(path, side, labels):
-    """A classification `.tflite` run by MediaPipe's ImageClassifier; the class names are
-    those MediaPipe returns from the file's metadata when no labels.txt is beside it."""
-    from keras_resnets.export.metadata import mediapipe_runner
+    """A `.tflite` run by MediaPipe Tasks, the task read off the file (`metadata.task_of`);
+    the class names are those of the file's metadata when no labels.txt is beside it. A
+    segmenter gets each photo as it is, since MediaPipe resizes frames itself (see
+    `LoadedModel.whole_photos`)."""
+    from keras_resnets.export import metadata
 
-    run = mediapipe_runner(path, "classification")
-    loaded = LoadedModel(None, side, labels, f"{path} (MediaPipe)")
+    task = metadata.task_of(path)
+    run = metadata.mediapipe_runner(path, task)
+    loaded = LoadedModel(None, side, labels, f"{path} (MediaPipe {task})", whole_photos=task == "segmentation")
 
-    def scores_by_name(batch):
-        (scores,) = run(batch)
+    def outputs_by_name(batch):
+        outputs = run(batch)
         if loaded.labels is None and run.names:
-            loaded.labels = [run.names.get(i, str(i)) for i in range(scores.shape[1])]
-        return {"scores": scores}
+            loaded.labels = [run.names.get(i, str(i)) for i in range(max(run.names) + 1)]
+        return {"scores": outputs[0]} if task == "classification" else {"probabilities": outputs[0]}
 
-    loaded.run = scores_by_name
+    loaded.run = outputs_by_name
     return loaded
 
 
@@ -226,6 +232,9 @@ def detect(model, path):
 
 def segment(model, path):
     """(one photo's class map (H, W) at its own size, the class count C)."""
+    if model.whole_photos:
+        (scores,) = model.run(drawing.read_photo(path)[None].astype(np.float32)).values()
+        return np.argmax(np.asarray(scores)[0], axis=-1), np.shape(scores)[-1]
     image, (height, width) = letterbox.load_image(path, model.image_size)
     (scores,) = model.run(image.numpy()[None]).values()
     labels = np.argmax(np.asarray(scores)[0], axis=-1)
