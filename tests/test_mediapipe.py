@@ -181,6 +181,9 @@ def test_mediapipe_segments_real_photos_as_keras_does_float32_and_int8(tmp_path)
         least = 0.99 if name == "tflite" else row["check"]["top1_agreement"]
         assert mediapipe["pixel_agreement"] >= least
     assert rows["tflite"]["mediapipe"]["max_abs_diff"] <= 1e-3
+    # The task metric of each file on the labelled photos, beside the Keras model's.
+    assert rows["tflite"]["mean_iou"] == result["keras_model"]["mean_iou"] and "mean_iou" in rows["tflite_int8"]
+    assert "| mIoU % |" in export.report.table(result)
     run = metadata.mediapipe_runner(tmp_path / "model.tflite", "segmentation")
     try:
         confidence, category = run(images[:2])

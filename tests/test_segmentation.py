@@ -226,6 +226,10 @@ def test_short_real_run_learns_reports_and_exports_verified_artifacts(tmp_path, 
                  if row["file"] == "model.tflite"]  # fmt: skip
     assert tflite["metadata"]["labels"] == 133 and tflite["mediapipe"]["ok"]
     assert tflite["mediapipe"]["pixel_agreement"] >= 0.99 and tflite["mediapipe"]["max_abs_diff"] <= 1e-3
+    # Labelled test images: the report gives each file's pixel accuracy and mIoU, equal to Keras'.
+    report = json.loads((tmp_path / "export" / "export_report.json").read_text())
+    assert 0 <= report["keras_model"]["mean_iou"] <= 100 and tflite["mean_iou"] == report["keras_model"]["mean_iou"]
+    assert tflite["accuracy"] == report["keras_model"]["accuracy"]
 
 
 def test_killed_run_resumes_from_last_checkpoint(tmp_path):

@@ -19,6 +19,8 @@ import dataclasses
 
 import numpy as np
 
+from keras_resnets.metrics.segmentation import VOID, mean_iou
+
 DEFAULT_TOLERANCE = 1e-3
 
 
@@ -74,13 +76,35 @@ def compare(outputs, reference, tolerance):
     }
 
 
-def accuracy(outputs, labels):
-    """Top-1 accuracy (in %) of the first output against integer labels of its leading
-    shape (per image, or per pixel); None without labels or when the shapes do not fit."""
+def _predictions_and_labels(outputs, labels):
+    """(the first output's top-1 classes, the labels) when labels fit its leading shape."""
     first = np.asarray(outputs[0])
     if labels is None or first.ndim < 2 or np.shape(labels) != first.shape[:-1]:
         return None
-    return float(100 * np.mean(np.argmax(first, axis=-1) == np.asarray(labels)))
+    return np.argmax(first, axis=-1), np.asarray(labels)
+
+
+def accuracy(outputs, labels):
+    """Top-1 accuracy (in %) of the first output against integer labels of its leading
+    shape: per image, or per pixel (void pixels, `metrics.segmentation.VOID`, not counted);
+    None without labels or when the shapes do not fit."""
+    pair = _predictions_and_labels(outputs, labels)
+    if pair is None:
+        return None
+    predicted, labels = pair
+    counted = labels != VOID if predicted.ndim > 1 else np.ones(labels.shape, bool)
+    return float(100 * np.sum((predicted == labels) & counted) / max(int(counted.sum()), 1))
+
+
+def task_metrics(outputs, labels):
+    """What a report row shows of an output's quality on labelled images: {"accuracy"} (%,
+    `accuracy`), and for per-pixel outputs also {"mean_iou"} (%, over the classes present,
+    void pixels ignored)."""
+    metrics = {"accuracy": accuracy(outputs, labels)}
+    pair = _predictions_and_labels(outputs, labels)
+    if pair is not None and pair[0].ndim > 1:
+        metrics["mean_iou"] = 100 * mean_iou(pair[1], pair[0], np.shape(outputs[0])[-1])
+    return metrics
 
 
 def check_outputs(outputs, reference, bounds, quantize, labels=None):

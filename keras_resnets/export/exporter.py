@@ -185,7 +185,7 @@ def verify(artifact, path, request, images, labels, reference, float_size_mb=Non
     return {
         "ok": bool(check["ok"]),
         "check": check,
-        "accuracy": checks.accuracy(outputs, labels),
+        **checks.task_metrics(outputs, labels),
         "size_mb": size_mb,
         **report.speed(run, images, request.timing_runs),
     }
@@ -379,7 +379,7 @@ def export(
 
     run_model = runners.keras_runner(model)
     reference = runners.run_batched(run_model, images)
-    keras_model = {"accuracy": checks.accuracy(reference, labels), **report.speed(run_model, images, timing_runs)}
+    keras_model = {**checks.task_metrics(reference, labels), **report.speed(run_model, images, timing_runs)}
     data = (images, labels, representative_data, reference)
     rows = export_artifacts(model, out_dir, dataclasses.replace(request, artifacts=here), *data)
     if request.artifacts and keras.backend.backend() == "tensorflow":
@@ -423,14 +423,15 @@ def export(
     return result
 
 
-def export_all(model, out_dir, labels, images, tolerance=checks.DEFAULT_TOLERANCE, check=None, tflite_metadata=True):
-    """`model.keras`, SavedModel and float32 TFLite, each checked on `images` (real example
-    inputs); `labels` name the outputs (`labels.txt`); `check` and `tflite_metadata` as in
-    `export`. Returns
+def export_all(model, out_dir, labels, eval_data, tolerance=checks.DEFAULT_TOLERANCE, check=None,
+               tflite_metadata=True):  # fmt: skip
+    """`model.keras`, SavedModel and float32 TFLite, each checked on `eval_data` (real example
+    inputs, or (inputs, their labels) for the report's task metric); `labels` name the
+    outputs (`labels.txt`); `check` and `tflite_metadata` as in `export`. Returns
     {artifact: check}; raises `ExportVerificationError` if any check fails. What a training
     run exports."""
     result = export(
-        model, out_dir, formats=RUN_FORMATS, eval_data=images, class_names=labels,
+        model, out_dir, formats=RUN_FORMATS, eval_data=eval_data, class_names=labels,
         bounds=checks.Bounds(tolerance=tolerance), check=check, timing_runs=RUN_TIMING_RUNS,
         tflite_metadata=tflite_metadata,
     )  # fmt: skip

@@ -51,17 +51,19 @@ def _cell(value, spec):
 
 
 def table(report):
-    """The report as a markdown table: the Keras model first, then every artifact."""
-    lines = [
-        "| artifact | status | size MB | max abs diff | agreement | accuracy % | "
-        "latency ms | img/s @8 | MediaPipe agreement | MediaPipe ms |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    """The report as a markdown table: the Keras model first, then every artifact (with an
+    mIoU column for segmenters evaluated on labelled images)."""
     keras_row = report["keras_model"]
+    miou = "mean_iou" in keras_row
+    lines = [
+        "| artifact | status | size MB | max abs diff | agreement | accuracy % | " + ("mIoU % | " if miou else "")
+        + "latency ms | img/s @8 | MediaPipe agreement | MediaPipe ms |",
+        "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if miou else ""),
+    ]
     lines.append(
         f"| Keras model ({report['backend']}) | reference | - | - | - | "
-        f"{_cell(keras_row['accuracy'], '.2f')} | {_cell(keras_row['latency_ms'], '.2f')} | "
-        f"{_cell(keras_row['images_per_s'], '.1f')} | - | - |"
+        f"{_cell(keras_row['accuracy'], '.2f')} | " + (f"{_cell(keras_row['mean_iou'], '.2f')} | " if miou else "")
+        + f"{_cell(keras_row['latency_ms'], '.2f')} | {_cell(keras_row['images_per_s'], '.1f')} | - | - |"
     )
     for row in report["artifacts"]:
         check = row.get("check", {})
@@ -74,7 +76,8 @@ def table(report):
             f"| {row['file']} | {status} | {_cell(row.get('size_mb'), '.3f')} | "
             f"{_cell(check.get('max_abs_diff'), '.1e')} | "
             f"{_cell(None if agreement is None else 100 * agreement, '.2f')}% | "
-            f"{_cell(row.get('accuracy'), '.2f')} | {_cell(row.get('latency_ms'), '.2f')} | "
+            f"{_cell(row.get('accuracy'), '.2f')} | " + (f"{_cell(row.get('mean_iou'), '.2f')} | " if miou else "")
+            + f"{_cell(row.get('latency_ms'), '.2f')} | "
             f"{_cell(row.get('images_per_s'), '.1f')} | "
             f"{_cell(None if mediapipe_agreement is None else 100 * mediapipe_agreement, '.2f')}% | "
             f"{_cell(mediapipe.get('latency_ms'), '.2f')} |"

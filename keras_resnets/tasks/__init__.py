@@ -23,7 +23,8 @@ training curves, and the verified export. A task supplies the rest by subclassin
 - `evaluate(model, data, config, run_dir)`: an `Evaluation` (its metrics go into
   `metrics.json`, its plots into `run_dir`, its summary to stdout);
 - `export_examples(data, config)`: real model inputs on which every exported artifact is
-  checked against the Keras model; `labels(data)`: names of the outputs (`labels.txt`);
+  checked against the Keras model, or (inputs, labels) where the labels give the report its
+  task metric (segmentation: pixel accuracy and mIoU); `labels(data)`: names of the outputs (`labels.txt`);
 - optional: `callbacks(model, data, config, run_dir)`: extra Keras callbacks for every
   training phase (e.g. pictures of predictions after each epoch); none by default. A
   picture they draw into the run folder after every epoch is named by `epoch_picture` (a

@@ -162,5 +162,4 @@ class SegmentationTask(SegmentationOptions, ImageTask):
         return Evaluation(metrics, report.format_summary(splits, classes), [*epochs, *pictures])
 
     def export_examples(self, source, config):
-        images, _ = data.take(source.splits["test"], config.image_size, config.export_images)
-        return images
+        return data.take(source.splits["test"], config.image_size, config.export_images)
