@@ -13,7 +13,7 @@ to `saved_models/<name>/` (or `--output-dir`): SavedModel, TFLite (float32 and e
 runtime and is compared with the Keras model; the table (size, max abs diff, top-1
 agreement, accuracy, latency, images/s) is printed and written to `export_report.json`.
 Full int8 calibrates on `--calibration-data` or `--dataset`, by default on evaluation
-images (the log and the report's `calibration_overlap` then say so); every quantized file is
+images, or the train split of a segmentation folder given as `--eval-data` (the log and the report's `calibration_overlap` then say so); every quantized file is
 also checked to hold quantized tensors and to be smaller than the float32 file.
 
 Exit status: 0 every artifact passed; 2 bad options or a missing package (nothing was
@@ -75,12 +75,14 @@ def build_parser():
         help="TFLite files without the MediaPipe Tasks metadata (normalization, labels, license) and its check")  # fmt: skip
     data = p.add_argument_group("data")
     add = data.add_argument
-    add("--eval-data", required=True, help="a .npz of uint8 images (x, y) or an image folder")
+    add("--eval-data", required=True, help="a .npz of uint8 images (x, y), an image folder, or a segmentation "
+        "folder (images/, masks/: its test split, with mIoU in the report)")
     add("--eval-images", type=number(int, 1, "the checks need at least 1 image"),
         help="at most this many, spread over the set; default: all")  # fmt: skip
     calibration = data.add_mutually_exclusive_group()
     calibration.add_argument("--calibration-data",
-                             help="int8 calibration images: .npz or folder; default: the evaluation images")  # fmt: skip
+                             help="int8 calibration images: .npz or folder (a segmentation folder: its train "
+                             "split); default: the evaluation images, or a segmentation folder's train split")  # fmt: skip
     calibration.add_argument("--dataset", help="int8 calibration from a tensorflow-datasets set (its train split)")
     add("--calibration-images", default=export.CALIBRATION_IMAGES,
         type=number(int, 1, "full int8 needs at least 1 real image to calibrate on, or it silently stays float32"),

@@ -157,21 +157,26 @@ def test_a_training_runs_export_carries_metadata_and_preprocessed_inputs_say_why
 
 
 def test_mediapipe_segments_real_photos_as_keras_does_float32_and_int8(tmp_path):
+    """Through apps/export.py's job, from a segmenter's .keras file and the segmentation folder:
+    checks on its test split, int8 calibrated on its train split."""
     import keras_resnets as kr
     from keras_resnets.heads import segmentation as heads
     from keras_resnets.tasks import segmentation_data
+    from keras_resnets.tasks.export_job import ExportJob
 
-    source = segmentation_data.load_folder(shared_data("segmentation-mini"))
-    images, masks = segmentation_data.take(source.splits["test"], 64, 12)
-    calibration, _ = segmentation_data.take(source.splits["train"], 64, 16)
+    mini = shared_data("segmentation-mini")
     network = kr.create_model("resnet18", weights=None, include_top=False, input_shape=(64, 64, 3), output_stride=16)
     backbone = kr.features(network, levels=heads.head_levels("deeplabv3plus", network.pyramid_level_inputs))
-    model = randomize_weights(heads.segmenter(backbone, len(source.class_names), "torch", False, "deeplabv3plus"))
-    result = export.export(
-        model, tmp_path, formats=("tflite",), quantize=[None, "int8"], eval_data=(images, masks),
-        representative_data=calibration, class_names=source.class_names, timing_runs=2,
-        bounds=export.Bounds(min_agreement={"int8": 0.5}, max_accuracy_drop={"int8": 100.0}),
-    )  # fmt: skip
+    model = randomize_weights(heads.segmenter(backbone, 133, "torch", False, "deeplabv3plus"))
+    model.save(tmp_path / "segmenter.keras")
+    job = ExportJob(str(tmp_path / "segmenter.keras"), str(mini), formats=("tflite",), quantize=("none", "int8"),
+                    eval_images=12, calibration_images=16, min_agreement=50, max_accuracy_drop=100, timing_runs=2,
+                    output_dir=str(tmp_path / "out"))  # fmt: skip
+    result = job.run()
+    assert result["calibration_images"] == 16 and result["calibration_overlap"] == 0  # the train split
+    source = segmentation_data.load_folder(mini)
+    images, _ = segmentation_data.take(source.splits["test"], 64, 2)
+    out = tmp_path / "out"
     rows = {row["artifact"]: row for row in result["artifacts"]}
     assert result["passed"] and set(rows) == {"tflite", "tflite_int8"}, export.report.table(result)
     for name, row in rows.items():
@@ -184,21 +189,21 @@ def test_mediapipe_segments_real_photos_as_keras_does_float32_and_int8(tmp_path)
     # The task metric of each file on the labelled photos, beside the Keras model's.
     assert rows["tflite"]["mean_iou"] == result["keras_model"]["mean_iou"] and "mean_iou" in rows["tflite_int8"]
     assert "| mIoU % |" in export.report.table(result)
-    run = metadata.mediapipe_runner(tmp_path / "model.tflite", "segmentation")
+    run = metadata.mediapipe_runner(out / "model.tflite", "segmentation")
     try:
-        confidence, category = run(images[:2])
+        confidence, category = run(images)
     finally:
         run.close()
     assert confidence.shape == (2, 64, 64, 133) and category.shape == (2, 64, 64)
     assert run.names == dict(enumerate(source.class_names))
-    content = json.loads(metadata.read(tmp_path / "model_int8.tflite"))
+    content = json.loads(metadata.read(out / "model_int8.tflite"))
     (graph,) = content["subgraph_metadata"]
     assert graph["custom_metadata"][0]["name"] == "SEGMENTER_METADATA"
     assert graph["output_tensor_metadata"][0]["associated_files"][0]["type"] == "TENSOR_AXIS_LABELS"
     # apps/predict.py --runtime mediapipe: each photo as a phone gives it, at its own size.
     photos = sorted((shared_data("segmentation-mini") / "images").glob("*.jpg"))[:2]
     predict = load_app("predict")
-    assert predict.main([*map(str, photos), "--model", str(tmp_path / "model.tflite"), "--runtime", "mediapipe",
+    assert predict.main([*map(str, photos), "--model", str(out / "model.tflite"), "--runtime", "mediapipe",
                          "--output-dir", str(tmp_path / "drawn")]) == 0  # fmt: skip
     for photo in photos:
         from PIL import Image

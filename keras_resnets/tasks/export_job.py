@@ -91,7 +91,7 @@ class ExportJob:
         from keras_resnets import weights as weights_lib
         from keras_resnets.export.metadata import ModelInfo
 
-        description, license = f"{name} image classifier (keras_resnets {kr.__version__}).", ""
+        description, license = f"{name} (keras_resnets {kr.__version__}).", ""
         if not str(self.model).endswith(".keras"):
             row = weights_lib.select(kr.get_spec(self.model), self.weights or weights_lib.DEFAULT).entry
             if row is not None:  # None: random weights, or a file
@@ -108,8 +108,9 @@ class ExportJob:
         model, name, mode, class_names = source.load_model(self.model, self.weights, self.image_size, self.preprocessing)
         side = int(model.input_shape[1])
         images, labels, data_names = data.load_images(self.eval_data, side, self.eval_images)
-        if self.calibration_data:
-            calibration = data.load_images(self.calibration_data, side, self.calibration_images)[0]
+        if self.calibration_data or data.has_splits(self.eval_data):  # a segmentation folder calibrates on its train split
+            calibration = data.load_images(self.calibration_data or self.eval_data, side, self.calibration_images,
+                                           split="train")[0]  # fmt: skip
         elif self.dataset:
             calibration = data.load_dataset_images(self.dataset, side, self.calibration_images)
         else:

@@ -5,8 +5,10 @@ the tasks' business, so this lives here and `export/` imports nothing from `task
 Sources: a `.npz` of uint8 images (`x` or `images`) with optional labels (`y` or `labels`)
 and `class_names`, such as `../shared/data/cifar10-test/`; a folder with a `labels.csv`
 (`file,class_index`, as `../shared/data/imagenet-sample/`); a `<class>/<image>` folder
-(labels: the sorted class folders' indices); or a tensorflow-datasets name (its train
-split, for calibration). A limit takes images spread evenly over the source, so a
+(labels: the sorted class folders' indices); a segmentation folder (`images/`, `masks/`,
+`classes.txt`, as `../shared/data/segmentation-mini/`: letterboxed as evaluation sees them,
+with their class maps, from its test split for checks and its train split for
+calibration); or a tensorflow-datasets name (its train split, for calibration). A limit takes images spread evenly over the source, so a
 class-sorted file still gives every class.
 """
 
@@ -67,11 +69,29 @@ def _load_folder(root, image_size, limit):
     return images, labels, names
 
 
-def load_images(path, image_size, limit=None):
-    """(images, labels or None, class names or None) from a `.npz` file or an image folder."""
+def has_splits(path):
+    """Whether `path` is a segmentation folder, whose own splits say what is evaluated and
+    what calibrates."""
+    return Path(path, "images").is_dir() and Path(path, "masks").is_dir()
+
+
+def _load_segmentation(root, image_size, limit, split):
+    from keras_resnets.tasks import segmentation_data
+
+    source = segmentation_data.load_folder(root)
+    chosen = source.splits[split]
+    images, masks = segmentation_data.take(chosen, image_size, min(limit or chosen.count, chosen.count))
+    return images, masks, source.class_names
+
+
+def load_images(path, image_size, limit=None, split="test"):
+    """(images, labels or None, class names or None) from a `.npz` file or an image folder;
+    `split`: which split of a segmentation folder (`has_splits`)."""
     path = Path(path)
     if path.suffix == ".npz" and path.is_file():
         return _load_npz(path, image_size, limit)
+    if has_splits(path):
+        return _load_segmentation(path, image_size, limit, split)
     if path.is_dir():
         return _load_folder(path, image_size, limit)
     raise FileNotFoundError(f"{path} is neither a .npz file nor an image folder.")
