@@ -12,30 +12,49 @@ benchmark = load_app("benchmark")
 
 def test_one_tiny_configuration_end_to_end(tmp_path):
     args = ["--models", "resnet18", "--batch-sizes", "2", "--image-size", "32", "--warmup", "0"]
-    args += ["--repeats", "1", "--modes", "infer", "train", "--backends", "tensorflow"]
+    args += ["--repeats", "1", "--modes", "infer", "train", "--backends", "tensorflow", "--matmul-size", "256"]
     assert benchmark.main(args + ["--output-dir", str(tmp_path)]) == 0
-    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    results = json.loads((tmp_path / "results.json").read_text())
+    rows = results["rows"]
     assert [(r["model"], r["implementation"], r["mode"]) for r in rows] == [
         ("resnet18", "ours", "infer"), ("resnet18", "ours", "train")
     ]
+    # One peak for the machine: the best matmul of every installed framework, each measured.
+    peak = results["machine_peak"]["cpu"]["float32"]
+    rates = {name: value for name, value in peak["frameworks"].items() if isinstance(value, float)}
+    assert {"numpy", "tensorflow"} <= set(rates) and peak["measured_flops"] == max(rates.values())
+    assert peak["measured_by"] in rates and peak["theoretical"]
     for row in rows:
-        assert row["images_per_s"] > 0 and row["matmul_peak_flops"] > 0
-        assert 0 < row["fraction_of_peak"] < 2  # FLOP/s from the model's MACs against the peak
+        assert row["images_per_s"] > 0 and "matmul_peak_flops" not in row
+        assert row["fraction_of_peak"] == row["flops"] / peak["measured_flops"]
         assert row["macs_per_image"] == 37_523_456  # ResNet18 at 32 px, counted on the built model
     assert (tmp_path / "results.png").stat().st_size > 0
-    assert "| resnet18 | ours | tensorflow | train |" in (tmp_path / "results.md").read_text()
+    table = (tmp_path / "results.md").read_text()
+    assert "| resnet18 | ours | tensorflow | train |" in table and "Machine peak, cpu float32:" in table
 
 
 def test_peer_ratios_compare_the_same_network():
     rows = [
         {"model": "resnet50b", "implementation": imp, "backend": backend, "mode": "infer",
          "batch_size": 8, "image_size": 64, "precision": "float32", "images_per_s": rate,
-         "macs_per_image": 100 if imp == "ours" else None, "matmul_peak_flops": 1e3}
+         "macs_per_image": 100 if imp == "ours" else None, "device": "cpu"}
         for imp, backend, rate in [("ours", "tensorflow", 30.0), ("ours", "jax", 20.0), ("timm", "tensorflow", 15.0)]
     ]  # fmt: skip
-    timm = benchmark.benchmark.report.add_derived(rows)[2]
+    rows = benchmark.benchmark.report.add_derived(rows, {"cpu": {"float32": {"measured_flops": 1e4}}})
+    timm = rows[2]
     assert timm["ours_over_peer"] == 2.0 and timm["ours_backend"] == "tensorflow"
     assert timm["flops"] == 2 * 100 * 15.0  # MACs from our model of the same network
+    assert [r["fraction_of_peak"] for r in rows] == [0.6, 0.4, 0.3]  # all against the one peak
+
+
+def test_theoretical_peak_is_derived_from_the_cpu_and_named_as_such():
+    from keras_resnets.benchmark import peak
+
+    flops, how = peak.theoretical("cpu", "float32")
+    assert flops is None or (flops > 1e9 and "FMA" in how and "logical CPUs" in how)
+    assert peak.theoretical("gpu", "bfloat16", "NVIDIA H200") == (989e12, "NVIDIA datasheet, H200, dense bfloat16")
+    assert peak.theoretical("gpu", "float32", "NVIDIA H100 PCIe")[0] == 51e12  # not the SXM part's figure
+    assert peak.theoretical("gpu", "float32", "Some GPU")[0] is None
 
 
 def test_append_replaces_only_the_same_configuration():

@@ -1,10 +1,6 @@
-"""What the machine can do: its matmul peak in a dtype, and native bfloat16 support."""
+"""What the machine is: its CPU, GPU and native bfloat16 support, and timing a step."""
 
 import time
-
-import numpy as np
-
-MATMUL_SIZE = 2048
 
 
 def describe():
@@ -19,10 +15,11 @@ def describe():
     except (OSError, StopIteration):
         pass
     bf16 = "native bfloat16" if native_bfloat16_cpu() else "no native bfloat16"
-    return f"{name}, {os.cpu_count()} cores, {bf16}{_gpu_name()}"
+    return f"{name}, {os.cpu_count()} cores, {bf16}{'; GPU ' + gpu_name() if gpu_name() else ''}"
 
 
-def _gpu_name():
+def gpu_name():
+    """The first NVIDIA GPU's name, or "" without one."""
     # nvidia-smi rather than a framework: importing torch or TensorFlow here would fix the
     # import order of the process (torchvision after TensorFlow crashes).
     import shutil
@@ -34,7 +31,7 @@ def _gpu_name():
         ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True
     )
     names = done.stdout.strip().splitlines()
-    return f"; GPU {names[0]}" if done.returncode == 0 and names else ""
+    return names[0] if done.returncode == 0 and names else ""
 
 
 def cpu_flags():
@@ -68,26 +65,3 @@ def step_seconds(step, warmup, repeats):
         step()
         times.append(time.perf_counter() - start)
     return first, times
-
-
-def matmul_peak(framework, dtype="float32", device=None, size=MATMUL_SIZE, repeats=5):
-    """FLOP/s of a `size` x `size` matmul in `dtype`, the best of `repeats`: the ceiling a
-    convolutional network's compute can approach on this device."""
-    flops = 2 * size**3
-    if framework == "torch":
-        import torch
-
-        a = torch.randn(size, size, dtype=getattr(torch, dtype), device=device or "cpu")
-
-        def step():
-            (a @ a).sum().item()
-
-    else:  # the Keras backend in this process
-        import keras
-
-        a = keras.ops.cast(np.random.default_rng(0).normal(size=(size, size)), dtype)
-
-        def step():
-            keras.ops.convert_to_numpy(keras.ops.sum(keras.ops.matmul(a, a)))
-
-    return flops / min(step_seconds(step, 0, repeats)[1])

@@ -20,20 +20,23 @@ def _jit(row):
     return bool(row.get("jit_compile"))
 
 
-def add_derived(rows):
+def add_derived(rows, peaks):
     """Achieved FLOP/s (a training step is about 3 forward passes), its fraction of the
-    matmul peak, and for each peer the ratio of ours (same backend for keras.applications,
-    our best backend for the PyTorch peers) to it."""
+    machine's measured peak for the row's device and dtype (`peak.machine_peak`), and for
+    each peer the ratio of ours (same backend for keras.applications, our best backend for
+    the PyTorch peers) to it."""
     macs = {_key(r): r["macs_per_image"] for r in rows if r.get("macs_per_image")}
     ours = [r for r in rows if r["implementation"] == "ours" and "error" not in r]
     for row in rows:
         if "error" in row:
             continue
         per_image = macs.get(_key(row))
+        peak = peaks.get(row.get("device", "cpu"), {}).get(row["precision"], {}).get("measured_flops")
         if per_image:
             passes = 3 if row["mode"] == "train" else 1
             row["flops"] = 2 * per_image * passes * row["images_per_s"]
-            row["fraction_of_peak"] = row["flops"] / row["matmul_peak_flops"]
+            if peak:
+                row["fraction_of_peak"] = row["flops"] / peak
         if row["implementation"] == "ours":
             continue
         mine = [r for r in ours if _key(r) == _key(row)]
@@ -60,8 +63,19 @@ def _cells(row):
     ]  # fmt: skip
 
 
-def markdown(rows, machine):
-    lines = [f"Machine: {machine}.", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+def markdown(rows, machine, peaks):
+    lines = [f"Machine: {machine}.", ""]
+    for device, by_dtype in peaks.items():
+        for dtype, peak in by_dtype.items():
+            measured = ", ".join(f"{name} {value / 1e9:.0f}" for name, value in peak["frameworks"].items()
+                                 if isinstance(value, float))  # fmt: skip
+            best = f"{peak['measured_flops'] / 1e9:.0f} GFLOP/s" if peak["measured_flops"] else "not measured"
+            theory = f"{peak['theoretical_flops'] / 1e9:.0f} GFLOP/s" if peak["theoretical_flops"] else "unknown"
+            lines.append(f"Machine peak, {device} {dtype}: {best} measured (best {peak['matmul_size']}-square matmul; "
+                         f"GFLOP/s by framework: {measured or 'none'}); theoretical {theory} ({peak['theoretical']}). "
+                         "Every \"of peak\" is against the measured figure.")  # fmt: skip
+            lines.append("")
+    lines += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(map(str, _cells(r))) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
@@ -110,14 +124,16 @@ def merge(old, new):
     return kept + list(fresh.values())
 
 
-def write(rows, out_dir, machine=None):
-    """Writes `results.json`, `results.md` and `results.png` into `out_dir`; returns the table."""
+def write(rows, out_dir, peaks, machine=None):
+    """Writes `results.json` (with the machine's peaks), `results.md` and `results.png`
+    into `out_dir`; returns the table."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     machine = machine or hardware.describe()
-    rows = add_derived(rows)
-    (out_dir / "results.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))
-    table = markdown(rows, machine)
+    rows = add_derived(rows, peaks)
+    results = {"machine": machine, "machine_peak": peaks, "rows": rows}
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2))
+    table = markdown(rows, machine, peaks)
     (out_dir / "results.md").write_text(table)
     if any("error" not in r for r in rows):
         chart(rows, out_dir / "results.png")

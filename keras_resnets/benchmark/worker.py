@@ -2,7 +2,8 @@
 
 Prints one JSON line: the configuration, build and first-step seconds (tracing and
 compilation included), the median images/s and ms per batch of the timed steps, peak
-memory, the model's MACs per image, and this process's matmul peak in the same dtype.
+memory and the model's MACs per image. (The machine's peak is measured once per run, by
+`peak`, not here.)
 """
 
 import json
@@ -138,8 +139,6 @@ def measure(config):
     build_s = time.perf_counter() - start
     first_s, times = hardware.step_seconds(step, config["warmup"], config["repeats"])
     median_s = statistics.median(times)
-    framework = "torch" if is_torch(config["implementation"]) else "keras"
-    dtype = "bfloat16" if config["precision"] == "bfloat16" else "float32"
     return {
         **config,
         "device": device,
@@ -149,7 +148,6 @@ def measure(config):
         "images_per_s": config["batch_size"] / median_s,
         "peak_memory_mb": peak_memory_mb(device, config["implementation"]),
         "macs_per_image": macs,
-        "matmul_peak_flops": hardware.matmul_peak(framework, dtype, "cuda" if device == "gpu" else None),
     }
 
 
