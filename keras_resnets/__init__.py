@@ -29,6 +29,7 @@ _API = {
     "model_info": "keras_resnets.registry",
     "Spec": "keras_resnets.core.specs",
     "features": "keras_resnets.backbones",
+    "fold_batchnorm": "keras_resnets.core.folding",
     "decode_predictions": "keras_resnets.imagenet",
     "WeightsUnavailableError": "keras_resnets.weights",
 }
