@@ -17,6 +17,8 @@ BatchNorm.
 import keras
 import numpy as np
 
+from keras_resnets.convert.checkpoint import flat_layers
+
 CONVOLUTIONS = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D, keras.layers.DepthwiseConv2D)
 
 
@@ -98,7 +100,7 @@ def fold_batchnorm(model):
         model, input_tensors=inputs if len(inputs) > 1 else inputs[0], clone_function=clone, call_function=call,
         recursive=True,
     )  # fmt: skip
-    for new in _all_layers(folded):
+    for new in flat_layers(folded):
         old = originals.get(id(new))
         if old is None or not old.weights:
             continue
@@ -108,9 +110,3 @@ def fold_batchnorm(model):
             new.set_weights(old.get_weights())
     return folded
 
-
-def _all_layers(model):
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _all_layers(layer)
