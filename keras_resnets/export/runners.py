@@ -97,7 +97,9 @@ def tflite_runner(path, named=False):
 def onnx_runner(path):
     import onnxruntime
 
-    session = onnxruntime.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count()  # as LiteRT's, so that their timings compare
+    session = onnxruntime.InferenceSession(os.fspath(path), options, providers=["CPUExecutionProvider"])
     (feed,) = session.get_inputs()
     names = sorted((o.name for o in session.get_outputs()), key=output_order)
 
