@@ -405,10 +405,10 @@ def export(
         "calibration_overlap": calibration_overlap,  # calibration images that are also evaluated
         "bounds": dataclasses.asdict(bounds),
         "timing": {
-                "runs": timing_runs, "batch": report.THROUGHPUT_BATCH, "cpu_count": os.cpu_count(),
-                # LiteRT and ONNX Runtime are given every core; TensorFlow and MediaPipe use their defaults.
-                "threads": {"litert": os.cpu_count(), "onnxruntime": os.cpu_count()},
-            },
+            "runs": timing_runs, "batch": report.THROUGHPUT_BATCH, "cpu_count": os.cpu_count(),
+            # LiteRT and ONNX Runtime are given every core; TensorFlow and MediaPipe use their defaults.
+            "threads": {"litert": os.cpu_count(), "onnxruntime": os.cpu_count()},
+        },
         "keras_model": keras_model,
         "artifacts": rows,
         "exported": [row["file"] for row in rows if row["ok"]],
