@@ -173,3 +173,49 @@ def test_predict_runtime_mediapipe_names_the_classes_litert_finds(resnet20_expor
     best = lambda line: line.split(": ", 1)[1].rsplit(" ", 1)[0]  # noqa: E731 ("<photo>: <class> <share>")
     # LiteRT knows no names without labels.txt: it prints the index MediaPipe must name.
     assert [best(line) for line in through_mediapipe] == [CIFAR10[int(best(line))] for line in through_litert]
+
+
+DETECTION_SIZE = 64  # the smallest RetinaNet input
+
+
+def letterboxed_photos(count):
+    """`count` real COCO photos letterboxed to `DETECTION_SIZE`, in whole pixels (as a camera gives)."""
+    from PIL import Image
+
+    from keras_resnets.tasks.letterbox import letterbox
+
+    files = sorted((shared_data("detection-mini") / "images").glob("*.jpg"))[:count]
+    photos = [letterbox(np.asarray(Image.open(f).convert("RGB")), DETECTION_SIZE).numpy() for f in files]
+    return np.round(np.stack(photos)).astype("float32")
+
+
+def tiny_detector():
+    """A tiny RetinaNet, random weights, class biases at 0: probabilities near .5, so many
+    detections above the .05 threshold, up to the cap of 100 per image, with near ties."""
+    import keras_resnets as kr
+    from keras_resnets.heads import retinanet
+
+    backbone = kr.features("resnet18", weights=None, input_shape=(DETECTION_SIZE, DETECTION_SIZE, 3))
+    head = retinanet.retinanet(backbone, 3, "torch", False, filters=16, depth=1)
+    head.get_layer("class_output").bias.assign(np.zeros(27, "float32"))
+    return retinanet.with_decoding(head)
+
+
+def test_mediapipe_object_detector_finds_the_keras_detections(tmp_path):
+    from keras_resnets.tasks.detection_report import export_check
+
+    images, names = letterboxed_photos(6), ["person", "bicycle", "car"]
+    result = export.export(tiny_detector(), tmp_path, formats=("tflite",), eval_data=images, class_names=names,
+                           check=export_check, timing_runs=0)  # fmt: skip
+    (row,) = result["artifacts"]
+    assert result["passed"] and row["metadata"] == {"written": True, "task": "detection", "labels": 3,
+                                                    "nms": "in the graph"}  # fmt: skip
+    assert row["check"]["detections_matched"] == 1.0  # LiteRT, mapped back to the Keras outputs
+    mediapipe = row["mediapipe"]
+    assert mediapipe["ok"] and mediapipe["detections_matched"] == 1.0 and mediapipe["detections_compared"] > 300
+    assert mediapipe["names"]
+    content = json.loads(metadata.read(tmp_path / "model.tflite"))
+    outputs = {t["name"]: t for t in content["subgraph_metadata"][0]["output_tensor_metadata"]}
+    assert set(outputs) == {"location", "category", "score", "number of detections"}
+    print("\nMediaPipe ObjectDetector on 6 COCO photos:", {k: mediapipe[k] for k in ("detections_matched",
+          "detections_compared")})  # fmt: skip

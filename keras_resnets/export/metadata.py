@@ -21,7 +21,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from keras_resnets.export import mediapipe_classification
+from keras_resnets.export import mediapipe_classification, mediapipe_detection
 from keras_resnets.export.mediapipe_base import (  # noqa: F401 (the public names of this module)
     INSTALL, MetadataError, ModelInfo, check_labels, require_mediapipe, shim,
 )  # fmt: skip
@@ -37,6 +37,10 @@ class TaskMetadata:
     # (MediaPipe's outputs, the Keras model's, LiteRT's check row, quantize, names, labels) -> {"ok", ...}
     check: Optional[Callable] = None
     missing: str = ""  # why there is no writer yet
+    # Export code, for a task whose files MediaPipe reads in another form than the Keras model's:
+    adapt: Optional[Callable] = None  # (model) -> the model the file with metadata is written from
+    keras_outputs: Optional[Callable] = None  # (path, LiteRT runner of that file) -> runner of the Keras outputs
+    classes: Optional[Callable] = None  # (model) -> how many class names its label file holds
 
 
 def _not_yet(task):
@@ -50,7 +54,11 @@ TASKS = {
     "classification": TaskMetadata(
         mediapipe_classification.write, mediapipe_classification.runner, mediapipe_classification.check
     ),
-    "detection": TaskMetadata(None, None, missing=_not_yet("detection")),
+    "detection": TaskMetadata(
+        mediapipe_detection.write, mediapipe_detection.runner, mediapipe_detection.check,
+        adapt=mediapipe_detection.adapt, keras_outputs=mediapipe_detection.keras_outputs,
+        classes=mediapipe_detection.classes,
+    ),
     "segmentation": TaskMetadata(None, None, missing=_not_yet("segmentation")),
 }
 
