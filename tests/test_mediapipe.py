@@ -7,7 +7,10 @@
 - a file written without metadata still runs in LiteRT (and MediaPipe says why it refuses it);
 - missing MediaPipe stops an export and the app before any work, with the install line;
 - class names whose count is not the model's outputs are refused before any work;
-- a task without a metadata writer yet is refused, not written wrongly.
+- a task without a metadata writer yet is refused, not written wrongly;
+- a tiny RetinaNet exported with metadata: MediaPipe's ObjectDetector returns the Keras
+  model's detections on real COCO photos (same classes and scores, boxes to MediaPipe's
+  whole pixels), with the class names;
 - a training run's export (export_all) carries it; a per-pixel model's file gets none and says why.
 """
 
@@ -131,7 +134,7 @@ def test_class_names_that_do_not_match_the_outputs_are_refused_first(tmp_path):
 def test_a_task_without_a_writer_is_refused_not_written_wrongly(tmp_path):
     path = tmp_path / "model.tflite"
     path.write_bytes(b"not read")
-    for task in ("detection", "segmentation"):
+    for task in ("segmentation",):
         with pytest.raises(metadata.MetadataError, match=f"for {task} models is not written yet.*tflite_metadata=False"):
             metadata.write(path, task, metadata.ModelInfo("m"))
     assert path.read_bytes() == b"not read"
@@ -212,10 +215,21 @@ def test_mediapipe_object_detector_finds_the_keras_detections(tmp_path):
                                                     "nms": "in the graph"}  # fmt: skip
     assert row["check"]["detections_matched"] == 1.0  # LiteRT, mapped back to the Keras outputs
     mediapipe = row["mediapipe"]
-    assert mediapipe["ok"] and mediapipe["detections_matched"] == 1.0 and mediapipe["detections_compared"] > 300
-    assert mediapipe["names"]
+    assert mediapipe["ok"] and mediapipe["names"]
+    assert mediapipe["detections_matched"] == 1.0 and mediapipe["detections_compared"] > 300
+    (table_row,) = [line for line in export.report.table(result).splitlines() if line.startswith("| model.tflite")]
+    assert table_row.split("|")[-3].strip() == "100.00%"  # the MediaPipe agreement column: detections found again
     content = json.loads(metadata.read(tmp_path / "model.tflite"))
-    outputs = {t["name"]: t for t in content["subgraph_metadata"][0]["output_tensor_metadata"]}
-    assert set(outputs) == {"location", "category", "score", "number of detections"}
+    assert content["min_parser_version"] == "1.2.0"  # bounding boxes: 1.0.0; the output tensor group: 1.2.0
+    (graph,) = content["subgraph_metadata"]
+    assert {t["name"] for t in graph["output_tensor_metadata"]} == {"location", "category", "score",
+                                                                     "number of detections"}  # fmt: skip
+    # The same file through the library runner, as apps/predict.py --runtime mediapipe calls it.
+    run = metadata.mediapipe_runner(tmp_path / "model.tflite", "detection")
+    try:
+        boxes, classes, counts, scores = run(images[:2])
+    finally:
+        run.close()
+    assert boxes.shape == (2, 100, 4) and set(run.names.values()) <= set(names) and counts.min() > 0
     print("\nMediaPipe ObjectDetector on 6 COCO photos:", {k: mediapipe[k] for k in ("detections_matched",
-          "detections_compared")})  # fmt: skip
+          "detections_compared", "box_min_iou", "box_median_iou")})  # fmt: skip

@@ -271,7 +271,10 @@ def export_artifacts(model, out_dir, request, images, labels, representative, re
             plan = request.tflite_metadata if artifact.format == "tflite" else None
             task = plan.get("task") if plan else None  # None: a file without metadata
             adapted = _adapted(task)
-            formats_lib.write(artifact, adapted.adapt(model) if adapted else model, path, **tflite_options)
+            if adapted:  # MediaPipe's outputs, which it reads as float32
+                formats_lib.write(artifact, adapted.adapt(model), path, **tflite_options, float_output=True)
+            else:
+                formats_lib.write(artifact, model, path, **tflite_options)
             if plan:
                 row["metadata"] = _write_metadata(path, plan, reference)
             if artifact.quantize is None:
@@ -354,8 +357,9 @@ def export(
             for outputs that are not scores.
         timing_runs: calls per latency and throughput median (0: no timing).
         tflite_metadata: write MediaPipe Tasks metadata into every `.tflite` (classification
-            now; other tasks' files are written without, and the report says why) and
-            check each file in MediaPipe too; False: plain files.
+            and detection now: a detector's file is written from an export adapter, see
+            `mediapipe_detection`; segmentation files are written without, and the report
+            says why) and check each file in MediaPipe too; False: plain files.
         model_info: `metadata.ModelInfo` (name, description, version, license) for that
             metadata; default: the model's name.
 

@@ -19,6 +19,8 @@ output tensors in the order of their tensor indices (DetectionPostProcess' order
 TFLite's converter does not keep for ours, so `write` pairs them by the file's signature.
 LiteRT's runs of such a file give the Keras model's outputs back (`keras_outputs`), so the
 export checks it as any detector file.
+A full-int8 file keeps float32 outputs behind its uint8 pixel input (`float_output`):
+MediaPipe reads float32 detections.
 
 MediaPipe stretches an image of another size to the input size (no letterbox: its
 ImageToTensorCalculator keeps no aspect ratio) and returns boxes in the image's own pixels,
@@ -101,10 +103,11 @@ def write(path, model_buffer, interpreter, info, labels, reference):
     """(model bytes with the metadata, what was written), with MediaPipe's
     `object_detector.MetadataWriter.create_for_models_with_nms`."""
     signature = interpreter.get_signature_runner("serving_default").get_output_details()
-    if sorted(signature) != sorted(OUTPUTS.values()):
+    found = {name: np.dtype(tensor["dtype"]).name for name, tensor in signature.items()}
+    if found != {name: "float32" for name in OUTPUTS.values()}:
         raise base.MetadataError(
-            f"{path} has outputs {sorted(signature)}, not MediaPipe's {sorted(OUTPUTS.values())}: write it from "
-            "mediapipe_detection.adapt(model) (export() does), or with tflite_metadata=False."
+            f"{path} has outputs {found}, not MediaPipe's float32 {sorted(OUTPUTS.values())}: write it from "
+            "mediapipe_detection.adapt(model) with float_output=True (export() does), or with tflite_metadata=False."
         )
     labels = base.labels_for(path, None, labels)
     base.shim()
@@ -220,8 +223,8 @@ def check(outputs, reference, litert_check, quantize, names=None, labels=None):
     holds the most detections a file keeps, clear of its lowest score by as much (a near tie
     may take the last place), must be in the other's with the same class, box IoU >= .9 and
     a score within .01. Float files: every one; quantized files: at least the share LiteRT's
-    check found for the same file. `names` must be the class names `labels` when the file
-    carries them."""
+    check found for the same file. The names MediaPipe returned (`names`, index -> name) must
+    be the class names `labels` when the file carries them."""
     capacity = np.asarray(reference[3]).shape[1]
     missing, compared, ious = 0, 0, []
     for mine, theirs in zip(_rows(outputs), _rows(reference)):
@@ -235,9 +238,10 @@ def check(outputs, reference, litert_check, quantize, names=None, labels=None):
     ious = ious or [1.0]
     least = 1.0 if quantize is None else litert_check.get("detections_matched", 1.0)
     problems = [f"MediaPipe matched {matched:.2%} of {compared} detections < {least:.2%}"] if matched < least else []
-    if labels is not None and (not names or any(labels[i] != name for i, name in names.items())):
+    returned = int(np.sum(outputs[2]))
+    if labels is not None and returned and (not names or any(labels[i] != name for i, name in names.items())):
         problems.append(f"MediaPipe returned names {dict(list(names.items())[:3])}..., not the class names")
-    result = {"ok": not problems, "detections_matched": matched, "detections_compared": compared, "least": least,
+    result = {"ok": not problems, "agreement": "detections_matched", "detections_matched": matched, "detections_compared": compared, "least": least,
               "box_min_iou": min(ious), "box_median_iou": float(np.median(ious)), "names": bool(names)}  # fmt: skip
     if problems:
         result["error"] = "; ".join(problems)

@@ -45,7 +45,7 @@ class TaskMetadata:
 
 def _not_yet(task):
     return (
-        f"MediaPipe metadata for {task} models is not written yet (only classification is): export with "
+        f"MediaPipe metadata for {task} models is not written yet (only classification and detection are): export with "
         "tflite_metadata=False (apps: --no-tflite-metadata) for a file LiteRT runs without metadata."
     )
 
@@ -105,8 +105,8 @@ def read(path):
 def mediapipe_runner(path, task="classification"):
     """A callable RGB [0, 255] images (N, side, side, 3), at the file's input size ->
     list of outputs, running the `.tflite` at `path` through MediaPipe Tasks (classification:
-    [scores (N, classes)], by class index; `run.names` maps indices to the names MediaPipe
-    returned). MediaPipe resizes other sizes itself (see the README, "On a phone")."""
+    [scores (N, classes)], by class index; detection: the Keras model's four outputs, see
+    `mediapipe_detection.runner`; `run.names` maps indices to the names MediaPipe returned). MediaPipe resizes other sizes itself (see the README, "On a phone")."""
     entry = _entry(task, "run")
     require_mediapipe()
     return entry.run(Path(path))

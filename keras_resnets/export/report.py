@@ -1,7 +1,7 @@
 """The verification report: per artifact its check, accuracy, size and speed on this CPU.
 
-A `.tflite` with MediaPipe metadata also has MediaPipe Tasks' top-1 agreement and latency
-(`mediapipe`), beside LiteRT's.
+A `.tflite` with MediaPipe metadata also has MediaPipe Tasks' agreement (top-1, or
+detections found again) and latency (`mediapipe`), beside LiteRT's.
 
 Latency is the median of `runs` single-image calls after one warm-up call; throughput is
 8 images per call at batch 8, from the median of `runs` calls. Printed as a table and
@@ -69,7 +69,7 @@ def table(report):
         # A check names its own agreement figure: top-1 for scores, detections found again for boxes.
         agreement = check.get(check.get("agreement", "top1_agreement"))
         mediapipe = row.get("mediapipe") or {}  # a TFLite file with metadata, run in MediaPipe Tasks
-        mediapipe_agreement = mediapipe.get("top1_agreement")
+        mediapipe_agreement = mediapipe.get(mediapipe.get("agreement", "top1_agreement"))
         lines.append(
             f"| {row['file']} | {status} | {_cell(row.get('size_mb'), '.3f')} | "
             f"{_cell(check.get('max_abs_diff'), '.1e')} | "
