@@ -221,8 +221,9 @@ def check(outputs, reference, litert_check, quantize, names=None, labels=None):
     """MediaPipe's detections against the Keras model's, image by image and both ways: each
     detection scoring clear of the threshold (by `SCORE_TOLERANCE`), and where the other
     holds the most detections a file keeps, clear of its lowest score by as much (a near tie
-    may take the last place), must be in the other's with the same class, box IoU >= .9 and
-    a score within .01. Float files: every one; quantized files: at least the share LiteRT's
+    may take the last place), must be in the other's with the same class, box IoU >= .9 (or
+    every corner within `ROUNDING_PX`: MediaPipe's whole pixels cost a small box more) and a
+    score within .01. Float files: every one; quantized files: at least the share LiteRT's
     check found for the same file. The names MediaPipe returned (`names`, index -> name) must
     be the class names `labels` when the file carries them."""
     capacity = np.asarray(reference[3]).shape[1]
