@@ -7,14 +7,18 @@
 - a file written without metadata still runs in LiteRT (and MediaPipe says why it refuses it);
 - missing MediaPipe stops an export and the app before any work, with the install line;
 - class names whose count is not the model's outputs are refused before any work;
-- a task without a metadata writer yet is refused, not written wrongly;
+- an unknown task is refused, the file left as it was;
 - a training run's export (export_all) carries it; a model whose graph takes preprocessed
   input gets none and says why;
+- a tiny RetinaNet exported with metadata: MediaPipe's ObjectDetector returns the Keras
+  model's detections on real COCO photos (same classes and scores, boxes to MediaPipe's
+  whole pixels), with the class names;
 - a segmenter on real COCO photos, float32 and int8 (calibrated on training photos): MediaPipe's
   ImageSegmenter returns category masks equal to the Keras argmax (float: >= 99% of pixels;
   int8: at least LiteRT's agreement) and confidence masks within 1e-3 (float), with class names.
 """
 
+import collections
 import json
 import os
 import shutil
@@ -132,12 +136,11 @@ def test_class_names_that_do_not_match_the_outputs_are_refused_first(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_task_without_a_writer_is_refused_not_written_wrongly(tmp_path):
+def test_an_unknown_task_is_refused_and_the_file_left_as_it_was(tmp_path):
     path = tmp_path / "model.tflite"
     path.write_bytes(b"not read")
-    for task in ("detection",):
-        with pytest.raises(metadata.MetadataError, match=f"for {task} models is not written yet.*tflite_metadata=False"):
-            metadata.write(path, task, metadata.ModelInfo("m"))
+    with pytest.raises(metadata.MetadataError, match=r"Unknown task 'pose'; known: \['classification', 'detection', "):
+        metadata.write(path, "pose", metadata.ModelInfo("m"))
     assert path.read_bytes() == b"not read"
 
 
@@ -235,3 +238,74 @@ def test_predict_runtime_mediapipe_names_the_classes_litert_finds(resnet20_expor
     best = lambda line: line.split(": ", 1)[1].rsplit(" ", 1)[0]  # noqa: E731 ("<photo>: <class> <share>")
     # LiteRT knows no names without labels.txt: it prints the index MediaPipe must name.
     assert [best(line) for line in through_mediapipe] == [CIFAR10[int(best(line))] for line in through_litert]
+
+
+DETECTION_SIZE = 64  # the smallest RetinaNet input
+
+
+def letterboxed_photos(count):
+    """`count` real COCO photos letterboxed to `DETECTION_SIZE`, in whole pixels (as a camera gives)."""
+    from PIL import Image
+
+    from keras_resnets.tasks.letterbox import letterbox
+
+    files = sorted((shared_data("detection-mini") / "images").glob("*.jpg"))[:count]
+    photos = [letterbox(np.asarray(Image.open(f).convert("RGB")), DETECTION_SIZE).numpy() for f in files]
+    return np.round(np.stack(photos)).astype("float32")
+
+
+def tiny_detector():
+    """A tiny RetinaNet, random weights, class biases at 0: probabilities near .5, so many
+    detections above the .05 threshold, up to the cap of 100 per image, with near ties."""
+    import keras_resnets as kr
+    from keras_resnets.heads import retinanet
+
+    backbone = kr.features("resnet18", weights=None, input_shape=(DETECTION_SIZE, DETECTION_SIZE, 3))
+    head = retinanet.retinanet(backbone, 3, "torch", False, filters=16, depth=1)
+    head.get_layer("class_output").bias.assign(np.zeros(27, "float32"))
+    return retinanet.with_decoding(head)
+
+
+def test_mediapipe_object_detector_finds_the_keras_detections(tmp_path):
+    from keras_resnets.tasks.detection_report import export_check
+
+    images, names = letterboxed_photos(6), ["person", "bicycle", "car"]
+    result = export.export(tiny_detector(), tmp_path, formats=("tflite",), eval_data=images, class_names=names,
+                           check=export_check, timing_runs=0)  # fmt: skip
+    (row,) = result["artifacts"]
+    assert result["passed"] and row["metadata"] == {"written": True, "task": "detection", "labels": 3,
+                                                    "nms": "in the graph"}  # fmt: skip
+    assert row["check"]["detections_matched"] == 1.0  # LiteRT, mapped back to the Keras outputs
+    mediapipe = row["mediapipe"]
+    assert mediapipe["ok"] and mediapipe["names"]
+    assert mediapipe["detections_matched"] == 1.0 and mediapipe["detections_compared"] > 300
+    (table_row,) = [line for line in export.report.table(result).splitlines() if line.startswith("| model.tflite")]
+    assert table_row.split("|")[-3].strip() == "100.00%"  # the MediaPipe agreement column: detections found again
+    content = json.loads(metadata.read(tmp_path / "model.tflite"))
+    assert content["min_parser_version"] == "1.2.0"  # bounding boxes: 1.0.0; the output tensor group: 1.2.0
+    (graph,) = content["subgraph_metadata"]
+    assert {t["name"] for t in graph["output_tensor_metadata"]} == {"location", "category", "score",
+                                                                     "number of detections"}  # fmt: skip
+    # The same file through the library runner, as apps/predict.py --runtime mediapipe calls it.
+    run = metadata.mediapipe_runner(tmp_path / "model.tflite", "detection")
+    try:
+        boxes, classes, counts, scores = run(images[:2])
+    finally:
+        run.close()
+    assert boxes.shape == (2, 100, 4) and set(run.names.values()) <= set(names) and counts.min() > 0
+    # apps/predict.py --runtime mediapipe draws what MediaPipe finds: LiteRT's detections, by name.
+    predict = load_app("predict")
+    photos = sorted((shared_data("detection-mini") / "images").glob("*.jpg"))[:2]
+    found = {}
+    for runtime in ("native", "mediapipe"):
+        args = [*map(str, photos), "--model", str(tmp_path / "model.tflite"), "--output-dir", str(tmp_path / runtime)]
+        assert predict.main(args + ["--runtime", runtime]) == 0
+        found[runtime] = json.loads((tmp_path / runtime / "detections.json").read_text())
+        assert all((tmp_path / runtime / f"{photo.stem}.png").exists() for photo in photos)
+    # Not all of them: predict letterboxes to fractional pixels, which MediaPipe rounds, and
+    # this random detector's scores are near ties at the cap of 100 per photo.
+    pairs = {r: collections.Counter((d["file_name"], d["category_name"]) for d in found[r]) for r in found}
+    shared = sum((pairs["mediapipe"] & pairs["native"]).values())
+    assert found["native"] and shared >= 0.9 * len(found["native"]) and len(found["mediapipe"]) == len(found["native"])
+    print("\nMediaPipe ObjectDetector on 6 COCO photos:", {k: mediapipe[k] for k in ("detections_matched",
+          "detections_compared", "box_min_iou", "box_median_iou")})  # fmt: skip

@@ -144,3 +144,13 @@ def test_config_round_trip_and_bad_settings():
         Detections(level_sizes=LEVELS)(np.zeros((1, 10, 4), "float32"), np.zeros((1, 10, 2), "float32"))
     with pytest.raises(ValueError, match="at least 1"):
         Detections(max_detections=0)
+
+
+def test_unrolled_picks_give_the_loops_detections():
+    """`unroll=True` (the loop-free graph of a MediaPipe detector file) writes the same picks out."""
+    boxes, scores = random_inputs(2, seed=6)
+    looped = detect(boxes, scores, level_sizes=LEVELS, **SETTINGS)
+    unrolled = detect(boxes, scores, level_sizes=LEVELS, unroll=True, **SETTINGS)
+    assert looped["num_detections"].min() > 10
+    for name in looped:
+        np.testing.assert_array_equal(unrolled[name], looped[name])

@@ -48,13 +48,16 @@ def write_saved_model(model, path):
     _write_serving_archive(model, path)
 
 
-def write_tflite(model, path, quantize=None, representative_data=None, int8_io=True, takes_pixels=False):
+def write_tflite(model, path, quantize=None, representative_data=None, int8_io=True, takes_pixels=False,
+                 float_output=False):
     """A `.tflite` file: float32, or quantized ("float16", "dynamic" range, full "int8").
 
     Full int8 calibrates its activation ranges on `representative_data` (real images, one
     at a time). With `int8_io` its input and output are integers too: raw uint8 pixels
     when the model `takes_pixels` (its preprocessing is in the graph), else int8 values
-    with the file's scale and zero point; without, they stay float32.
+    with the file's scale and zero point; without, they stay float32. `float_output` keeps
+    float32 outputs behind an integer input (MediaPipe's ObjectDetector reads float32
+    detections).
     """
     import tensorflow as tf
 
@@ -72,7 +75,8 @@ def write_tflite(model, path, quantize=None, representative_data=None, int8_io=T
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             if int8_io:
                 io_type = tf.uint8 if pixel_input else tf.int8
-                converter.inference_output_type = io_type
+                if not float_output:
+                    converter.inference_output_type = io_type
                 if not pixel_input:  # a uint8 pixel input is already an integer tensor
                     converter.inference_input_type = io_type
         content = converter.convert()

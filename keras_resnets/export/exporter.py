@@ -166,10 +166,20 @@ class Request:
         return cls(**fields)
 
 
-def verify(artifact, path, request, images, labels, reference, float_size_mb=None):
+def _adapted(task):
+    """The task's export adapter ({"adapt", "keras_outputs"}) for a file with metadata, or None."""
+    entry = metadata_lib.TASKS[task] if task else None
+    return entry if entry is not None and entry.adapt is not None else None
+
+
+def verify(artifact, path, request, images, labels, reference, float_size_mb=None, task=None):
     """The report row of a written artifact: its check, accuracy, size and speed. A
-    quantized artifact is also checked to be quantized (against its float32 file's size)."""
+    quantized artifact is also checked to be quantized (against its float32 file's size).
+    `task`: the task whose MediaPipe metadata the file holds, whose outputs are then
+    mapped back to the Keras model's."""
     run = formats_lib.load_runner(path)
+    if _adapted(task):
+        run = _adapted(task).keras_outputs(path, run)
     outputs = runners.run_batched(run, images)
     check = _check_function(request.check)(outputs, reference, request.bounds, artifact.quantize, labels)
     size_mb = report.size_mb(path)
@@ -205,16 +215,16 @@ def _float_size_mb(artifact, model, written):
 
 def _metadata_plan(model, planned, check, class_names, tflite_metadata, model_info):
     """What MediaPipe metadata the TFLite files get: {"task", "info", "labels"}, {"skipped":
-    why} where it cannot be written correctly yet, or None (off, or no TFLite file). Class
-    names that do not match the outputs are refused here, before any work."""
+    why} where it cannot be written correctly (a graph taking preprocessed input), or None
+    (off, or no TFLite file). Class names that do not match the outputs are refused here,
+    before any work."""
     if not tflite_metadata or not any(a.format == "tflite" for a in planned):
         return None
     rank = len(model.output_shape) if len(model.outputs) == 1 else None
     task = "classification" if check is None and rank == 2 else "segmentation" if check is None else "detection"
-    if task != "detection" and class_names is not None:
-        metadata_lib.check_labels(class_names, model.output_shape[-1])
-    if metadata_lib.TASKS[task].write is None:
-        return {"skipped": metadata_lib.TASKS[task].missing}
+    entry = metadata_lib.TASKS[task]
+    if class_names is not None:
+        metadata_lib.check_labels(class_names, entry.classes(model) if entry.classes else model.output_shape[-1])
     if not takes_pixels(model):
         return {"skipped": "the graph takes preprocessed input, and MediaPipe feeds RGB pixels: export with the "
                 "preprocessing inside (include_preprocessing; apps/export.py --include-preprocessing)"}
@@ -257,14 +267,19 @@ def export_artifacts(model, out_dir, request, images, labels, representative, re
         path = Path(out_dir) / artifact.file
         row = {"artifact": artifact.name, "file": artifact.file, "quantize": artifact.quantize}
         try:
-            formats_lib.write(artifact, model, path, **tflite_options)
             plan = request.tflite_metadata if artifact.format == "tflite" else None
+            task = plan.get("task") if plan else None  # None: a file without metadata
+            adapted = _adapted(task)
+            if adapted:  # MediaPipe's outputs, which it reads as float32
+                formats_lib.write(artifact, adapted.adapt(model), path, **tflite_options, float_output=True)
+            else:
+                formats_lib.write(artifact, model, path, **tflite_options)
             if plan:
                 row["metadata"] = _write_metadata(path, plan, reference)
             if artifact.quantize is None:
                 float_sizes[artifact] = report.size_mb(path)
             float_size = _float_size_mb(artifact, model, float_sizes) if artifact.quantize else None
-            row.update(verify(artifact, path, request, images, labels, reference, float_size))
+            row.update(verify(artifact, path, request, images, labels, reference, float_size, task))
             if row.get("metadata", {}).get("written"):
                 row["mediapipe"] = _verify_mediapipe(artifact, path, row, request, images, reference)
                 if not row["mediapipe"]["ok"]:
@@ -341,8 +356,9 @@ def export(
             for outputs that are not scores.
         timing_runs: calls per latency and throughput median (0: no timing).
         tflite_metadata: write MediaPipe Tasks metadata into every `.tflite` (classification
-            and segmentation; detection files are written without, and the report says why) and
-            check each file in MediaPipe too; False: plain files.
+            segmentation and detection; a detector's file is written from an export adapter,
+            see `mediapipe_detection`) and check each file in MediaPipe too; False: plain
+            files.
         model_info: `metadata.ModelInfo` (name, description, version, license) for that
             metadata; default: the model's name.
 

@@ -53,16 +53,34 @@ def shim():
 
 def _minimum_parser_version(buffer):
     """The oldest metadata parser version that reads `buffer` (metadata_schema.fbs's
-    version notes): 1.0.0 unless it uses a member added later; a member this does not know
-    is refused rather than under-reported."""
+    version notes; a member without a note is in the first schema, 1.0.0): the newest
+    member it uses; a member this does not know is refused rather than under-reported."""
     from mediapipe.tasks.metadata import metadata_schema_py_generated as fb
+
+    content_versions = {
+        fb.ContentProperties.NONE: "1.0.0", fb.ContentProperties.FeatureProperties: "1.0.0",
+        fb.ContentProperties.ImageProperties: "1.0.0", fb.ContentProperties.BoundingBoxProperties: "1.0.0",
+        fb.ContentProperties.AudioProperties: "1.3.0",
+    }  # fmt: skip
+    unit_versions = {
+        fb.ProcessUnitOptions.NormalizationOptions: "1.0.0", fb.ProcessUnitOptions.ScoreCalibrationOptions: "1.0.0",
+        fb.ProcessUnitOptions.ScoreThresholdingOptions: "1.0.0", fb.ProcessUnitOptions.BertTokenizerOptions: "1.1.0",
+        fb.ProcessUnitOptions.SentencePieceTokenizerOptions: "1.1.0",
+        fb.ProcessUnitOptions.RegexTokenizerOptions: "1.2.1",
+    }  # fmt: skip
+
+    def known(table, key, what):
+        if key not in table:
+            raise NotImplementedError(f"metadata with {what} {key}: extend _minimum_parser_version")
+        return table[key]
 
     metadata = fb.ModelMetadataT.InitFromObj(fb.ModelMetadata.GetRootAsModelMetadata(bytes(buffer), 0))
     versions = ["1.0.0"]
     files = list(metadata.associatedFiles or [])
     for graph in metadata.subgraphMetadata or []:
         files += graph.associatedFiles or []
-        if graph.inputProcessUnits or graph.outputProcessUnits:
+        units = (graph.inputProcessUnits or []) + (graph.outputProcessUnits or [])
+        if units:
             versions.append("1.1.0")
         if graph.inputTensorGroups or graph.outputTensorGroups:
             versions.append("1.2.0")
@@ -70,10 +88,10 @@ def _minimum_parser_version(buffer):
             versions.append("1.5.0")
         for tensor in (graph.inputTensorMetadata or []) + (graph.outputTensorMetadata or []):
             files += tensor.associatedFiles or []
-            if tensor.content and tensor.content.contentPropertiesType not in (
-                fb.ContentProperties.NONE, fb.ContentProperties.FeatureProperties, fb.ContentProperties.ImageProperties,
-            ):  # fmt: skip
-                raise NotImplementedError("metadata with audio or bounding-box content: extend _minimum_parser_version")
+            units += tensor.processUnits or []
+            if tensor.content:
+                versions.append(known(content_versions, tensor.content.contentPropertiesType, "content type"))
+        versions += [known(unit_versions, unit.optionsType, "process unit type") for unit in units]
     for file in files:
         if file.type == fb.AssociatedFileType.VOCABULARY:
             versions.append("1.0.1")
@@ -94,11 +112,15 @@ def writers():
 
 def new_writer(model_buffer, info):
     """A MetadataWriter for `model_buffer` holding `info`'s general record."""
-    metadata_info, metadata_writer = writers()
-    writer = metadata_writer.MetadataWriter.create(model_buffer)
+    _, metadata_writer = writers()
+    return with_general_info(metadata_writer.MetadataWriter.create(model_buffer), info)
+
+
+def with_general_info(writer, info):
+    """`writer` (a MetadataWriter) holding `info`'s general record, in place of any other."""
+    metadata_info, _ = writers()
     # add_general_info knows name and description only; the record also holds version,
     # author and license.
-    writer.add_general_info(info.name, info.description)
     writer._general_md = metadata_info.GeneralMd(
         name=info.name, version=info.version, description=info.description, author=info.author,
         licenses=info.license,
@@ -129,10 +151,11 @@ def check_labels(labels, outputs):
 
 def labels_for(path, outputs, labels):
     """The class names for a file with `outputs` scores: `labels`, else the export folder's
-    `labels.txt`."""
+    `labels.txt` (their count checked unless `outputs` is None)."""
     if labels is None and (Path(path).parent / LABELS_FILE).exists():
         labels = (Path(path).parent / LABELS_FILE).read_text().splitlines()
-    check_labels(labels, outputs)
+    if outputs is not None:
+        check_labels(labels, outputs)
     return labels
 
 

@@ -23,7 +23,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from keras_resnets.export import mediapipe_classification, mediapipe_segmentation
+from keras_resnets.export import mediapipe_classification, mediapipe_detection, mediapipe_segmentation
 from keras_resnets.export.mediapipe_base import (  # noqa: F401 (the public names of this module)
     INSTALL, MetadataError, ModelInfo, check_labels, require_mediapipe, shim,
 )  # fmt: skip
@@ -34,43 +34,42 @@ class TaskMetadata:
     """How one task's metadata is written and its files run in MediaPipe."""
 
     # (path, model bytes, LiteRT interpreter, ModelInfo, labels, reference outputs) -> (model bytes, record)
-    write: Optional[Callable]
-    run: Optional[Callable]  # (path) -> images -> list of outputs
+    write: Callable
+    run: Callable  # (path) -> images -> list of outputs
     # (MediaPipe's outputs, the Keras model's, LiteRT's check row, quantize, names, labels) -> {"ok", ...}
-    check: Optional[Callable] = None
-    missing: str = ""  # why there is no writer yet
-
-
-def _not_yet(task):
-    return (
-        f"MediaPipe metadata for {task} models is not written yet: export with "
-        "tflite_metadata=False (apps: --no-tflite-metadata) for a file LiteRT runs without metadata."
-    )
+    check: Callable
+    # Export code, for a task whose files MediaPipe reads in another form than the Keras model's:
+    adapt: Optional[Callable] = None  # (model) -> the model the file with metadata is written from
+    keras_outputs: Optional[Callable] = None  # (path, LiteRT runner of that file) -> runner of the Keras outputs
+    classes: Optional[Callable] = None  # (model) -> how many class names its label file holds
 
 
 TASKS = {
     "classification": TaskMetadata(
         mediapipe_classification.write, mediapipe_classification.runner, mediapipe_classification.check
     ),
-    "detection": TaskMetadata(None, None, missing=_not_yet("detection")),
+    "detection": TaskMetadata(
+        mediapipe_detection.write, mediapipe_detection.runner, mediapipe_detection.check,
+        adapt=mediapipe_detection.adapt, keras_outputs=mediapipe_detection.keras_outputs,
+        classes=mediapipe_detection.classes,
+    ),
     "segmentation": TaskMetadata(
         mediapipe_segmentation.write, mediapipe_segmentation.runner, mediapipe_segmentation.check
     ),
 }
 
 
-def _entry(task, needs):
-    entry = TASKS.get(task)
-    if entry is None or getattr(entry, needs) is None:
-        raise MetadataError(entry.missing if entry else f"Unknown task {task!r}; known: {sorted(TASKS)}.")
-    return entry
+def _entry(task):
+    if task not in TASKS:
+        raise MetadataError(f"Unknown task {task!r}; known: {sorted(TASKS)}.")
+    return TASKS[task]
 
 
 def write(path, task, info, labels=None, reference=None):
     """Rewrites the `.tflite` at `path` with `task`'s MediaPipe metadata; returns what was
     written ({"task", ...the task's record}). `reference`: the Keras model's outputs on
     real images, from which a task reads what its outputs are."""
-    entry = _entry(task, "write")
+    entry = _entry(task)
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=os.fspath(path))
@@ -118,7 +117,9 @@ def mediapipe_runner(path, task="classification"):
     """A callable RGB [0, 255] images (N, side, side, 3), at the file's input size ->
     list of outputs, running the `.tflite` at `path` through MediaPipe Tasks (classification:
     [scores (N, classes)], by class index; segmentation: [confidence masks, category mask];
-    `run.names` maps indices to the class names the file carries). MediaPipe resizes other sizes itself (see the README, "On a phone")."""
-    entry = _entry(task, "run")
+    detection: the Keras model's four outputs, see `mediapipe_detection.runner`; `run.names`
+    maps indices to the class names the file carries). MediaPipe resizes other sizes itself
+    (see the README, "On a phone")."""
+    entry = _entry(task)
     require_mediapipe()
     return entry.run(Path(path))

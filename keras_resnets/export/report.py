@@ -1,7 +1,7 @@
 """The verification report: per artifact its check, accuracy, size and speed on this CPU.
 
-A `.tflite` with MediaPipe metadata also has MediaPipe Tasks' top-1 agreement and latency
-(`mediapipe`), beside LiteRT's.
+A `.tflite` with MediaPipe metadata also has MediaPipe Tasks' agreement (top-1, or
+detections found again) and latency (`mediapipe`), beside LiteRT's.
 
 Latency is the median of `runs` single-image calls after one warm-up call; throughput is
 8 images per call at batch 8, from the median of `runs` calls. Printed as a table and

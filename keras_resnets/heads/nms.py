@@ -12,7 +12,10 @@ per class keeps a box unless a better box of its class overlaps it by IoU > `iou
 The NMS is a fixed loop of K = `max_detections` picks over the whole batch (take the best
 remaining candidate, record it, drop it and the same-class candidates it overlaps), in
 keras.ops only, so it traces under tf.function, jax.jit and torch, and converts to TFLite
-(a WHILE op) and ONNX. Rows past `num_detections` are padding: boxes 0, score 0, class -1.
+(a WHILE op) and ONNX. With `unroll=True` the K picks are written out one after the other
+instead: the same operations and results without a loop, for runtimes that take no control
+flow (MediaPipe's ObjectDetector takes a TFLite file of one subgraph; a WHILE op brings
+two more). Rows past `num_detections` are padding: boxes 0, score 0, class -1.
 """
 
 import keras
@@ -50,11 +53,11 @@ class Detections(keras.layers.Layer):
     first; rows past `num_detections` hold boxes 0, score 0 and class -1.
 
     `level_sizes`: the anchors of each pyramid level, in the order of the A rows (None:
-    one level); the other settings are described in the module docstring.
+    one level); the other settings (and `unroll`) are described in the module docstring.
     """
 
     def __init__(self, level_sizes=None, score_threshold=SCORE_THRESHOLD, candidates=1000, iou_threshold=0.5,
-                 max_detections=300, **kwargs):  # fmt: skip
+                 max_detections=300, unroll=False, **kwargs):  # fmt: skip
         super().__init__(dtype="float32", **{k: v for k, v in kwargs.items() if k != "dtype"})
         if level_sizes is not None and (not level_sizes or min(level_sizes) < 1):
             raise ValueError(f"level_sizes must be positive anchor counts per level (or None); got {level_sizes}.")
@@ -67,6 +70,7 @@ class Detections(keras.layers.Layer):
         self.level_sizes = None if level_sizes is None else tuple(int(size) for size in level_sizes)
         self.score_threshold, self.iou_threshold = float(score_threshold), float(iou_threshold)
         self.candidates, self.max_detections = int(candidates), int(max_detections)
+        self.unroll = bool(unroll)
 
     def levels(self, anchors):
         """(start, stop) of each level's rows among `anchors`."""
@@ -111,7 +115,13 @@ class Detections(keras.layers.Layer):
             return ops.where(suppressed, GONE, remaining), chosen
 
         no_picks = ops.full((ops.shape(scores)[0], self.max_detections), -1, dtype="int32")
-        _, chosen = ops.fori_loop(0, self.max_detections, pick, (candidate_scores, no_picks))
+        state = (candidate_scores, no_picks)
+        if self.unroll:
+            for i in range(self.max_detections):
+                state = pick(i, state)
+        else:
+            state = ops.fori_loop(0, self.max_detections, pick, state)
+        _, chosen = state
         kept = chosen >= 0
         index = ops.maximum(chosen, 0)
         return {
@@ -140,4 +150,5 @@ class Detections(keras.layers.Layer):
             "candidates": self.candidates,
             "iou_threshold": self.iou_threshold,
             "max_detections": self.max_detections,
+            "unroll": self.unroll,
         }

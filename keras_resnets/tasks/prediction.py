@@ -68,7 +68,7 @@ def load(model, weights=None, image_size=None, runtime="native"):
     """A `LoadedModel` of a file, a folder or a registered name (see the module's docstring).
 
     `runtime`: "native" (each file in its own runtime) or "mediapipe" (a `.tflite` through
-    MediaPipe Tasks, as a phone app runs it: classification and segmentation files). Raises FileNotFoundError for a path that is not
+    MediaPipe Tasks, as a phone app runs it: classification, segmentation and detection files). Raises FileNotFoundError for a path that is not
     a model, ValueError for an unknown name or a file MediaPipe cannot take.
     """
     if runtime not in RUNTIMES:
@@ -93,11 +93,18 @@ def load(model, weights=None, image_size=None, runtime="native"):
     if path.suffix == ".tflite":
         from ai_edge_litert.interpreter import Interpreter
 
-        from keras_resnets.export.runners import tflite_runner
+        from keras_resnets.export import mediapipe_detection
+        from keras_resnets.export.runners import SERVING_SIGNATURE, tflite_runner
 
-        side = int(Interpreter(model_path=os.fspath(path)).get_input_details()[0]["shape"][1])
+        interpreter = Interpreter(model_path=os.fspath(path))
+        side = int(interpreter.get_input_details()[0]["shape"][1])
         if runtime == "mediapipe":
             return _through_mediapipe(path, side, labels)
+        names = set(interpreter.get_signature_runner(SERVING_SIGNATURE).get_output_details())
+        if names == set(mediapipe_detection.OUTPUTS.values()):  # a detector written for MediaPipe
+            keras_run = mediapipe_detection.keras_outputs(path, tflite_runner(path))
+            return LoadedModel(lambda batch: dict(zip(sorted(DETECTION_OUTPUTS), keras_run(batch))), side, labels,
+                               str(path))  # fmt: skip
         return LoadedModel(tflite_runner(path, named=True), side, labels, str(path))
     if path.is_dir():
         import tensorflow as tf
@@ -121,7 +128,8 @@ def _through_mediapipe(path, side, labels):
     """A `.tflite` run by MediaPipe Tasks, the task read off the file (`metadata.task_of`);
     the class names are those of the file's metadata when no labels.txt is beside it. A
     segmenter gets each photo as it is, since MediaPipe resizes frames itself (see
-    `LoadedModel.whole_photos`)."""
+    `LoadedModel.whole_photos`); a detector gets it letterboxed, as the README advises a
+    phone app to do, and its boxes are mapped back to the photo."""
     from keras_resnets.export import metadata
 
     task = metadata.task_of(path)
@@ -132,6 +140,8 @@ def _through_mediapipe(path, side, labels):
         outputs = run(batch)
         if loaded.labels is None and run.names:
             loaded.labels = [run.names.get(i, str(i)) for i in range(max(run.names) + 1)]
+        if task == "detection":  # boxes, classes, num_detections, scores: the Keras model's, by name
+            return dict(zip(sorted(DETECTION_OUTPUTS), outputs))
         return {"scores": outputs[0]} if task == "classification" else {"probabilities": outputs[0]}
 
     loaded.run = outputs_by_name
