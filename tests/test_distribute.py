@@ -125,3 +125,17 @@ def test_several_processes_are_read_from_options_or_keras_environment_and_checke
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     with pytest.raises(ConfigError, match="only with distribute 'data' or 'auto'"):
         distribute.initialize(RunConfig(distribute="none"))
+
+
+def test_every_iterator_of_a_training_stream_yields_the_same_passes():
+    """Keras iterates a dataset once to build the model and starts again; how often depends on
+    the distribution, so the stream must not move on with each new iterator."""
+    import tensorflow as tf
+
+    from keras_resnets.tasks.images import training_stream
+
+    stream = training_stream(tf.data.Dataset.range(10), 10, seed=3).map(lambda x, _: x)
+    first, second = ([int(x) for x in stream.take(20)] for _ in range(2))
+    assert first == second
+    passes = first[:10], first[10:]
+    assert all(sorted(p) == list(range(10)) for p in passes) and passes[0] != passes[1]

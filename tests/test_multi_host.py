@@ -19,7 +19,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import h5py
 import numpy as np
@@ -56,40 +55,39 @@ def free_port():
         return s.getsockname()[1]
 
 
+def start(output_dir, run_name, cache, *flags, **env_vars):
+    return subprocess.Popen(
+        command(output_dir, run_name, *flags), env={**env(cache), **env_vars}, cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def start_one(output_dir, run_name, cache):
+    """One process, data parallel over 2 emulated devices."""
+    devices = "--xla_force_host_platform_device_count=2"
+    return [start(output_dir, run_name, cache, "--distribute", "data", XLA_FLAGS=devices)]
+
+
 def start_two(output_dir, run_name, cache):
-    """Process 0 and 1 of a two-process run, started."""
+    """Process 0 and 1 of a two-process run."""
     flags = ["--coordinator-address", f"127.0.0.1:{free_port()}", "--num-processes", "2"]
-    return [
-        subprocess.Popen(
-            command(output_dir, run_name, *flags, "--process-id", str(i)), env=env(cache), cwd=ROOT,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        for i in range(2)
-    ]
+    return [start(output_dir, run_name, cache, *flags, "--process-id", str(i)) for i in range(2)]
 
 
-def finish(processes):
-    """Each process's (return code, stderr); kills them all on a timeout."""
+def stop(processes):
+    """Each process's (return code, stderr), once it has ended; kills them all on a timeout."""
     try:
         outputs = [p.communicate(timeout=TIMEOUT_S) for p in processes]
     finally:
         for p in processes:
             p.kill()
+            p.wait()
     return [(p.returncode, err) for p, (_, err) in zip(processes, outputs)]
 
 
-def run_one(output_dir, run_name, cache):
-    """One process, data parallel over 2 emulated devices."""
-    done = subprocess.run(
-        command(output_dir, run_name, "--distribute", "data"), cwd=ROOT, capture_output=True, text=True,
-        env={**env(cache), "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}, timeout=TIMEOUT_S,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stderr
-
-
-def run_two(output_dir, run_name, cache):
-    results = finish(start_two(output_dir, run_name, cache))
+def finish(processes):
+    """Each process's stderr, once all have succeeded."""
+    results = stop(processes)
     for code, err in results:
         assert code == 0, err[-3000:]
     return [err for _, err in results]
@@ -110,8 +108,8 @@ def assert_same_weights(a, b):
 
 
 def test_two_processes_train_to_the_weights_of_one_over_two_devices(tmp_path, cache):
-    run_one(tmp_path / "one", "run", cache)
-    errs = run_two(tmp_path / "two", "run", cache)
+    # Run side by side: while the two processes wait on each other, the one computes.
+    _, *errs = finish(start_one(tmp_path / "one", "run", cache) + start_two(tmp_path / "two", "run", cache))
     assert all("Data parallel over 2 devices (jax), 4 images per replica." in err for err in errs)
     assert "Process 1 of 2" in errs[1]
     assert_same_weights(final_weights(tmp_path / "one" / "run"), final_weights(tmp_path / "two" / "run"))
@@ -126,17 +124,14 @@ def test_a_killed_worker_is_recovered_by_rerunning_both(tmp_path, cache):
     try:
         wait_for(lambda: (run_dir / "checkpoint.json").exists(), TIMEOUT_S, processes[0])
         processes[1].send_signal(signal.SIGKILL)  # the worker dies in epoch 2
-        time.sleep(1)
     finally:  # the chief, its peer gone, waits in a collective: a job is restarted whole
         for p in processes:
             p.kill()
-        finish(processes)
+        stop(processes)
     assert not (run_dir / f"epoch-{EPOCHS:04d}.weights.h5").exists(), "the run finished before it was killed"
     # What one process makes of the same checkpoint: a copy of the folder, resumed alone.
     shutil.copytree(run_dir, tmp_path / "one" / "run")
-    run_one(tmp_path / "one", "run", cache)
-
-    errs = run_two(tmp_path / "two", "run", cache)
+    _, *errs = finish(start_one(tmp_path / "one", "run", cache) + start_two(tmp_path / "two", "run", cache))
     resumed = f"Resuming {run_dir} after epoch 1 (phase scratch, optimizer step {STEPS})."
     assert all(resumed in err for err in errs)
     assert_same_weights(final_weights(tmp_path / "one" / "run"), final_weights(run_dir))
