@@ -102,3 +102,40 @@ def test_accumulating_n_batches_equals_one_batch_n_times_larger():
     for a, b in zip(large.get_weights(), small.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
     assert not np.allclose(large.get_weights()[0], trained(4, 1).get_weights()[0], atol=1e-4)
+
+
+def test_several_processes_are_read_from_options_or_keras_environment_and_checked(monkeypatch):
+    for name in ("JOB_ADDRESSES", "NUM_PROCESSES", "PROCESS_ID"):
+        monkeypatch.delenv(f"KERAS_DISTRIBUTION_{name}", raising=False)
+    assert distribute.processes(RunConfig()) == (None, 1, 0)
+    distribute.initialize(RunConfig())  # one process: nothing to join
+    monkeypatch.setenv("KERAS_DISTRIBUTION_JOB_ADDRESSES", "10.0.0.1:7777")
+    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "2")
+    monkeypatch.setenv("KERAS_DISTRIBUTION_PROCESS_ID", "1")
+    assert distribute.processes(RunConfig()) == ("10.0.0.1:7777", 2, 1)
+    flags = RunConfig(coordinator_address="127.0.0.1:1", num_processes=4, process_id=0)
+    assert distribute.processes(flags) == ("127.0.0.1:1", 4, 0)  # the options win
+    with pytest.raises(ConfigError, match=r"process_id is in \[0, 2\)"):
+        distribute.processes(RunConfig(process_id=2))
+    with pytest.raises(ConfigError, match="num_processes must be at least 1"):
+        RunConfig(num_processes=0)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "tensorflow")
+    with pytest.raises(ConfigError, match="2 processes need KERAS_BACKEND=jax.*keras-team/keras#20585"):
+        distribute.initialize(RunConfig())
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(ConfigError, match="only with distribute 'data' or 'auto'"):
+        distribute.initialize(RunConfig(distribute="none"))
+
+
+def test_every_iterator_of_a_training_stream_yields_the_same_passes():
+    """Keras iterates a dataset once to build the model and starts again; how often depends on
+    the distribution, so the stream must not move on with each new iterator."""
+    import tensorflow as tf
+
+    from keras_resnets.tasks.images import training_stream
+
+    stream = training_stream(tf.data.Dataset.range(10), 10, seed=3).map(lambda x, _: x)
+    first, second = ([int(x) for x in stream.take(20)] for _ in range(2))
+    assert first == second
+    passes = first[:10], first[10:]
+    assert all(sorted(p) == list(range(10)) for p in passes) and passes[0] != passes[1]

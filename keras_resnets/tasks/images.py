@@ -54,9 +54,15 @@ def shrink(image, side):
 
 def training_stream(ds, count, seed, buffer=20000):
     """`ds` shuffled and repeated forever, each example paired with a stateless seed of its
-    own, so that its augmentation is the same on every rerun with the same `seed`."""
-    ds = ds.shuffle(min(count, buffer), seed=seed).repeat()
-    return tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed).batch(2)))
+    own, so that its augmentation is the same on every rerun with the same `seed`.
+
+    Every iterator of the stream yields the same examples: the shuffle is made anew inside
+    each one (a shuffle made once moves on with every new iterator). Keras makes several (it
+    reads a batch to build the model, then starts again), and how many depends on the
+    distribution: one process must see what several processes see between them.
+    """
+    shuffled = tf.data.Dataset.range(1).flat_map(lambda _: ds.shuffle(min(count, buffer), seed=seed).repeat())
+    return tf.data.Dataset.zip((shuffled, tf.data.Dataset.random(seed=seed).batch(2)))
 
 
 def random_crop_window(image, seed, area, ratio, min_covered=0.1):

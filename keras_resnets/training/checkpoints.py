@@ -21,6 +21,7 @@ from pathlib import Path
 
 import keras
 
+from keras_resnets.training import distribute
 from keras_resnets.training.errors import RunConfigError
 
 CHECKPOINT = "checkpoint.json"
@@ -156,7 +157,8 @@ class Checkpointer(keras.callbacks.Callback):
             "history": self.history,
         }
         if self.write:
-            save(self.run_dir, self.model, state)
+            with distribute.local():
+                save(self.run_dir, self.model, state)
 
 
 def _floats(logs):

@@ -119,6 +119,12 @@ def parser(prog, description, task_options):
         "local GPUs/TPUs, else none")
     add("--sync-bn", action="store_true", help="TensorFlow data parallel: BatchNorm statistics over "
         "the global batch, not per replica (JAX always uses the global batch)")
+    add("--coordinator-address", help="several hosts (JAX): process 0's HOST:PORT, the same on every "
+        "process; default: $KERAS_DISTRIBUTION_JOB_ADDRESSES")
+    add("--num-processes", type=int, help="several hosts (JAX): how many processes train together; "
+        "default: $KERAS_DISTRIBUTION_NUM_PROCESSES, else 1")
+    add("--process-id", type=int, help="several hosts (JAX): this process's id, 0 (the chief, which "
+        "writes the run's files) to --num-processes - 1; default: $KERAS_DISTRIBUTION_PROCESS_ID, else 0")
     add = groups["output"].add_argument
     add("--run-name", help="default: <model>-<dataset>-<weights>-<size>px (so a rerun resumes)")
     add("--output-dir", help="runs go to <output-dir>/<run-name>/")

@@ -12,11 +12,20 @@
 
 `batch_size` is the global batch: it must divide by the number of replicas. Only the chief
 process (`is_chief`) writes checkpoints, curves, metrics and exports.
+
+Several processes (hosts) are JAX only: `initialize(config)` joins them through
+`keras.distribution.initialize` (the coordinator address, process count and id from the
+config, else Keras' KERAS_DISTRIBUTION_JOB_ADDRESSES / _NUM_PROCESSES / _PROCESS_ID), and the
+mesh then spans every process's devices. Each process feeds the same seeded global stream;
+Keras' `DataParallel.distribute_dataset` rebatches it and keeps this process's share of every
+global batch, so no image is seen twice an epoch. TensorFlow's MultiWorkerMirroredStrategy
+fails inside `fit` with Keras 3.15 (keras-team/keras#20585), so it is refused.
 """
 
 import contextlib
 import functools
 import logging
+import os
 
 import keras
 
@@ -42,11 +51,71 @@ def accelerators():
     return list(range(torch.cuda.device_count()))
 
 
+def processes(config):
+    """(coordinator address, number of processes, this process's id) of the run: the config's,
+    else Keras' environment variables, else one process."""
+    env = os.environ.get
+    address = config.coordinator_address or env("KERAS_DISTRIBUTION_JOB_ADDRESSES")
+    count = config.num_processes or int(env("KERAS_DISTRIBUTION_NUM_PROCESSES") or 1)
+    index = config.process_id if config.process_id is not None else int(env("KERAS_DISTRIBUTION_PROCESS_ID") or 0)
+    if not 0 <= index < count:
+        raise ConfigError(f"process_id is in [0, {count}) for {count} process(es); got {index}.", "process_id")
+    return address, count, index
+
+
+def initialize(config):
+    """Joins the run's processes, if it has several; call before JAX computes anything."""
+    address, count, index = processes(config)
+    if count == 1:
+        return
+    if keras.backend.backend() != "jax":
+        raise ConfigError(
+            f"{count} processes need KERAS_BACKEND=jax: TensorFlow's MultiWorkerMirroredStrategy fails "
+            "inside Keras 3.15's fit (keras-team/keras#20585), and PyTorch has no distribution in Keras.",
+            "num_processes",
+        )
+    if config.distribute == "none":
+        raise ConfigError(f"{count} processes train together only with distribute 'data' or 'auto'.", "distribute")
+    import jax
+
+    if jax.distributed.is_initialized():  # a second run in this process: the cluster stands
+        return
+    # CPU devices all-reduce across processes only through gloo; accelerators have their own.
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    keras.distribution.initialize(address, count, index)
+    log.info("Process %d of %d (coordinator %s).", index, count, address)
+
+
+def multi_process():
+    """Whether this run's devices span several processes (JAX only)."""
+    if keras.backend.backend() != "jax":
+        return False
+    import jax
+
+    return jax.process_count() > 1
+
+
 def mode(config):
-    """"data" or "none": what `config.distribute` means on this machine."""
+    """"data" or "none": what `config.distribute` means on this machine (several processes:
+    data)."""
     if config.distribute == "auto":
-        return "data" if len(accelerators()) > 1 else "none"
+        return "data" if multi_process() or len(accelerators()) > 1 else "none"
     return config.distribute
+
+
+def agree(value, what):
+    """`value` (an integer) if every process has the same, else a RuntimeError naming `what`."""
+    if not multi_process():
+        return value
+    from jax.experimental import multihost_utils
+
+    values = [int(v) for v in multihost_utils.process_allgather(keras.ops.convert_to_numpy(value))]
+    if len(set(values)) > 1:
+        raise RuntimeError(
+            f"The processes disagree on {what}: {values} (by process). Every process must read the "
+            "same run folder (a shared output_dir), or a copy of the chief's."
+        )
+    return value
 
 
 def _tf_devices():
@@ -89,6 +158,19 @@ def scope(config):
     strategy = _mirrored(tuple(devices))
     with strategy.scope():
         yield strategy.num_replicas_in_sync
+
+
+@contextlib.contextmanager
+def local():
+    """Keras objects made meanwhile live on this process alone. What one process does by
+    itself (the chief saving a checkpoint: Keras' saving makes a throwaway optimizer) must
+    not make variables over every process's devices, a collective the others never join."""
+    previous = keras.distribution.distribution()
+    keras.distribution.set_distribution(None)
+    try:
+        yield
+    finally:
+        keras.distribution.set_distribution(previous)
 
 
 @functools.lru_cache(maxsize=None)

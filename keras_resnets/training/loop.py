@@ -45,6 +45,7 @@ def run(task, config):
 
 def _run(task, config):
     began = time.perf_counter()
+    distribute.initialize(config)  # before JAX computes anything
     if config.resume:
         task, config = saved_options(task, config)
     precision_reason = "as configured"
@@ -88,9 +89,9 @@ def _run(task, config):
             keras.backend.backend(), dtype_policy, precision_reason, replicas,
         )  # fmt: skip
         history = train(task, config, model, data, chief, events)
+    if not chief:  # the chief evaluates and writes; the others' weights are the same
+        return {"run": config.run_name, "history": history}
     evaluation = task.evaluate(single_device(task, config, data, model, replicas), data, config, run_dir)
-    if not chief:
-        return evaluation.metrics
     plots.plot_curves(history, run_dir / "curves.png", task.curves)
     if events:
         events.finish(["curves.png", *evaluation.plots], len(history))
@@ -130,10 +131,11 @@ def _run(task, config):
 
 
 def single_device(task, config, data, model, replicas):
-    """`model`, or under TensorFlow's MirroredStrategy a copy built outside it: there,
+    """`model`, or a copy built outside the distribution: under TensorFlow's MirroredStrategy,
     `predict_on_batch` (which the tasks' evaluations call) runs the whole batch on every
-    replica and returns each replica's outputs, concatenated."""
-    if replicas == 1 or keras.backend.backend() != "tensorflow":
+    replica and returns each replica's outputs, concatenated; over several JAX processes, the
+    variables live on every process's devices, and the chief evaluates alone."""
+    if replicas == 1 or (keras.backend.backend() != "tensorflow" and not distribute.multi_process()):
         return model
     copy = task.build_model(config, data, None)
     copy.set_weights(model.get_weights())
@@ -170,7 +172,9 @@ def train(task, config, model, data, chief=True, events=None):
         )  # fmt: skip
 
     run_dir = config.run_dir
-    state = checkpoints.latest(run_dir)
+    # With overwrite the chief clears the folder, perhaps only after another process looked.
+    state = None if config.overwrite else checkpoints.latest(run_dir)
+    distribute.agree(0 if state is None else state["epoch"], "the epoch to resume after")
     start, history, current = 0, [], None
     if state is not None:
         current = next(p for p in phases if p.name == state["phase"])

@@ -97,6 +97,10 @@ class RunConfig:
         batch_size is the global batch, split over the replicas; lr is that of it.
     sync_bn: BatchNorm statistics over the global batch under TensorFlow's data parallel
         (JAX computes them over the global batch anyway).
+    coordinator_address, num_processes, process_id: a run over several processes (hosts;
+        JAX only): process 0's "host:port", their number, and this one's id in [0,
+        num_processes). None: Keras' KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and
+        _PROCESS_ID, else one process (`distribute.initialize`).
     keep_checkpoint: keep the last checkpoint (weights and optimizer state, about three
         times the model) when the run has finished and its export passed; by default it is
         deleted then, since the exported `model.keras` holds the trained weights.
@@ -137,13 +141,18 @@ class RunConfig:
     accumulate_steps: int = 1
     distribute: str = "auto"
     sync_bn: bool = False
+    coordinator_address: Optional[str] = None
+    num_processes: Optional[int] = None
+    process_id: Optional[int] = None
 
     def __post_init__(self):
         for name in ("head_epochs", "epochs", "seed", "warmup_epochs", "weight_decay", "export_tolerance"):
             _at_least(self, name, 0)
         # image_size: the task's `input_side` rule checks it (`from_options`, `config.resolve`).
-        for name in ("batch_size", "steps_per_epoch", "export_images", "log_every_steps", "accumulate_steps"):
+        for name in ("batch_size", "steps_per_epoch", "export_images", "log_every_steps", "accumulate_steps",
+                     "num_processes"):  # fmt: skip
             _at_least(self, name, 1)
+        _at_least(self, "process_id", 0)
         for name in ("lr", "finetune_lr"):
             value = getattr(self, name)
             if value is not None and not value > 0:
