@@ -29,6 +29,7 @@ import os
 
 import keras
 
+from keras_resnets.convert.checkpoint import flat_layers
 from keras_resnets.training.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -186,18 +187,11 @@ def synchronize_batch_norm(model):
     """Makes every BatchNorm of `model` (nested models included) compute its statistics over
     the global batch under TensorFlow's MirroredStrategy; call before compiling."""
     count = 0
-    for layer in _layers(model):
+    for layer in flat_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.synchronized = True
             count += 1
     return count
-
-
-def _layers(model):
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _layers(layer)
 
 
 def is_chief():
