@@ -3,7 +3,8 @@ task's words, and the image-task base on an options dataclass."""
 
 import dataclasses
 import re
-from typing import Optional
+from types import SimpleNamespace
+from typing import ClassVar, Optional
 
 import keras
 import pytest
@@ -55,6 +56,9 @@ class FolderOptions:
     data_dir: Optional[str] = None
     dataset: Optional[str] = None
     tfds_dir: Optional[str] = None
+    cache: str = "auto"
+
+    cached_bytes_per_pixel: ClassVar[int] = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,11 +78,13 @@ class CountingTask(FolderOptions, ImageTask):
 
 def test_image_task_base_works_on_an_options_dataclass(caplog):
     task = CountingTask(data_dir="some/photos", dataset="voc/2007")
-    with caplog.at_level("INFO", logger="keras_resnets.tasks.image_task"):
-        source = task.load_data(None)
+    with caplog.at_level("INFO", logger="keras_resnets.tasks"):
+        source = task.load_data(SimpleNamespace(image_size=32))
     assert task.train_size(source) == 5 and task.labels(source) == ["a", "b"]
     assert "2 classes (a, b); train 5" in caplog.text and "1 odd files skipped" in caplog.text
+    # Five small images fit any machine's memory: kept, and the log says so.
+    assert source.in_memory and "Images: kept in memory" in caplog.text
     assert task.data_name() == "photos" and CountingTask(dataset="voc/2007").data_name() == "voc-2007"
     assert task.with_options({"data_dir": "other", "dataset": None}).data_dir == "other"
     with pytest.raises(DataError, match="neither data_dir nor dataset"):
-        CountingTask().load_data(None)
+        CountingTask().load_data(SimpleNamespace(image_size=32))

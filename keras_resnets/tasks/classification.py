@@ -51,7 +51,7 @@ class ClassificationTask(ClassificationOptions, ImageTask):
             training=True,
             seed=seed,
             augment=self.augment,
-            cache=self.cache,
+            cache=source.in_memory,
         )
 
     def _batches(self, source, config, split):
@@ -60,7 +60,7 @@ class ClassificationTask(ClassificationOptions, ImageTask):
             len(source.class_names),
             config.image_size,
             config.batch_size,
-            cache=self.cache,
+            cache=source.in_memory,
         )
 
     def val_batches(self, source, config):

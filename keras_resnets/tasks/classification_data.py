@@ -11,8 +11,8 @@ train/val/test) beside the class folders fixes the split; otherwise each class i
 by the seeded 70/15/15 rule (`data.split_group`, the rule that made
 `flowers-full/splits.csv`, so both agree).
 
-Pipelines decode each image once, shrink it (`images.shrink`), cache that in memory, and
-then crop/resize per epoch. Images leave the pipeline as float32 RGB in [0, 255]; the
+Pipelines decode each image, shrink it (`images.shrink`), cache that in memory when it
+fits (else decode it again every epoch: `image_cache`), and then crop/resize per epoch. Images leave the pipeline as float32 RGB in [0, 255]; the
 model's own preprocessing layer does the rest, so the same files feed `.keras`,
 SavedModel and TFLite alike.
 
@@ -34,10 +34,10 @@ from keras_resnets.tasks.images import (
     cache_side,
     check_image,
     decode_file,
+    examples,
     random_crop_window,
     resize_eval,
     shrink,
-    training_stream,
 )
 from keras_resnets.tasks.options import CLASSIFICATION_AUGMENTATIONS
 from keras_resnets.training.errors import DataError
@@ -151,8 +151,7 @@ def load_folder(root):
         paths = [os.path.join(os.fspath(root), p) for p, _ in items]
         labels = [index[c] for _, c in items]
         ds = tf.data.Dataset.from_tensor_slices((paths, tf.constant(labels, tf.int32)))
-        ds = ds.map(lambda p, y: (decode_file(p), y), num_parallel_calls=tf.data.AUTOTUNE)
-        return Split(ds, len(items))
+        return Split(ds, len(items), decode=lambda p, y: (decode_file(p), y))
 
     splits = make_splits(rows, split_of, lambda split: (
         f"The {split} split of {root} is empty; each class needs a few images in every split (train/val/test)."
@@ -212,13 +211,12 @@ def pipeline(
     augment=None,
     cache=True,
 ):
-    """Batches of (float32 images in [0, 255], one-hot labels); training repeats forever."""
+    """Batches of (float32 images in [0, 255], one-hot labels); training repeats forever.
+    cache: decoded images kept in memory, else streamed (`images.examples`)."""
     side = cache_side(image_size)
-    ds = split.dataset.map(lambda x, y: (shrink(x, side), y), num_parallel_calls=tf.data.AUTOTUNE)
-    if cache:
-        ds = ds.cache()
+    ds = examples(split, lambda x, y: (shrink(x, side), y), cache, training, seed)
     if training:
-        ds = training_stream(ds, split.count, seed).map(
+        ds = ds.map(
             lambda xy, s: (random_resized_crop(xy[0], image_size, s), xy[1]),
             num_parallel_calls=tf.data.AUTOTUNE,
         )

@@ -25,7 +25,9 @@ import difflib
 import logging
 import random
 import socket
+import time
 from pathlib import Path
+from typing import Callable, Optional
 
 import tensorflow as tf
 
@@ -49,8 +51,14 @@ TFDS_PROBE_TIMEOUT_S = 3
 
 @dataclasses.dataclass
 class Split:
-    dataset: tf.data.Dataset  # unbatched examples; what they hold is the task's
+    """A split's unbatched records (what they hold is the task's), their count, and how a
+    record becomes an example: `decode(*record)` (None: records are examples already).
+    Local folders keep file names as records, so that a streamed epoch shuffles names, not
+    pixels (`images.examples`)."""
+
+    dataset: tf.data.Dataset
     count: int
+    decode: Optional[Callable] = None
 
 
 @dataclasses.dataclass
@@ -60,6 +68,7 @@ class Source:
     splits: dict  # "train" | "val" | "test" -> Split
     split_rule: str
     skipped: list = dataclasses.field(default_factory=list)  # (path, reason)
+    in_memory: bool = True  # decoded images cached, else streamed (`image_cache.decide`)
 
     def describe(self, shown=20):
         counts = ", ".join(f"{k} {v.count}" for k, v in self.splits.items())
@@ -123,8 +132,15 @@ def read_class_names(root):
 def check_all(check, items):
     """`[check(item) for item in items]`, in threads: checks that read files (Pillow
     releases the GIL while it decodes)."""
+    start = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
-        return list(pool.map(check, items))
+        results = list(pool.map(check, items))
+    seconds = time.perf_counter() - start
+    log.info(
+        "Checked %d files in %.1f s (%.2f s per 1,000 files, %d threads).",
+        len(items), seconds, 1000 * seconds / max(1, len(items)), CHECK_THREADS,
+    )  # fmt: skip
+    return results
 
 
 def refuse_or_skip(problems, skip_bad, heading):

@@ -63,15 +63,15 @@ class DetectionTask(DetectionOptions, ImageTask):
     def train_batches(self, source, config, seed):
         return data.pipeline(
             source.splits["train"], config.image_size, config.batch_size, self.max_boxes, training=True,
-            seed=seed, augment=self.augment, cache=self.cache,
+            seed=seed, augment=self.augment, cache=source.in_memory,
         )  # fmt: skip
 
     def val_batches(self, source, config):
         split = source.splits["val"]
-        return data.pipeline(split, config.image_size, config.batch_size, self.max_boxes, cache=self.cache)
+        return data.pipeline(split, config.image_size, config.batch_size, self.max_boxes, cache=source.in_memory)
 
     def _evaluation_batches(self, source, config, split):
-        return data.evaluation_batches(source.splits[split], config.image_size, config.batch_size, self.cache)
+        return data.evaluation_batches(source.splits[split], config.image_size, config.batch_size, source.in_memory)
 
     @staticmethod
     def pretrained_detector(config):

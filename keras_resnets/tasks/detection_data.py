@@ -19,8 +19,9 @@ than `SLACK_PX`; boxes within it are clipped) is an error naming the file, or, w
 Crowd regions (`iscrowd` 1) are not trained on and are ignored by the mAP, as COCO does.
 The split is the seeded 70/15/15 rule on all image names (`data.split_group`).
 
-Pipelines decode each image once, shrink it (`images.shrink`), cache it with its boxes
-normalised to [0, 1], and then augment: a random crop (boxes cut to it; those keeping
+Pipelines decode each image, shrink it (`images.shrink`), cache it with its boxes
+normalised to [0, 1] when that fits (else decode it again every epoch: `image_cache`),
+and then augment: a random crop (boxes cut to it; those keeping
 less than `MIN_VISIBLE` of their area dropped) and a horizontal flip move the boxes with
 the image (`augment="flip"`: flip only; "none": neither). Every image, trained on or
 evaluated, is then letterboxed into the square input (`letterbox`: aspect kept, longer
@@ -46,7 +47,7 @@ from keras_resnets.tasks.data import (
     prepared_builder, read_class_names, refuse_or_skip, split_group, tfds_source,
 )  # fmt: skip
 from keras_resnets.tasks.images import (
-    cache_side, check_image, decode_file, random_crop_window, shrink, training_stream,
+    cache_side, check_image, decode_file, examples, random_crop_window, shrink,
 )  # fmt: skip
 from keras_resnets.tasks.letterbox import boxes_to_input, letterbox
 from keras_resnets.tasks.options import DETECTION_AUGMENTATIONS, DETECTION_FORMATS, DETECTION_TFDS_SETS
@@ -262,8 +263,11 @@ def local_split(annotated, categories):
         np.array([a.image_id for a in annotated], np.int64),
         np.array([(a.height, a.width) for a in annotated], np.int32),
     ))  # fmt: skip
-    ds = ds.map(lambda p, b, c, i, s: (decode_file(p), b, c, i, s), num_parallel_calls=tf.data.AUTOTUNE)
-    return DetectionSplit(ds, len(annotated), ground_truth(annotated, categories))
+    return DetectionSplit(ds, len(annotated), decode_record, ground_truth(annotated, categories))
+
+
+def decode_record(path, boxes, classes, image_id, size):
+    return decode_file(path), boxes, classes, image_id, size
 
 
 def load_folder(root, data_format=None, skip_bad=False, max_images=None):
@@ -295,7 +299,7 @@ def load_tfds(name, data_dir=None, max_images=None):
     def split_of(expression):
         ds = builder.as_dataset(split=expression).enumerate(start=1).take(max_images or -1)
         return DetectionSplit(
-            ds.map(_tfds_example, num_parallel_calls=tf.data.AUTOTUNE), int(ds.cardinality()),
+            ds.map(_tfds_example, num_parallel_calls=tf.data.AUTOTUNE), int(ds.cardinality()), None,
             _tfds_ground_truth(builder.as_dataset(split=expression, decoders={"image": tfds.decode.SkipDecoding()})
                                .enumerate(start=1).take(max_images or -1), categories),
         )  # fmt: skip
@@ -371,19 +375,17 @@ def labels(boxes, classes, size, image_size, max_boxes):
     return tf.pad(rows, [[0, max_boxes - tf.shape(rows)[0]], [0, 0]], constant_values=-1.0)
 
 
-def cached(split, image_size, cache):
+def shrunk(split, image_size, cache, training=False, seed=0):
     side = cache_side(image_size)
-    ds = split.dataset.map(
-        lambda x, b, c, i, s: (shrink(x, side), b, c, i, s), num_parallel_calls=tf.data.AUTOTUNE
-    )  # fmt: skip
-    return ds.cache() if cache else ds
+    return examples(split, lambda x, b, c, i, s: (shrink(x, side), b, c, i, s), cache, training, seed)
 
 
 def pipeline(split, image_size, batch_size, max_boxes, training=False, seed=0, augment="crop", cache=True):
-    """Batches of (float32 images in [0, 255], boxes (N, max_boxes, 5)); training repeats forever."""
-    ds = cached(split, image_size, cache)
+    """Batches of (float32 images in [0, 255], boxes (N, max_boxes, 5)); training repeats forever.
+    cache: decoded images kept in memory, else streamed (`images.examples`)."""
+    ds = shrunk(split, image_size, cache, training, seed)
     if training:  # a crop's aspect ratio is its own
-        ds = training_stream(ds, split.count, seed).map(
+        ds = ds.map(
             lambda e, s: augmented(*e[:3], s, augment), num_parallel_calls=tf.data.AUTOTUNE
         ).map(lambda x, b, c: (x, b, c, tf.shape(x)[:2]))
     else:  # the whole image, as evaluation letterboxes it
@@ -398,7 +400,7 @@ def pipeline(split, image_size, batch_size, max_boxes, training=False, seed=0, a
 def evaluation_batches(split, image_size, batch_size, cache=True, count=None):
     """Batches of (float32 images as evaluation sees them, letterboxed; image ids, (height,
     width)): the first `count` images (all by default), unaugmented."""
-    ds = cached(split, image_size, cache).map(
+    ds = shrunk(split, image_size, cache).map(
         lambda x, b, c, i, s: (letterbox(x, image_size, s), i, s), num_parallel_calls=tf.data.AUTOTUNE
     )  # fmt: skip
     return ds.take(count or -1).batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -52,17 +52,45 @@ def shrink(image, side):
     return tf.cast(tf.round(shrunk), tf.uint8)
 
 
-def training_stream(ds, count, seed, buffer=20000):
-    """`ds` shuffled and repeated forever, each example paired with a stateless seed of its
-    own, so that its augmentation is the same on every rerun with the same `seed`.
+def training_stream(ds, count, seed, then=None, buffer=20000):
+    """`ds` shuffled and repeated forever (each element then mapped by `then`, when given),
+    each example paired with a stateless seed of its own, so that its augmentation is the
+    same on every rerun with the same `seed`.
 
     Every iterator of the stream yields the same examples: the shuffle is made anew inside
     each one (a shuffle made once moves on with every new iterator). Keras makes several (it
     reads a batch to build the model, then starts again), and how many depends on the
     distribution: one process must see what several processes see between them.
     """
-    shuffled = tf.data.Dataset.range(1).flat_map(lambda _: ds.shuffle(min(count, buffer), seed=seed).repeat())
+
+    def passes(_):
+        shuffled = ds.shuffle(min(count, buffer), seed=seed).repeat()
+        return shuffled.map(then, num_parallel_calls=tf.data.AUTOTUNE) if then else shuffled
+
+    shuffled = tf.data.Dataset.range(1).flat_map(passes)
     return tf.data.Dataset.zip((shuffled, tf.data.Dataset.random(seed=seed).batch(2)))
+
+
+def examples(split, prepare, cache, training=False, seed=0):
+    """A split's examples, each decoded (`split.decode`) and then `prepare`d (shrunk).
+
+    cache: decoded once, kept in memory, and shuffled from there; else decoded again in
+    every epoch (in parallel), the shuffle moving the split's records (file names) rather
+    than pixels, so that memory stays flat (`image_cache`). A shuffle's order depends only
+    on its seed and size, so both give the same examples in the same order, and the same
+    augmentation seeds. training: shuffled, endless, paired with seeds (`training_stream`).
+    """
+    decode = split.decode or (lambda *record: record)
+
+    def made(*record):
+        return prepare(*decode(*record))
+
+    if cache:
+        ds = split.dataset.map(made, num_parallel_calls=tf.data.AUTOTUNE).cache()
+        return training_stream(ds, split.count, seed) if training else ds
+    if training:
+        return training_stream(split.dataset, split.count, seed, then=made)
+    return split.dataset.map(made, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def random_crop_window(image, seed, area, ratio, min_covered=0.1):

@@ -12,7 +12,7 @@ act on them import them from here.
 import dataclasses
 from typing import ClassVar, Optional
 
-from keras_resnets.training.options import InputSide, check_bounds
+from keras_resnets.training.options import CACHE_MODES, InputSide, check_bounds
 
 CLASSIFICATION_AUGMENTATIONS = ("randaugment", "mixup", "cutmix")
 DETECTION_FORMATS = ("coco", "yolo")
@@ -34,20 +34,23 @@ RETINANET_STRIDE = 32  # `heads.retinanet.SIZE_MULTIPLE` (a test keeps them equa
 class ImageDataOptions:
     """Where a task's images come from: data_dir (a local folder) or dataset (a
     tensorflow-datasets name, stored in tfds_dir, or tfds' own folder when None);
-    max_images: at most this many per split (None: all); cache: keep decoded images in
-    memory."""
+    max_images: at most this many per split (None: all); cache: "memory" keeps decoded
+    images in memory after the first epoch, "stream" decodes them again every epoch (flat
+    memory), "auto" caches when they fit half the available memory (`image_cache`)."""
 
     data_dir: Optional[str] = None
     dataset: Optional[str] = None
     tfds_dir: Optional[str] = None
     max_images: Optional[int] = None
-    cache: bool = True
+    cache: str = "auto"
 
     default_model: ClassVar[str] = "resnet50v2"
     input_side: ClassVar[InputSide] = InputSide()
+    # What a cached image keeps per pixel (RGB; segmentation adds its mask).
+    cached_bytes_per_pixel: ClassVar[int] = 3
 
     def __post_init__(self):
-        check_bounds(self, {"max_images": 1})
+        check_bounds(self, {"max_images": 1}, {"cache": CACHE_MODES})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +127,7 @@ class SegmentationOptions(ImageDataOptions):
     pictures: int = 4
 
     default_model: ClassVar[str] = "resnet18"
+    cached_bytes_per_pixel: ClassVar[int] = 4
 
     def __post_init__(self):
         super().__post_init__()

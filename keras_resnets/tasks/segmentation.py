@@ -83,10 +83,10 @@ class SegmentationTask(SegmentationOptions, ImageTask):
 
     def train_batches(self, source, config, seed):
         split = source.splits["train"]
-        return data.pipeline(split, config.image_size, config.batch_size, training=True, seed=seed, cache=self.cache)
+        return data.pipeline(split, config.image_size, config.batch_size, training=True, seed=seed, cache=source.in_memory)
 
     def _batches(self, source, config, split):
-        return data.pipeline(source.splits[split], config.image_size, config.batch_size, cache=self.cache)
+        return data.pipeline(source.splits[split], config.image_size, config.batch_size, cache=source.in_memory)
 
     def val_batches(self, source, config):
         return self._batches(source, config, "val")

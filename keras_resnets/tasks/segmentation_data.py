@@ -12,8 +12,8 @@ Nothing can then fail mid-epoch. The split is the seeded 70/15/15 rule on all im
 (`data.split_group`).
 
 Pipelines decode each pair once, shrink it as classification does (the image by area,
-the mask by nearest neighbour to the same size), cache it, and then augment image and
-mask together: the same random crop and flip, letterboxed into the square input
+the mask by nearest neighbour to the same size), cache it when it fits (else decode it
+again every epoch: `image_cache`), and then augment image and mask together: the same random crop and flip, letterboxed into the square input
 (`letterbox`: aspect kept, longer side S, padded bottom/right; bilinear for the image,
 nearest for the mask, so no new class values appear, and the mask's padding void). Crops
 vary in aspect (3/4 to 4/3) and are letterboxed rather than squashed, as evaluation and
@@ -34,7 +34,7 @@ from keras_resnets.tasks.data import (
     read_class_names, refuse_or_skip, split_group, tfds_source,
 )  # fmt: skip
 from keras_resnets.tasks.images import (
-    cache_side, check_image, decode_file, random_crop_window, shrink, training_stream,
+    cache_side, check_image, decode_file, examples, random_crop_window, shrink,
 )  # fmt: skip
 from keras_resnets.tasks.letterbox import letterbox, letterbox_mask
 from keras_resnets.training.errors import DataError
@@ -131,8 +131,7 @@ def load_folder(root, skip_bad=False):
     def split_of(names):
         chosen = [by_name[name] for name in names]
         ds = tf.data.Dataset.from_tensor_slices(([str(i) for i, _ in chosen], [str(m) for _, m in chosen]))
-        ds = ds.map(lambda i, m: (decode_file(i), decode_mask(m)), num_parallel_calls=tf.data.AUTOTUNE)
-        return Split(ds, len(chosen))
+        return Split(ds, len(chosen), decode=lambda i, m: (decode_file(i), decode_mask(m)))
 
     splits = make_splits(split_group(by_name), split_of, lambda split: (
         f"The {split} split of {root} is empty: it needs at least 7 usable pairs."
@@ -199,13 +198,12 @@ def whole(image, mask, image_size):
 
 
 def pipeline(split, image_size, batch_size, training=False, seed=0, cache=True):
-    """Batches of (float32 images in [0, 255], int32 class maps); training repeats forever."""
+    """Batches of (float32 images in [0, 255], int32 class maps); training repeats forever.
+    cache: decoded pairs kept in memory, else streamed (`images.examples`)."""
     side = cache_side(image_size)
-    ds = split.dataset.map(lambda x, y: shrink_pair(x, y, side), num_parallel_calls=tf.data.AUTOTUNE)
-    if cache:
-        ds = ds.cache()
+    ds = examples(split, lambda x, y: shrink_pair(x, y, side), cache, training, seed)
     if training:
-        ds = training_stream(ds, split.count, seed).map(
+        ds = ds.map(
             lambda pair, s: random_crop_flip(*pair, image_size, s), num_parallel_calls=tf.data.AUTOTUNE
         )
     else:

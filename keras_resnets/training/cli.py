@@ -27,6 +27,7 @@ import tempfile
 
 from keras_resnets.training.errors import OptionError
 from keras_resnets.training.options import (
+    CACHE_MODES,
     DEFAULT_LR,
     DEFAULT_WEIGHT_DECAY,
     DISTRIBUTE_MODES,
@@ -81,7 +82,9 @@ def parser(prog, description, task_options):
     add = groups["data"].add_argument
     add("--tfds-dir", help="tensorflow-datasets storage folder; default: its own")
     add("--max-images", type=int, help="use at most this many images per split (quick trials); default: all")
-    add("--no-cache", dest="cache", action="store_false", help="do not cache decoded images in memory")
+    add("--cache", choices=CACHE_MODES, help="decoded images: 'memory' keeps them after the "
+        "first epoch, 'stream' decodes them again every epoch (memory stays flat), 'auto' keeps them when "
+        "they fit half the available memory (the log says which)")  # fmt: skip
     add = groups["model"].add_argument
     add("--model", help=f"any name of keras_resnets.list_models(); default: {task_options.default_model}")
     add("--weights", help="'none' (from scratch), a weights tag of the model (imagenet, cifar10, "

@@ -26,6 +26,7 @@ DEFAULT_LR = {"adamw": 1e-3, "sgd": 1e-2}
 DEFAULT_WEIGHT_DECAY = {"adamw": 0.05, "sgd": 1e-4}
 # "auto": data parallel over the local accelerators when there are several, else none.
 DISTRIBUTE_MODES = ("auto", "none", "data")
+CACHE_MODES = ("auto", "memory", "stream")  # decoded images: see `tasks.image_cache`
 EXPORT_ROOT = "saved_models"  # the default export goes to <EXPORT_ROOT>/<run_name>
 
 # Options that define what a run computes: a run folder resumes only with the same ones.
