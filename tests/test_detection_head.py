@@ -46,6 +46,15 @@ def test_loss_is_near_zero_for_the_encoded_truth_and_large_for_a_blank_guess():
     assert perfect < 1e-3 and blank > 100 * max(perfect, 1e-4)
 
 
+def test_loss_takes_images_whose_boxes_fill_every_row():
+    """A cropped image keeps its first max_boxes boxes: every row real, no padding row."""
+    full = np.array([[[10, 20, 60, 90, 1], [50, 30, 120, 125, 2]]], "float32")
+    padded = np.concatenate([full, -np.ones((1, 3, 5), "float32")], axis=1)
+    guess = np.random.default_rng(0).normal(size=(1, len(np.concatenate(parts.anchors_by_level(SIZE))), 7))
+    loss = retinanet.RetinaNetLoss(SIZE)
+    np.testing.assert_allclose(float(loss(full, guess.astype("float32"))), float(loss(padded, guess.astype("float32"))), rtol=1e-6)
+
+
 def detections(boxes, scores, **settings):
     """`Detections` of a batch, as numpy arrays."""
     return keras.tree.map_structure(keras.ops.convert_to_numpy, Detections(**settings)(boxes, scores))

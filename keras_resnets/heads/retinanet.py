@@ -163,6 +163,9 @@ class RetinaNetLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         shape_only = ops.zeros((1, self.image_size, self.image_size, 1))  # the encoder reads its shape
+        # keras-cv 0.9's encoder gathers one row past the boxes of an image that fills every
+        # row of y_true (TensorFlow fails, JAX clamps the index silently): keep one row free.
+        y_true = ops.pad(y_true, [[0, 0], [0, 1], [0, 0]], constant_values=-1.0)
         targets, anchor_classes = self.encoder(shape_only, {"boxes": y_true[..., :4], "classes": y_true[..., 4]})
         positive = ops.cast(anchor_classes >= 0, "float32")
         counted = ops.cast(anchor_classes != -2, "float32")
