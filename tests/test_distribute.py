@@ -1,5 +1,6 @@
 """Scaling out: data parallel on 2 emulated devices (JAX) and 2 logical CPUs (TensorFlow)
-trains to the weights of one device, gradient accumulation to those of the larger batch,
+trains to the weights of one device (a classifier for a few steps, a RetinaNet and a
+segmenter for one), gradient accumulation to those of the larger batch,
 and the options that set them are checked before anything trains."""
 
 import json
@@ -41,6 +42,7 @@ def test_jax_data_parallel_on_two_devices_trains_to_the_weights_of_one():
     check_common(report)
     assert report["plain"]["max_abs_diff"] < 1e-5
     assert report["batch_norm"]["max_abs_diff"] < 1e-5  # SPMD: statistics over the global batch
+    assert report["detection"]["max_abs_diff"] < 1e-5 and report["segmentation"]["max_abs_diff"] < 1e-5
 
 
 def test_tensorflow_mirrored_strategy_trains_to_the_weights_of_one_device():
@@ -49,6 +51,9 @@ def test_tensorflow_mirrored_strategy_trains_to_the_weights_of_one_device():
     assert report["plain"]["max_abs_diff"] < 1e-5
     assert report["batch_norm"]["max_abs_diff"] > 1e-3  # per-replica statistics
     assert report["sync_bn"]["max_abs_diff"] < 1e-5
+    # Losses over the global count (`core.replicas`); synchronised BatchNorm. With void pixels
+    # spread unevenly over the replicas the segmenter measured 4e-5 (3e-7 without them).
+    assert report["detection"]["max_abs_diff"] < 1e-5 and report["segmentation"]["max_abs_diff"] < 1e-4
 
 
 def test_data_parallel_is_refused_under_torch_and_none_is_one_replica(monkeypatch):

@@ -30,6 +30,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_resnets.core.replicas import per_image_share
 from keras_resnets.heads import keras_cv_parts as parts
 from keras_resnets.heads.inputs import image_features
 from keras_resnets.heads.nms import Detections
@@ -152,7 +153,8 @@ class RetinaNetLoss(keras.losses.Loss):
     (rows with class -1 are padding) and the model's (N, A, 4 + classes) predictions.
 
     Focal loss over every anchor that is not ignored, plus `box_weight` x smooth L1 over
-    the positive anchors, both divided by the number of positive anchors in the batch.
+    the positive anchors, both divided by the number of positive anchors in the batch
+    (the global batch under data parallel: `core.replicas`).
     """
 
     def __init__(self, image_size, box_weight=1.0, name="retinanet_loss", **kwargs):
@@ -169,13 +171,12 @@ class RetinaNetLoss(keras.losses.Loss):
         targets, anchor_classes = self.encoder(shape_only, {"boxes": y_true[..., :4], "classes": y_true[..., 4]})
         positive = ops.cast(anchor_classes >= 0, "float32")
         counted = ops.cast(anchor_classes != -2, "float32")
-        normalizer = ops.maximum(ops.sum(positive), 1.0)
         num_classes = y_pred.shape[-1] - 4
         onehot = ops.one_hot(ops.cast(ops.maximum(anchor_classes, 0), "int32"), num_classes)
         onehot = onehot * ops.expand_dims(positive, -1)
-        class_loss = ops.sum(self.focal(onehot, y_pred[..., 4:]) * counted)
-        box_loss = ops.sum(self.smooth_l1(targets, y_pred[..., :4]) * positive)
-        return (class_loss + self.box_weight * box_loss) / normalizer
+        class_loss = ops.sum(self.focal(onehot, y_pred[..., 4:]) * counted, axis=1)
+        box_loss = ops.sum(self.smooth_l1(targets, y_pred[..., :4]) * positive, axis=1)
+        return per_image_share(class_loss + self.box_weight * box_loss, ops.sum(positive))
 
 
 @keras.saving.register_keras_serializable(package="keras_resnets")

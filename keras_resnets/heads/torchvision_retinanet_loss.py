@@ -133,7 +133,9 @@ class TorchvisionRetinaNetLoss(keras.losses.Loss):
             per_anchor = giou_loss(decode(deltas, self.anchors), matched_boxes)
         box_loss = ops.sum(ops.where(foreground, per_anchor, 0.0), axis=1)
         normalizer = ops.maximum(ops.sum(fg, axis=1), 1.0)
-        return ops.mean((class_loss + box_loss) / normalizer)
+        # Per image: Keras' mean over the batch is torchvision's, and a vector (not a scalar)
+        # gets Keras' scaling under TensorFlow's data parallel (`core.replicas`).
+        return (class_loss + box_loss) / normalizer
 
     def get_config(self):
         return {**super().get_config(), "anchors": ops.convert_to_numpy(self.anchors).tolist(), "box_loss": self.box_loss}

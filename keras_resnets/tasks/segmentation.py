@@ -20,6 +20,7 @@ import keras
 from keras import ops
 
 import keras_resnets as kr
+from keras_resnets.core.replicas import per_image_share
 from keras_resnets.heads import segmentation as heads
 from keras_resnets.metrics.segmentation import VOID
 from keras_resnets.tasks import EPOCH_PICTURE, Evaluation, data_summary
@@ -37,12 +38,13 @@ def void_masked_crossentropy(y_true, y_pred):
     # Pixels as rows: Keras 3.15's PyTorch backend moves the class axis of a rank-4
     # prediction to axis 1 as a non-contiguous view, whose nll_loss backward then fails
     # ("grad_input must be contiguous"); rank 2 keeps the classes at axis 1 already.
+    batch = ops.shape(y_pred)[0]
     y_pred = ops.reshape(y_pred, (-1, ops.shape(y_pred)[-1]))
     labels = ops.reshape(ops.cast(y_true, "int32"), (-1,))
     valid = ops.not_equal(labels, VOID)
     losses = ops.sparse_categorical_crossentropy(ops.where(valid, labels, 0), y_pred)
     weights = ops.cast(valid, losses.dtype)
-    return ops.sum(losses * weights) / ops.maximum(ops.sum(weights), 1.0)
+    return per_image_share(ops.sum(ops.reshape(losses * weights, (batch, -1)), axis=1), ops.sum(weights))
 
 
 def void_masked_pixel_accuracy(y_true, y_pred):
