@@ -47,6 +47,20 @@ def test_peer_ratios_compare_the_same_network():
     assert [r["fraction_of_peak"] for r in rows] == [0.6, 0.4, 0.3]  # all against the one peak
 
 
+def test_folded_batchnorm_is_ours_for_inference_only_and_counts_when_faster():
+    configs = benchmark.benchmark.grid(["resnet50b"], ["ours", "ours_folded", "timm"], modes=("infer", "train"))
+    assert [(c.implementation, c.mode) for c in configs] == [
+        ("ours", "infer"), ("ours", "train"), ("ours_folded", "infer"), ("timm", "infer"), ("timm", "train"),
+    ]  # fmt: skip
+    rows = [
+        {"model": "resnet50b", "implementation": imp, "backend": "tensorflow", "mode": "infer", "batch_size": 8,
+         "image_size": 64, "precision": "float32", "images_per_s": rate, "device": "cpu"}
+        for imp, rate in [("ours", 30.0), ("ours_folded", 36.0), ("timm", 30.0)]
+    ]  # fmt: skip
+    timm = benchmark.benchmark.report.add_derived(rows, {})[2]
+    assert timm["ours_over_peer"] == 1.2 and timm["ours_backend"] == "tensorflow folded"
+
+
 def test_theoretical_peak_is_derived_from_the_cpu_and_named_as_such():
     from keras_resnets.benchmark import peak
 

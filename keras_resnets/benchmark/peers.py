@@ -6,7 +6,10 @@ backend being measured; timm and torchvision run in plain PyTorch, eagerly and u
 (stride in the 1x1), while timm's and torchvision's `resnet50` is ResNet-B, our `resnet50b`.
 """
 
-KERAS_IMPLEMENTATIONS = ("ours", "keras")
+# "ours_folded": ours for inference with every BatchNorm folded into its convolution
+# (`keras_resnets.fold_batchnorm`), as apps/predict.py runs a Keras model.
+OURS = ("ours", "ours_folded")
+KERAS_IMPLEMENTATIONS = (*OURS, "keras")
 TORCH_IMPLEMENTATIONS = ("timm", "timm_compile", "torchvision", "torchvision_compile")
 IMPLEMENTATIONS = KERAS_IMPLEMENTATIONS + TORCH_IMPLEMENTATIONS
 
@@ -34,7 +37,7 @@ TORCHVISION_TASK_MODELS = (*TORCHVISION_DETECTORS, "deeplabv3_resnet50", "fcn_re
 
 def peer_name(model, implementation):
     """Their name of our `model`, or None when `implementation` has no such network."""
-    if implementation == "ours":
+    if implementation in OURS:
         return model
     return PEERS.get(model, {}).get(implementation.removesuffix("_compile"))
 

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from keras_resnets.benchmark import hardware
-from keras_resnets.benchmark.peers import is_torch, where
+from keras_resnets.benchmark.peers import OURS, is_torch, where
 
 COLUMNS = (
     "model", "implementation", "where", "mode", "precision", "batch", "img/s", "ms/batch",
@@ -24,9 +24,9 @@ def add_derived(rows, peaks):
     """Achieved FLOP/s (a training step is about 3 forward passes), its fraction of the
     machine's measured peak for the row's device and dtype (`peak.machine_peak`), and for
     each peer the ratio of ours (same backend for keras.applications, our best backend for
-    the PyTorch peers) to it."""
+    the PyTorch peers; for inference the faster of ours and ours_folded) to it."""
     macs = {_key(r): r["macs_per_image"] for r in rows if r.get("macs_per_image")}
-    ours = [r for r in rows if r["implementation"] == "ours" and "error" not in r]
+    ours = [r for r in rows if r["implementation"] in OURS and "error" not in r]
     for row in rows:
         if "error" in row:
             continue
@@ -37,7 +37,7 @@ def add_derived(rows, peaks):
             row["flops"] = 2 * per_image * passes * row["images_per_s"]
             if peak:
                 row["fraction_of_peak"] = row["flops"] / peak
-        if row["implementation"] == "ours":
+        if row["implementation"] in OURS:
             continue
         mine = [r for r in ours if _key(r) == _key(row)]
         if not is_torch(row["implementation"]):
@@ -45,7 +45,7 @@ def add_derived(rows, peaks):
         if mine:
             best = max(mine, key=lambda r: r["images_per_s"])
             row["ours_over_peer"] = best["images_per_s"] / row["images_per_s"]
-            row["ours_backend"] = best["backend"]
+            row["ours_backend"] = best["backend"] + (" folded" if best["implementation"] == "ours_folded" else "")
     return rows
 
 
@@ -96,7 +96,7 @@ def chart(rows, path):
             f"({where(r)}, {r['precision']}, b{r['batch_size']})"
             for r in these
         ]
-        colors = ["tab:blue" if r["implementation"] == "ours" else "tab:gray" for r in these]
+        colors = ["tab:blue" if r["implementation"] in OURS else "tab:gray" for r in these]
         ax.barh(labels, [r["images_per_s"] for r in these], color=colors)
         ax.invert_yaxis()
         ax.set_xlabel("images/s (higher is better; blue: keras_resnets)")

@@ -14,7 +14,7 @@ from keras_resnets.benchmark.peers import is_torch, peer_name, where
 @dataclasses.dataclass(frozen=True)
 class Config:
     model: str  # our registry name; peers run the same network (`peers.PEERS`)
-    implementation: str = "ours"  # "ours", "keras", "timm", "timm_compile", "torchvision", ...
+    implementation: str = "ours"  # "ours", "ours_folded", "keras", "timm", "timm_compile", "torchvision", ...
     backend: str = "tensorflow"  # the Keras backend (ignored by plain-PyTorch peers)
     mode: str = "infer"  # "infer" or "train"
     batch_size: int = 16
@@ -36,7 +36,8 @@ def grid(models, implementations=("ours", "keras"), backends=("tensorflow",), mo
     """Every combination that exists: peers only for the models they implement, and each
     plain-PyTorch peer once (not once per Keras backend, and compiled as its `_compile`
     implementation rather than through `jit_compiles`). Task models (detectors, segmenters)
-    are measured for inference only: a training step would need each one's own loss."""
+    and "ours_folded" are measured for inference only: a training step would need each task
+    model's own loss, and folded BatchNorm no longer trains."""
     if "train" in modes:
         _refuse_training_task_models(models)
     configs = []
@@ -46,6 +47,8 @@ def grid(models, implementations=("ours", "keras"), backends=("tensorflow",), mo
         if peer_name(model, implementation) is None:
             continue
         if is_torch(implementation) and (backend != backends[0] or jit != jit_compiles[0]):
+            continue
+        if implementation == "ours_folded" and mode != "infer":  # folded BatchNorm does not train
             continue
         configs.append(
             Config(model, implementation, backend, mode, batch, precision=precision, jit_compile=jit, **common)

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from keras_resnets.benchmark import hardware
-from keras_resnets.benchmark.peers import TORCHVISION_DETECTORS, TORCHVISION_TASK_MODELS, is_torch, peer_name
+from keras_resnets.benchmark.peers import OURS, TORCHVISION_DETECTORS, TORCHVISION_TASK_MODELS, is_torch, peer_name
 
 
 def keras_steps(config):
@@ -29,8 +29,10 @@ def keras_steps(config):
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     shape = (config["image_size"], config["image_size"], 3)
     name = peer_name(config["model"], config["implementation"])
-    if config["implementation"] == "ours":
+    if config["implementation"] in OURS:
         model = kr.create_model(name, weights=None, input_shape=shape)
+        if config["implementation"] == "ours_folded":
+            model = kr.fold_batchnorm(model)
     else:
         model = getattr(keras.applications, name)(weights=None, input_shape=shape)
     rng = np.random.default_rng(0)
