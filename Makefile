@@ -17,16 +17,21 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	rm -f $(VENV)/.installed-*; touch $@
 
 # TensorFlow runs everything; JAX and PyTorch rerun the model tests (marker "backend").
+# JOBS pytest-xdist workers, each taking whole test files (module fixtures are made once):
+# much of a test's time is single-threaded (tracing, conversion, Python), so 2 workers on 2
+# cores finish sooner than one. JOBS=0 runs in one process.
+JOBS ?= 2
+PYTEST = $(PY) -m pytest -q -rs -n $(JOBS) --dist loadfile
 test: test-tensorflow test-jax test-torch
 
 test-tensorflow: setup
-	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -rs
+	KERAS_BACKEND=tensorflow $(PYTEST)
 
 test-jax: setup
-	KERAS_BACKEND=jax $(PY) -m pytest -q -rs -m backend
+	KERAS_BACKEND=jax $(PYTEST) -m backend
 
 test-torch: setup
-	KERAS_BACKEND=torch $(PY) -m pytest -q -rs -m backend
+	KERAS_BACKEND=torch $(PYTEST) -m backend
 
 # The main job. With internet: `$(PY) apps/finetune.py --dataset flowers` (ResNet50V2 from its
 # ImageNet weights). This workplace can download neither, so the default fine-tunes the real

@@ -6,9 +6,11 @@ test run does: Keras, h5py and the apps are imported inside the helpers that nee
 and a test that builds no model starts without loading TensorFlow.
 """
 
+import fcntl
 import hashlib
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -157,10 +159,25 @@ def reference_folder(request, tmp_path_factory, script):
     cache = getattr(request.config, "cache", None)
     stem = Path(script).stem
     folder = cache.mkdir(f"{stem}_{key}") if cache else tmp_path_factory.mktemp(stem)
-    if not (folder / "done").exists():
-        run_reference(script, str(folder))
-        (folder / "done").touch()
+    # Parallel test workers (pytest-xdist) share the cache: one makes the files, the others wait.
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "done").exists():
+            run_reference(script, str(folder))
+            (folder / "done").touch()
     return folder
+
+
+def place_in_keras_cache(checkpoint):
+    """Copies a real checkpoint into Keras' model cache as if downloaded: under a temporary
+    name first, so that a parallel test worker never reads half a file."""
+    from keras_resnets import weights
+
+    folder = Path(weights._models_dir())
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{checkpoint.name}.{os.getpid()}"
+    shutil.copy(checkpoint, partial)
+    os.replace(partial, folder / checkpoint.name)
 
 
 def reference_images(folder):

@@ -67,7 +67,8 @@ def first20():
     return data["x"].astype("float32"), data["y"]
 
 
-@pytest.mark.backend
+# Counts only (TensorFlow): a spec builds the same layers on every backend; the forward and
+# conversion tests below rebuild the families under JAX and PyTorch.
 @pytest.mark.parametrize("name", sorted(TRAINABLE))
 def test_trainable_params(name):
     model = kr.create_model(name, weights=None, input_shape=(32, 32, 3))
@@ -77,7 +78,7 @@ def test_trainable_params(name):
 
 
 @pytest.mark.slow
-@pytest.mark.backend
+# Counts only (TensorFlow), as above.
 def test_resnet1202_builds_with_19_4m_params():
     assert trainable_params(kr.ResNet1202(input_shape=(32, 32, 3))) == 19_421_274
 

@@ -42,7 +42,8 @@ REFERENCE_SCRIPT = "torch_reference_dense.py"
 
 
 
-@pytest.mark.backend
+# Counts only (TensorFlow): a spec builds the same layers on every backend; the forward and
+# conversion tests below rebuild the families under JAX and PyTorch.
 @pytest.mark.parametrize("name", sorted(TRAINABLE_PARAMS))
 def test_builds_with_reference_params(name):
     """Builds only: the converter tests below run DenseNet121, DPN68 and DPN68b (the same

@@ -21,7 +21,10 @@ def detect_command(data, tmp_path, *extra):
         "--weights", "none", "--image-size", "128", "--epochs", "3", "--steps-per-epoch", "2",
         "--batch-size", "4", "--max-images", "8", "--head-filters", "32", "--head-depth", "1",
         "--pictures", "2", "--export-images", "4", "--output-dir", str(tmp_path / "runs"),
-        "--run-name", "tiny", "--export-dir", str(tmp_path / "export"), "--quiet", *extra,
+        "--run-name", "tiny", "--export-dir", str(tmp_path / "export"), "--quiet",
+        # MediaPipe's form of a detector (test_mediapipe.py; the app's own file in
+        # test_tv_detection.py) would double this test's export time.
+        "--no-tflite-metadata", *extra,
     ]  # fmt: skip
 
 

@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import FAMILIES, TESTS, cifar_images, load_app, randomize_weights, shared_data
+from helpers import FAMILIES, TESTS, cifar_images, load_app, place_in_keras_cache, randomize_weights, shared_data
 
 from keras_resnets import export, training
 from keras_resnets.core.builder import build_model
@@ -57,10 +57,7 @@ def test_real_resnet20_quantized_within_bounds_and_int8_takes_pixels(tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
     import keras_resnets as kr
-    from keras_resnets import weights
-
-    os.makedirs(weights._models_dir(), exist_ok=True)  # else the copy would become a file named "models"
-    shutil.copy(shared_data("cifar10-pretrained") / "resnet20-12fca82f.th", weights._models_dir())
+    place_in_keras_cache(shared_data("cifar10-pretrained") / "resnet20-12fca82f.th")
     model = kr.ResNet20(weights="cifar10", include_preprocessing=True)
     images, labels = cifar_images(200)
     # 200 images: one flipped call is 0.5 points, so the bounds are looser than the defaults
@@ -256,10 +253,7 @@ def test_app_help_shows_the_defaults(capsys):
 def test_export_job_exports_a_registered_model_from_real_images_on_disk(keras_home, tmp_path):
     """What apps/export.py runs (and a notebook can): the real ResNet20 by name, its weights
     from the cache, images read from the CIFAR-10 test .npz, the preprocessing baked in."""
-    from keras_resnets import weights
-
-    os.makedirs(weights._models_dir(), exist_ok=True)
-    shutil.copy(shared_data("cifar10-pretrained") / "resnet20-12fca82f.th", weights._models_dir())
+    place_in_keras_cache(shared_data("cifar10-pretrained") / "resnet20-12fca82f.th")
     npz = shared_data("cifar10-test") / "cifar10_test_yoongikim_jpeg.npz"
     job = ExportJob("resnet20", str(npz), weights="cifar10", include_preprocessing=True, formats=("tflite",),
                            eval_images=16, output_dir=str(tmp_path / "out"), timing_runs=0)  # fmt: skip

@@ -20,12 +20,11 @@
 
 import collections
 import json
-import os
 import shutil
 
 import numpy as np
 import pytest
-from helpers import FAMILIES, cifar_images, load_app, randomize_weights, shared_data
+from helpers import FAMILIES, cifar_images, load_app, place_in_keras_cache, randomize_weights, shared_data
 
 from keras_resnets import export
 from keras_resnets.core.builder import build_model
@@ -45,10 +44,7 @@ def tiny_model():
 def resnet20_export(tmp_path_factory):
     """The real ResNet20 exported float32 and int8 with metadata, on 200 real test photos."""
     import keras_resnets as kr
-    from keras_resnets import weights
-
-    os.makedirs(weights._models_dir(), exist_ok=True)
-    shutil.copy(shared_data("cifar10-pretrained") / "resnet20-12fca82f.th", weights._models_dir())
+    place_in_keras_cache(shared_data("cifar10-pretrained") / "resnet20-12fca82f.th")
     model = kr.ResNet20(weights="cifar10", include_preprocessing=True)
     images, labels = cifar_images(200)
     out = tmp_path_factory.mktemp("resnet20")

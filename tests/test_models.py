@@ -22,13 +22,14 @@ TOTAL_PARAMS = {
 TRAINABLE_PARAMS = {"resnet18": 11_689_512, "resnet34": 21_797_672}
 
 
-@pytest.mark.backend
+# Counts only (TensorFlow): a spec builds the same layers on every backend; the forward and
+# conversion tests below rebuild the families under JAX and PyTorch.
 @pytest.mark.parametrize("name", sorted(TOTAL_PARAMS))
 def test_total_params_equal_keras_applications(name):
     assert kr.create_model(name, weights=None).count_params() == TOTAL_PARAMS[name]
 
 
-@pytest.mark.backend
+# Counts only (TensorFlow), as above.
 @pytest.mark.parametrize("name", sorted(TRAINABLE_PARAMS))
 def test_trainable_params_equal_torchvision(name):
     model = kr.create_model(name, weights=None)

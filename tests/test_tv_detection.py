@@ -274,3 +274,7 @@ def test_detect_app_fine_tunes_a_torchvision_checkpoint(detection_reference, tmp
         assert (run_dir / picture).stat().st_size > 10_000
     checks = metrics["export"]["checks"]
     assert {"keras", "saved_model", "tflite"} <= set(checks) and all(c["ok"] for c in checks.values())
+    # The app's .tflite is MediaPipe's ObjectDetector form, and MediaPipe finds what Keras finds.
+    report = json.loads((tmp_path / "export" / "export_report.json").read_text())
+    (tflite,) = [row for row in report["artifacts"] if row["file"] == "model.tflite"]
+    assert tflite["metadata"]["written"] and tflite["metadata"]["nms"] == "in the graph" and tflite["mediapipe"]["ok"]

@@ -39,7 +39,8 @@ def layers_of(model, kind):
     return [layer for layer in model.layers if isinstance(layer, kind)]
 
 
-@pytest.mark.backend
+# Counts only (TensorFlow): a spec builds the same layers on every backend; the forward and
+# conversion tests below rebuild the families under JAX and PyTorch.
 @pytest.mark.parametrize("name", sorted(TRAINABLE))
 def test_trainable_params(name):
     model = kr.create_model(name, input_shape=(32, 32, 3))

@@ -266,8 +266,9 @@ def load(model, path, entry, spec, include_top):
 
     convert.load_file(model, path, entry.layout, spec)
     cached = cached_weights_path(path, spec, include_top)
-    # Written under a temporary name first, so an interrupted save is never loaded.
-    partial = cached[: -len(".weights.h5")] + ".partial.weights.h5"
+    # Written under a temporary name of this process first, so that neither an interrupted
+    # save nor another process converting the same file at once is ever loaded half-written.
+    partial = cached[: -len(".weights.h5")] + f".partial{os.getpid()}.weights.h5"
     model.save_weights(partial)
     os.replace(partial, cached)
 
