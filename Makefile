@@ -17,10 +17,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	rm -f $(VENV)/.installed-*; touch $@
 
 # TensorFlow runs everything; JAX and PyTorch rerun the model tests (marker "backend").
-# JOBS pytest-xdist workers, each taking whole test files (module fixtures are made once):
-# much of a test's time is single-threaded (tracing, conversion, Python), so 2 workers on 2
-# cores finish sooner than one. JOBS=0 runs in one process.
-JOBS ?= 2
+# JOBS pytest-xdist workers, each taking whole test files (module fixtures are made once;
+# the longest files start first, tests/conftest.py). One process by default: on CI's 2 cores,
+# where TensorFlow already uses both, 2 workers took longer (50 min for the TensorFlow tests
+# against 41). On a machine with more cores, `make test JOBS=4`.
+JOBS ?= 0
 PYTEST = $(PY) -m pytest -q -rs -n $(JOBS) --dist loadfile
 test: test-tensorflow test-jax test-torch
 

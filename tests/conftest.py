@@ -12,6 +12,20 @@ from helpers import reference_folder
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# The longest test files (2 cores, TensorFlow; a reference build counts with its file),
+# longest first. They start first, so that `make test`'s pytest-xdist workers, which take
+# whole files in collection order, do not end with one of them running alone.
+LONGEST_FILES = (
+    "test_tv_detection.py", "test_finetune_runs.py", "test_export.py", "test_mediapipe.py", "test_segmentation.py",
+    "test_detection_app.py", "test_tv_segmentation.py", "test_cifar.py", "test_keras_compat.py",
+    "test_densenet_dpn.py", "test_study.py", "test_multi_host.py", "test_distribute.py",
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file keeps its order
+
 
 @pytest.fixture(scope="session")
 def reference(request, tmp_path_factory):
