@@ -19,7 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 # TensorFlow runs everything; JAX and PyTorch rerun the model tests (marker "backend").
 # JOBS pytest-xdist workers, each taking whole test files (module fixtures are made once;
 # the longest files start first, tests/conftest.py). One process by default: on CI's 2 cores,
-# where TensorFlow already uses both, 2 workers took longer (50 min for the TensorFlow tests
+# where TensorFlow already uses both, 2 workers took longer (52 min for the TensorFlow tests
 # against 41). On a machine with more cores, `make test JOBS=4`.
 JOBS ?= 0
 PYTEST = $(PY) -m pytest -q -rs -n $(JOBS) --dist loadfile
