@@ -12,9 +12,9 @@ by the seeded 70/15/15 rule (`data.split_group`, the rule that made
 `flowers-full/splits.csv`, so both agree).
 
 Pipelines decode each image, shrink it (`images.shrink`), cache that in memory when it
-fits (else decode it again every epoch: `image_cache`), and then crop/resize per epoch. Images leave the pipeline as float32 RGB in [0, 255]; the
-model's own preprocessing layer does the rest, so the same files feed `.keras`,
-SavedModel and TFLite alike.
+fits (else decode it again every epoch: `image_cache`), and then crop/resize per epoch.
+Images leave the pipeline as float32 RGB in [0, 255]; the model's own preprocessing layer
+does the rest, so the same files feed `.keras`, SavedModel and TFLite alike.
 
 The pipeline is TensorFlow code under every Keras backend (tf.data runs TF ops).
 """
