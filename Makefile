@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt py
 # (`make finetune`) silence its start-up noise themselves unless this is set by you.
 test-tensorflow test-jax test-torch benchmark perf: export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup test test-tensorflow test-jax test-torch finetune benchmark perf
+.PHONY: setup test test-all test-tensorflow test-jax test-torch finetune benchmark perf
 
 setup: $(STAMP)
 
@@ -16,23 +16,30 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	rm -f $(VENV)/.installed-*; touch $@
 
-# TensorFlow runs everything; JAX and PyTorch rerun the model tests (marker "backend").
+# TensorFlow runs every test; JAX and PyTorch rerun the model tests (marker "backend").
+# `make test` (CI, the README) leaves out the tests marked "slow": long end-to-end runs and
+# measurements whose code paths a shorter test also takes (each says which). `make test-all`
+# runs those too (TESTS="" selects everything); run it before a release and after changing
+# an app, an export path or a converter.
 # JOBS pytest-xdist workers, each taking whole test files (module fixtures are made once;
 # the longest files start first, tests/conftest.py). One process by default: on CI's 2 cores,
-# where TensorFlow already uses both, 2 workers took longer (52 min for the TensorFlow tests
-# against 41). On a machine with more cores, `make test JOBS=4`.
+# where TensorFlow already uses both, 2 workers were not faster. On more cores, `make test JOBS=4`.
 JOBS ?= 0
+TESTS ?= not slow
 PYTEST = $(PY) -m pytest -q -rs -n $(JOBS) --dist loadfile
 test: test-tensorflow test-jax test-torch
 
+test-all:
+	$(MAKE) test TESTS=""
+
 test-tensorflow: setup
-	KERAS_BACKEND=tensorflow $(PYTEST)
+	KERAS_BACKEND=tensorflow $(PYTEST) $(if $(TESTS),-m "$(TESTS)")
 
 test-jax: setup
-	KERAS_BACKEND=jax $(PYTEST) -m backend
+	KERAS_BACKEND=jax $(PYTEST) -m "backend$(if $(TESTS), and ($(TESTS)))"
 
 test-torch: setup
-	KERAS_BACKEND=torch $(PYTEST) -m backend
+	KERAS_BACKEND=torch $(PYTEST) -m "backend$(if $(TESTS), and ($(TESTS)))"
 
 # The main job. With internet: `$(PY) apps/finetune.py --dataset flowers` (ResNet50V2 from its
 # ImageNet weights). This workplace can download neither, so the default fine-tunes the real

@@ -54,7 +54,7 @@ FIRST_AND_LAST = ("conv1_conv", "predictions")
 def converter(model, samples):
     """A full-integer converter of `model` (float input and output) calibrated on `samples`."""
     folder = tempfile.mkdtemp()
-    artifacts._write_serving_archive(model, folder)
+    artifacts.write_saved_model(model, folder)
     conv = tf.lite.TFLiteConverter.from_saved_model(folder)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = lambda: ([samples[i : i + 1]] for i in range(len(samples)))

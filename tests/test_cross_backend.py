@@ -13,12 +13,12 @@ MODELS = ["resnet18", "resnet50", "resnet50v2"]
 SCRIPT = """
 import json, sys
 import numpy as np
-from helpers import randomize_weights, random_images  # first: it orders torch/TF imports
+from helpers import logits, randomize_weights, random_images  # first: it orders torch/TF imports
 import keras_resnets as kr
 out = {}
 for name in json.loads(sys.argv[1]):
     model = randomize_weights(kr.create_model(name, weights=None, input_shape=(64, 64, 3), classes=10), seed=5)
-    out[name] = model.predict(random_images((2, 64, 64, 3)), verbose=0).tolist()
+    out[name] = logits(model, random_images((2, 64, 64, 3))).tolist()
 json.dump(out, open(sys.argv[2], "w"))
 """
 

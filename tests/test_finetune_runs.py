@@ -169,7 +169,8 @@ def test_wrong_exported_artifact_fails_the_run(tmp_path, capsys, monkeypatch):
     code = finetune.main(list(map(str, [
         "--data-dir", mini, *TINY, "--weights", "none", "--epochs", "1", "--steps-per-epoch", "1",
         "--run-name", "wrong", "--output-dir", tmp_path / "runs",
-        "--export-dir", tmp_path / "export", "--export-images", "8", "--quiet", "--no-tensorboard",
+        "--export-dir", tmp_path / "export", "--export-images", "8", "--export-timing-runs", "0", "--quiet",
+        "--no-tensorboard",
     ])))  # fmt: skip
     err = capsys.readouterr().err
     assert code == finetune.EXIT_EXPORT

@@ -8,7 +8,7 @@ import pytest
 
 import keras_resnets as kr
 from keras_resnets.core.analysis import trainable_params
-from helpers import random_images, randomize_weights
+from helpers import logits, random_images, randomize_weights
 
 # keras.applications totals (BatchNorm statistics included) and torchvision trainable counts.
 TOTAL_PARAMS = {
@@ -42,16 +42,16 @@ def test_trainable_params_equal_torchvision(name):
 def test_forward_shapes_and_pooling(name):
     images = random_images((2, 64, 64, 3))
     model = kr.create_model(name, weights=None, classes=5, input_shape=(64, 64, 3))
-    probs = model.predict(images, verbose=0)
+    probs = logits(model, images)
     assert probs.shape == (2, 5)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
     features = kr.create_model(name, weights=None, include_top=False)
     channels = features.output.shape[-1]
-    assert features.predict(images, verbose=0).shape == (2, 2, 2, channels)
+    assert logits(features, images).shape == (2, 2, 2, channels)
     for pooling in ("avg", "max"):
         pooled = kr.create_model(name, weights=None, include_top=False, pooling=pooling)
-        assert pooled.predict(images, verbose=0).shape == (2, channels)
+        assert logits(pooled, images).shape == (2, channels)
 
 
 def test_input_tensor_is_used_as_the_input():

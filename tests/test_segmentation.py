@@ -21,7 +21,7 @@ from keras_resnets.training import RunConfig, freezing
 from keras_resnets.training.errors import DataError
 
 segment = load_app("segment")
-TINY = ["--model", "resnet18", "--weights", "none", "--image-size", "64", "--quiet"]
+TINY = ["--model", "resnet18", "--weights", "none", "--image-size", "64", "--quiet", "--export-timing-runs", "0"]
 
 
 def built(model, head, size, output_stride=None, classes=("a", "b", "c", "d")):
@@ -233,6 +233,7 @@ def test_short_real_run_learns_reports_and_exports_verified_artifacts(tmp_path, 
     assert tflite["accuracy"] == report["keras_model"]["accuracy"]
 
 
+@pytest.mark.slow  # the training loop's resume, which test_finetune_runs.py checks mid-epoch in `make test`
 def test_killed_run_resumes_from_last_checkpoint(tmp_path):
     mini = shared_data("segmentation-mini")
     steps, epochs = 6, 3

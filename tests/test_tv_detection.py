@@ -263,7 +263,7 @@ def test_detect_app_fine_tunes_a_torchvision_checkpoint(detection_reference, tmp
     code = detect.main(list(map(str, [
         *common, "--max-images", "6", "--batch-size", "2", "--head-epochs", "0", "--epochs", "1",
         "--steps-per-epoch", "1", "--pictures", "1", "--run-name", "tuned",
-        "--export-dir", tmp_path / "export", "--export-images", "2",
+        "--export-dir", tmp_path / "export", "--export-images", "2", "--export-timing-runs", "0",
         # MediaPipe's detector form of a ResNet50 RetinaNet takes minutes to convert on 2
         # cores; test_mediapipe.py checks that form through the same export call.
         "--no-tflite-metadata",

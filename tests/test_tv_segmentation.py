@@ -139,7 +139,7 @@ def test_segment_app_fine_tunes_a_torchvision_checkpoint(reference, tmp_path, ca
     code = segment.main(list(map(str, [
         *common, "--max-images", "4", "--batch-size", "2", "--head-epochs", "0", "--epochs", "1",
         "--steps-per-epoch", "1", "--pictures", "1", "--run-name", "tuned",
-        "--export-dir", tmp_path / "export", "--export-images", "2",
+        "--export-dir", tmp_path / "export", "--export-images", "2", "--export-timing-runs", "0",
     ])))  # fmt: skip
     out = capsys.readouterr()
     assert code == 0, out.err

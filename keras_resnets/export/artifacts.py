@@ -6,6 +6,10 @@ An export folder (by default `saved_models/<name>/`) holds some of: `model.keras
 `model_<quantization>.tflite` (float16, dynamic-range, full int8), `model.onnx`,
 `labels.txt` (one output name per line, in output order) and `export_report.json`.
 
+Writing a SavedModel endpoint takes about as long as converting it, so inside
+`serving_archives()` (an export opens it) each model's endpoint is written once per input
+dtype, and the SavedModel and every TFLite file of that model are made from that one.
+
 Every exported graph has one input named "images" (`signature`): NHWC float32 with a dynamic batch and
 the model's fixed spatial size. The SavedModel serves it as the `serving_default`
 signature (also `serve`). TFLite files are converted from a SavedModel of the same
@@ -16,6 +20,7 @@ models with grouped convolutions, which a PyTorch-backend subprocess exports wit
 `torch.onnx` (see `torch_onnx`).
 """
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -24,8 +29,41 @@ from keras_resnets.export import torch_onnx
 from keras_resnets.export.signature import input_spec, write_keras_onnx
 
 
-def _write_serving_archive(model, path, dtype="float32"):
-    """A SavedModel whose `serve` endpoint takes `dtype` images and feeds them as float32."""
+_ARCHIVES = []  # the open `serving_archives()`: {"folder": str, (id(model), dtype): (model, folder)}
+
+
+@contextlib.contextmanager
+def serving_archives():
+    """While open, `_serving_archive` keeps what it writes (in a temporary folder) and gives
+    it back for the same model and input dtype (it holds the model, so that no other model
+    takes its id). The models must not change meanwhile, as they do not during one export."""
+    with tempfile.TemporaryDirectory() as folder:
+        _ARCHIVES.append({"folder": folder})
+        try:
+            yield
+        finally:
+            _ARCHIVES.pop()
+
+
+@contextlib.contextmanager
+def _serving_archive(model, dtype="float32"):
+    """The folder of a SavedModel whose `serve` endpoint takes `dtype` images and feeds
+    them to `model` as float32: the open `serving_archives()` one, else written for this use."""
+    if _ARCHIVES:
+        kept = _ARCHIVES[-1]
+        key = (id(model), dtype)
+        if key not in kept:
+            path = os.path.join(kept["folder"], str(len(kept)))
+            _write_serving_archive(model, path, dtype)
+            kept[key] = (model, path)
+        yield kept[key][1]
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        _write_serving_archive(model, folder, dtype)
+        yield folder
+
+
+def _write_serving_archive(model, path, dtype):
     import keras
     import tensorflow as tf
 
@@ -45,7 +83,8 @@ def write_keras(model, path):
 
 def write_saved_model(model, path):
     shutil.rmtree(path, ignore_errors=True)
-    _write_serving_archive(model, path)
+    with _serving_archive(model) as archive:
+        shutil.copytree(archive, path)
 
 
 def write_tflite(model, path, quantize=None, representative_data=None, int8_io=True, takes_pixels=False,
@@ -62,8 +101,7 @@ def write_tflite(model, path, quantize=None, representative_data=None, int8_io=T
     import tensorflow as tf
 
     pixel_input = quantize == "int8" and int8_io and takes_pixels
-    with tempfile.TemporaryDirectory() as saved_model:
-        _write_serving_archive(model, saved_model, "uint8" if pixel_input else "float32")
+    with _serving_archive(model, "uint8" if pixel_input else "float32") as saved_model:
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
         if quantize is not None:
             converter.optimizations = [tf.lite.Optimize.DEFAULT]

@@ -28,16 +28,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_resnets.export import checks, dependencies, quantization, report, runners
+from keras_resnets.export import artifacts, checks, dependencies, quantization, report, runners
 from keras_resnets.export import metadata as metadata_lib
 from keras_resnets.export import formats as formats_lib
 from keras_resnets.export.formats import CALIBRATION_IMAGES, DEFAULT_FORMATS, FORMATS, RUN_FORMATS
 from keras_resnets.imagenet import Preprocess
 
 log = logging.getLogger(__name__)
-
-RUN_TIMING_RUNS = 5  # a training run's export: a quick speed figure, not a benchmark
-
 
 def preprocessing_mode(model):
     """The mode of the `Preprocess` layer `model` holds (so it takes RGB 0-255), or None."""
@@ -262,37 +259,43 @@ def export_artifacts(model, out_dir, request, images, labels, representative, re
         "int8_io": request.int8_io,
         "takes_pixels": request.takes_pixels,
     }
-    rows, float_sizes = [], {}  # float32 artifact -> its size in MB, to judge its quantized files
-    for artifact in request.artifacts:
-        path = Path(out_dir) / artifact.file
-        row = {"artifact": artifact.name, "file": artifact.file, "quantize": artifact.quantize}
-        try:
-            plan = request.tflite_metadata if artifact.format == "tflite" else None
-            task = plan.get("task") if plan else None  # None: a file without metadata
-            adapted = _adapted(task)
-            if adapted:  # MediaPipe's outputs, which it reads as float32
-                formats_lib.write(artifact, adapted.adapt(model), path, **tflite_options, float_output=True)
-            else:
-                formats_lib.write(artifact, model, path, **tflite_options)
-            if plan:
-                row["metadata"] = _write_metadata(path, plan, reference)
-            if artifact.quantize is None:
-                float_sizes[artifact] = report.size_mb(path)
-            float_size = _float_size_mb(artifact, model, float_sizes) if artifact.quantize else None
-            row.update(verify(artifact, path, request, images, labels, reference, float_size, task))
-            if row.get("metadata", {}).get("written"):
-                row["mediapipe"] = _verify_mediapipe(artifact, path, row, request, images, reference)
-                if not row["mediapipe"]["ok"]:
-                    row.update(ok=False, error=row["mediapipe"]["error"])
-        except Exception as exc:  # a converter or runtime failure is this artifact's failure
-            log.exception("Exporting %s failed", artifact.name)
-            row.update(ok=False, error=f"{type(exc).__name__}: {exc}")
-        if not row["ok"]:
-            if "error" not in row:
-                row["error"] = row["check"].get("error", "outside its tolerance")
-            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
-        rows.append(row)
-    return rows
+    float_sizes = {}  # float32 artifact -> its size in MB, to judge its quantized files
+    with artifacts.serving_archives():  # one SavedModel endpoint per model and input dtype
+        return [
+            _export_artifact(artifact, model, out_dir, request, images, labels, reference, tflite_options, float_sizes)
+            for artifact in request.artifacts
+        ]
+
+
+def _export_artifact(artifact, model, out_dir, request, images, labels, reference, tflite_options, float_sizes):
+    path = Path(out_dir) / artifact.file
+    row = {"artifact": artifact.name, "file": artifact.file, "quantize": artifact.quantize}
+    try:
+        plan = request.tflite_metadata if artifact.format == "tflite" else None
+        task = plan.get("task") if plan else None  # None: a file without metadata
+        adapted = _adapted(task)
+        if adapted:  # MediaPipe's outputs, which it reads as float32
+            formats_lib.write(artifact, adapted.adapt(model), path, **tflite_options, float_output=True)
+        else:
+            formats_lib.write(artifact, model, path, **tflite_options)
+        if plan:
+            row["metadata"] = _write_metadata(path, plan, reference)
+        if artifact.quantize is None:
+            float_sizes[artifact] = report.size_mb(path)
+        float_size = _float_size_mb(artifact, model, float_sizes) if artifact.quantize else None
+        row.update(verify(artifact, path, request, images, labels, reference, float_size, task))
+        if row.get("metadata", {}).get("written"):
+            row["mediapipe"] = _verify_mediapipe(artifact, path, row, request, images, reference)
+            if not row["mediapipe"]["ok"]:
+                row.update(ok=False, error=row["mediapipe"]["error"])
+    except Exception as exc:  # a converter or runtime failure is this artifact's failure
+        log.exception("Exporting %s failed", artifact.name)
+        row.update(ok=False, error=f"{type(exc).__name__}: {exc}")
+    if not row["ok"]:
+        if "error" not in row:
+            row["error"] = row["check"].get("error", "outside its tolerance")
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    return row
 
 
 def _export_in_tensorflow_subprocess(keras_file, out_dir, request, images, labels, representative, reference):
@@ -444,15 +447,15 @@ def export(
 
 
 def export_all(model, out_dir, labels, eval_data, tolerance=checks.DEFAULT_TOLERANCE, check=None,
-               tflite_metadata=True):  # fmt: skip
+               tflite_metadata=True, timing_runs=report.RUN_TIMING_RUNS):  # fmt: skip
     """`model.keras`, SavedModel and float32 TFLite, each checked on `eval_data` (real example
     inputs, or (inputs, their labels) for the report's task metric); `labels` name the
-    outputs (`labels.txt`); `check` and `tflite_metadata` as in `export`. Returns
+    outputs (`labels.txt`); `check`, `tflite_metadata` and `timing_runs` as in `export`. Returns
     {artifact: check}; raises `ExportVerificationError` if any check fails. What a training
     run exports."""
     result = export(
         model, out_dir, formats=RUN_FORMATS, eval_data=eval_data, class_names=labels,
-        bounds=checks.Bounds(tolerance=tolerance), check=check, timing_runs=RUN_TIMING_RUNS,
+        bounds=checks.Bounds(tolerance=tolerance), check=check, timing_runs=timing_runs,
         tflite_metadata=tflite_metadata,
     )  # fmt: skip
     return {row["artifact"]: row["check"] for row in result["artifacts"]}

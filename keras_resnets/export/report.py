@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 THROUGHPUT_BATCH = 8
+RUN_TIMING_RUNS = 5  # a training run's export: a quick speed figure, not a benchmark
 
 
 def _median_seconds(run, batch, runs):

@@ -13,9 +13,11 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-# Both keras-free: core.modes is a literal, export.checks needs only NumPy (export/ loads lazily).
+# Keras-free: core.modes is a literal, export.checks and export.report need only NumPy
+# (export/ loads lazily).
 from keras_resnets.core.modes import PREPROCESSING_MODES
 from keras_resnets.export.checks import DEFAULT_TOLERANCE as EXPORT_TOLERANCE
+from keras_resnets.export.report import RUN_TIMING_RUNS as EXPORT_TIMING_RUNS
 from keras_resnets.training.errors import ConfigError
 
 # Default input size when training from scratch: small enough for a CPU.
@@ -133,6 +135,7 @@ class RunConfig:
     export_dir: Optional[str] = None
     export_tolerance: float = EXPORT_TOLERANCE
     export_images: int = 32
+    export_timing_runs: int = EXPORT_TIMING_RUNS  # calls per speed figure in the export report; 0: none
     tflite_metadata: bool = True  # MediaPipe Tasks metadata in the exported .tflite, checked in MediaPipe
     progress: str = "auto"
     log_every_steps: Optional[int] = None
@@ -147,7 +150,8 @@ class RunConfig:
     process_id: Optional[int] = None
 
     def __post_init__(self):
-        for name in ("head_epochs", "epochs", "seed", "warmup_epochs", "weight_decay", "export_tolerance"):
+        for name in ("head_epochs", "epochs", "seed", "warmup_epochs", "weight_decay", "export_tolerance",
+                     "export_timing_runs"):  # fmt: skip
             _at_least(self, name, 0)
         # image_size: the task's `input_side` rule checks it (`from_options`, `config.resolve`).
         for name in ("batch_size", "steps_per_epoch", "export_images", "log_every_steps", "accumulate_steps",
