@@ -22,9 +22,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 # runs those too (TESTS="" selects everything); run it before a release and after changing
 # an app, an export path or a converter.
 # JOBS pytest-xdist workers, each taking whole test files (module fixtures are made once;
-# the longest files start first, tests/conftest.py). One process by default: on CI's 2 cores,
-# where TensorFlow already uses both, 2 workers were not faster. On more cores, `make test JOBS=4`.
-JOBS ?= 0
+# the longest files start first, tests/conftest.py). 2 by default, for CI's 2 cores: much of a
+# test's time is single-threaded (tracing, conversion, saving), and two files at once took 219 s
+# where one after the other took 293. On more cores, `make test JOBS=4`; JOBS=0: one process.
+JOBS ?= 2
 TESTS ?= not slow
 PYTEST = $(PY) -m pytest -q -rs -n $(JOBS) --dist loadfile
 test: test-tensorflow test-jax test-torch

@@ -10,6 +10,7 @@ from helpers import load_app
 benchmark = load_app("benchmark")
 
 
+@pytest.mark.slow  # a process per configuration; the tests below check its rows, peak and tables
 def test_one_tiny_configuration_end_to_end(tmp_path):
     args = ["--models", "resnet18", "--batch-sizes", "2", "--image-size", "32", "--warmup", "0"]
     args += ["--repeats", "1", "--modes", "infer", "train", "--backends", "tensorflow", "--matmul-size", "256"]

@@ -77,7 +77,7 @@ def test_trainable_params(name):
     assert name in kr.list_models()
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # the CIFAR spec's counts: the tests above (resnet20-110)
 # Counts only (TensorFlow), as above.
 def test_resnet1202_builds_with_19_4m_params():
     assert trainable_params(kr.ResNet1202(input_shape=(32, 32, 3))) == 19_421_274
@@ -150,8 +150,11 @@ def test_first20_lossless_like_the_pytorch_reference(cache, name):
     np.testing.assert_allclose(logits, reference.numpy(), atol=1e-4)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(JPEG_ACCURACY))
+# ResNet20 in `make test`; the deeper ones take the same code (and their first 20 images
+# are checked above).
+@pytest.mark.parametrize(
+    "name", [n if n == "resnet20" else pytest.param(n, marks=pytest.mark.slow) for n in sorted(JPEG_ACCURACY)]
+)
 def test_10k_jpeg_accuracy_equals_the_pytorch_reference(cache, name):
     data = np.load(shared_data("cifar10-test") / "cifar10_test_yoongikim_jpeg.npz")
     model = kr.create_model(name, weights="cifar10")

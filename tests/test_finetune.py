@@ -344,3 +344,18 @@ def test_make_finetune_runs_the_benchmarked_offline_default():
     model = args[args.index("--model") + 1]
     checkpoint = re.search(r"^CHECKPOINT := (\S+)$", makefile, re.M).group(1)
     assert checkpoint.startswith(f"{model}-")
+
+
+@pytest.mark.parametrize("kind", ["mixup", "cutmix"])
+def test_batch_mixing_blends_images_and_labels(kind):
+    """keras-cv's MixUp/CutMix as the training pipeline maps them over one-hot batches."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.uniform(0, 255, (8, 16, 16, 3)), tf.float32)
+    labels = tf.one_hot(np.arange(8) % 4, 4)
+    mixed_images, mixed_labels = (t.numpy() for t in data.augmenter(kind, seed=1)(images, labels))
+    assert mixed_images.shape == images.shape and mixed_labels.shape == labels.shape
+    np.testing.assert_allclose(mixed_labels.sum(axis=1), 1.0, rtol=1e-5)
+    assert (mixed_labels.max(axis=1) < 1.0).any()  # some labels are now a blend of two classes
+    assert not np.allclose(mixed_images, images.numpy())

@@ -92,7 +92,7 @@ def assert_two_phase_events(run_dir, metrics):
     assert train["confusion_matrix"] == [(2, (500, 500))] and [s for s, _ in train["curves"]] == [2]
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # in `make test`: the JAX export (test_export.py) and mixed precision (test_training_core.py)
 def test_jax_run_with_mixup_mixed_precision_and_export(tmp_path):
     mini = shared_data("flowers-mini")
     done = subprocess.run(

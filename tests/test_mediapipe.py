@@ -155,6 +155,8 @@ def test_a_training_runs_export_carries_metadata_and_preprocessed_inputs_say_why
     assert metadata.read(tmp_path / "seg" / "model.tflite") is None
 
 
+# float32 in `make test` through test_segmentation.py's app run; int8 here only.
+@pytest.mark.slow
 def test_mediapipe_segments_real_photos_as_keras_does_float32_and_int8(tmp_path):
     """Through apps/export.py's job, from a segmenter's .keras file and the segmentation folder:
     checks on its test split, int8 calibrated on its train split."""

@@ -84,6 +84,7 @@ def test_deleting_blocks_follows_the_skip_path():
     np.testing.assert_allclose(two.predict(images, verbose=0), expected, atol=1e-6)
 
 
+@pytest.mark.slow  # the lesion code paths: the two tests above; the study app: test_training_studies_end_to_end
 def test_lesion_study_end_to_end(cifar_weights, tmp_path):
     args = ["lesion", "--model", "resnet20", "--plain", "plainnet8", "--k-max", "1", "--samples", "1"]
     assert study.main([*args, *TINY, "--data", str(shared_data("cifar10-test")), "--output-dir", str(tmp_path)]) == 0

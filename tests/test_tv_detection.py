@@ -153,7 +153,8 @@ def check_parameter_counts(name, folder, model):
     assert model.count_params() - moving == counts["params"]
 
 
-@pytest.mark.backend
+# TensorFlow only: FCOS (below) takes the same backbone, pyramid, head convolutions and NMS on
+# every backend.
 def test_v1_matches_torchvision(detection_reference, converted):
     model = converted(V1)
     check_against_torchvision(V1, detection_reference, model)
@@ -246,7 +247,9 @@ def test_new_classes_keep_backbone_pyramid_and_box_head(detection_reference):
     np.testing.assert_allclose(model.get_layer("class_output").bias, -np.log(99.0), rtol=1e-6)
 
 
-@pytest.mark.slow  # a 36M-parameter detector fine-tuned, checkpointed and exported to three formats
+# A 36M-parameter detector fine-tuned, checkpointed and exported to three formats. In `make
+# test`: its conversion (above), the detect app (test_detection_app.py) and class changes.
+@pytest.mark.slow
 def test_detect_app_fine_tunes_a_torchvision_checkpoint(detection_reference, tmp_path, capsys):
     """`apps/detect.py --model retinanet_resnet50_fpn_v2 --weights <.pth>`: torchvision's
     detector with a new class head for detection-mini's 80 classes, its GIoU loss, pictures,

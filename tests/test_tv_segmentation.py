@@ -128,7 +128,9 @@ def test_offline_default_weights_fail_fast_naming_url_file_and_cache(keras_home)
 
 
 @needs_torch
-@pytest.mark.slow  # 147 s here: a 35M-parameter model trained, checkpointed, exported to three formats
+# 147 s here: a 35M-parameter model trained, checkpointed, exported to three formats. In `make
+# test`: its conversion (above), the segment app (test_segmentation.py) and class changes.
+@pytest.mark.slow
 def test_segment_app_fine_tunes_a_torchvision_checkpoint(reference, tmp_path, capsys):
     segment = load_app("segment")
     mini = shared_data("segmentation-mini")
