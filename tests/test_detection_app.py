@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 
+from keras_resnets import export
 from keras_resnets.tasks import data as image_data
 from helpers import ROOT, app_env, shared_data
 
@@ -67,6 +68,11 @@ def test_detect_app_learns_reports_draws_and_exports(tmp_path):
     assert (export_dir / "labels.txt").read_text().split("\n")[:2] == ["person", "bicycle"]
     assert all(c["same_counts"] == 1.0 for c in checks.values())
     assert not (export_dir / "postprocess.py").exists()  # the exported graphs end with the detections
+    # The report scores every file's detections against the test boxes, as the Keras model's.
+    report = json.loads((export_dir / "export_report.json").read_text())
+    keras_map = report["keras_model"]["map50"]
+    assert keras_map is not None and all(row["map50"] == keras_map for row in report["artifacts"])
+    assert "| mAP % | mAP@.5 % |" in export.report.table(report)
 
 
 @pytest.mark.slow  # the training loop's resume, which test_finetune_runs.py checks mid-epoch in `make test`

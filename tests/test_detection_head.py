@@ -9,7 +9,7 @@ import keras_resnets as kr
 from keras_resnets.heads import keras_cv_parts as parts
 from keras_resnets.heads import retinanet
 from keras_resnets.heads.nms import Detections
-from keras_resnets.tasks.detection_report import OUTPUTS, export_check
+from keras_resnets.tasks.detection_report import OUTPUTS, export_check, export_metrics
 from keras_resnets.export import Bounds
 
 SIZE = 128
@@ -93,6 +93,24 @@ def test_export_check_compares_the_final_detections():
     check = export_check([nudged[name] for name in OUTPUTS], reference, Bounds(), None)
     assert not check["ok"] and check["detections_matched"] == 1.0 and check["score_max_abs_diff"] > 9e-4
     assert not export_check(reference[:2], reference, Bounds(), None)["ok"]
+
+
+def test_export_metrics_score_the_detections_against_the_labels():
+    truth = -np.ones((2, 4, 5), "float32")  # (N, max_boxes, [x1, y1, x2, y2, class]), -1 rows: none
+    truth[0, :2] = [[10, 10, 40, 50, 3], [60, 20, 100, 90, 1]]
+    truth[1, 0] = [5, 5, 30, 30, 3]
+    exact = {"boxes": np.zeros((2, 3, 4), "float32"), "scores": np.zeros((2, 3), "float32"),
+             "classes": np.zeros((2, 3), "float32"), "num_detections": np.array([2, 1], "float32")}  # fmt: skip
+    for i, count in enumerate((2, 1)):
+        exact["boxes"][i, :count], exact["classes"][i, :count] = truth[i, :count, :4], truth[i, :count, 4]
+        exact["scores"][i, :count] = 0.9
+    assert export_metrics([exact[k] for k in OUTPUTS], truth) == {"accuracy": None, "map": 100.0, "map50": 100.0}
+    wrong_class = dict(exact, classes=exact["classes"] + 1)
+    assert export_metrics([wrong_class[k] for k in OUTPUTS], truth)["map50"] == 0.0
+    shifted = dict(exact, boxes=exact["boxes"] + 4.0)  # IoU between .5 and .95: found at .5, not at every threshold
+    scored = export_metrics([shifted[k] for k in OUTPUTS], truth)
+    assert scored["map50"] == 100.0 and 0 < scored["map"] < 100.0
+    assert export_metrics([exact[k] for k in OUTPUTS]) == {"accuracy": None}
 
 
 def test_saved_detector_loads_and_detects_alike(tmp_path):

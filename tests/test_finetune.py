@@ -123,6 +123,9 @@ def test_tfds_dataset_feeds_the_pipeline(tmp_path, monkeypatch):
         source = data.load_tfds("flowers", tmp_path)
         assert source.name == "tf_flowers" and len(source.class_names) == 5
         assert "train[70%:85%]" in source.split_rule
+        # The records hold each file's encoded bytes, decoded as an example is made: a streamed
+        # epoch shuffles bytes, not pixels.
+        assert source.splits["train"].dataset.element_spec[0].dtype.name == "string"
         images, labels = next(iter(data.pipeline(source.splits["train"], 5, 32, 4, training=True)))
     assert images.shape == (4, 32, 32, 3) and labels.shape == (4, 5)
 

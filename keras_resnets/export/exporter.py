@@ -123,20 +123,21 @@ def _overlap(calibration, images):
     return count
 
 
-def _check_function(name):
+def _imported(name, default):
+    """The function a `_function_name` names, or `default` for None."""
     if name is None:
-        return checks.check_outputs
+        return default
     module, _, qualname = name.partition(":")
     return getattr(importlib.import_module(module), qualname)
 
 
-def _check_name(check):
-    """`check` as "module:qualname", so that a TensorFlow subprocess can import it."""
-    if check is None:
+def _function_name(function, argument):
+    """`function` as "module:qualname", so that a TensorFlow subprocess can import it."""
+    if function is None:
         return None
-    name = f"{check.__module__}:{check.__qualname__}"
-    if "<" in name or check.__module__ == "__main__":
-        raise ValueError(f"check={name} must be a module-level function that can be imported.")
+    name = f"{function.__module__}:{function.__qualname__}"
+    if "<" in name or function.__module__ == "__main__":
+        raise ValueError(f"{argument}={name} must be a module-level function that can be imported.")
     return name
 
 
@@ -150,6 +151,7 @@ class Request:
     takes_pixels: bool
     timing_runs: int
     check: str = None  # "module:qualname" of a custom check, else `checks.check_outputs`
+    metrics: str = None  # "module:qualname" of a custom task metric, else `checks.task_metrics`
     tflite_metadata: dict = None  # `_metadata_plan`: what MediaPipe metadata the TFLite files get
 
     def to_json(self):
@@ -178,7 +180,8 @@ def verify(artifact, path, request, images, labels, reference, float_size_mb=Non
     if _adapted(task):
         run = _adapted(task).keras_outputs(path, run)
     outputs = runners.run_batched(run, images)
-    check = _check_function(request.check)(outputs, reference, request.bounds, artifact.quantize, labels)
+    check_outputs = _imported(request.check, checks.check_outputs)
+    check = check_outputs(outputs, reference, request.bounds, artifact.quantize, labels)
     size_mb = report.size_mb(path)
     if artifact.quantize is not None:
         types = FORMATS[artifact.format].tensor_types(path)
@@ -192,7 +195,7 @@ def verify(artifact, path, request, images, labels, reference, float_size_mb=Non
     return {
         "ok": bool(check["ok"]),
         "check": check,
-        **checks.task_metrics(outputs, labels),
+        **_imported(request.metrics, checks.task_metrics)(outputs, labels),
         "size_mb": size_mb,
         **report.speed(run, images, request.timing_runs),
     }
@@ -334,6 +337,7 @@ def export(
     int8_io=True,
     bounds=checks.Bounds(),
     check=None,
+    metrics=None,
     timing_runs=20,
     tflite_metadata=True,
     model_info=None,
@@ -357,6 +361,8 @@ def export(
         bounds: `checks.Bounds`: float tolerance, quantized agreement and accuracy drop.
         check: a module-level function replacing `checks.check_outputs` (same arguments),
             for outputs that are not scores.
+        metrics: a module-level function replacing `checks.task_metrics` (outputs, labels):
+            the task metrics of each row on labelled `eval_data` (a detector's mAP).
         timing_runs: calls per latency and throughput median (0: no timing).
         tflite_metadata: write MediaPipe Tasks metadata into every `.tflite` (classification
             segmentation and detection; a detector's file is written from an export adapter,
@@ -388,8 +394,8 @@ def export(
     here = [a for a in planned if FORMATS[a.format].backend is None]
     request = Request(
         artifacts=[a for a in planned if a not in here], bounds=bounds, int8_io=int8_io,
-        takes_pixels=takes_pixels(model), timing_runs=timing_runs, check=_check_name(check),
-        tflite_metadata=metadata_plan,
+        takes_pixels=takes_pixels(model), timing_runs=timing_runs, check=_function_name(check, "check"),
+        metrics=_function_name(metrics, "metrics"), tflite_metadata=metadata_plan,
     )  # fmt: skip
     out_dir = Path(path)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -398,7 +404,8 @@ def export(
 
     run_model = runners.keras_runner(model)
     reference = runners.run_batched(run_model, images)
-    keras_model = {**checks.task_metrics(reference, labels), **report.speed(run_model, images, timing_runs)}
+    keras_model = {**(metrics or checks.task_metrics)(reference, labels),
+                   **report.speed(run_model, images, timing_runs)}  # fmt: skip
     data = (images, labels, representative_data, reference)
     rows = export_artifacts(model, out_dir, dataclasses.replace(request, artifacts=here), *data)
     if request.artifacts and keras.backend.backend() == "tensorflow":
@@ -446,16 +453,16 @@ def export(
     return result
 
 
-def export_all(model, out_dir, labels, eval_data, tolerance=checks.DEFAULT_TOLERANCE, check=None,
+def export_all(model, out_dir, labels, eval_data, tolerance=checks.DEFAULT_TOLERANCE, check=None, metrics=None,
                tflite_metadata=True, timing_runs=report.RUN_TIMING_RUNS):  # fmt: skip
     """`model.keras`, SavedModel and float32 TFLite, each checked on `eval_data` (real example
     inputs, or (inputs, their labels) for the report's task metric); `labels` name the
-    outputs (`labels.txt`); `check`, `tflite_metadata` and `timing_runs` as in `export`. Returns
+    outputs (`labels.txt`); `check`, `metrics`, `tflite_metadata` and `timing_runs` as in `export`. Returns
     {artifact: check}; raises `ExportVerificationError` if any check fails. What a training
     run exports."""
     result = export(
         model, out_dir, formats=RUN_FORMATS, eval_data=eval_data, class_names=labels,
-        bounds=checks.Bounds(tolerance=tolerance), check=check, timing_runs=timing_runs,
+        bounds=checks.Bounds(tolerance=tolerance), check=check, metrics=metrics, timing_runs=timing_runs,
         tflite_metadata=tflite_metadata,
     )  # fmt: skip
     return {row["artifact"]: row["check"] for row in result["artifacts"]}

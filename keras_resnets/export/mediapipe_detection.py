@@ -36,6 +36,7 @@ from keras import ops
 
 from keras_resnets.export import mediapipe_base as base
 from keras_resnets.heads.nms import PAD_CLASS, SCORE_THRESHOLD, Detections
+from keras_resnets.metrics.matching import found_both_ways
 
 # MediaPipe's metadata name -> the file's signature output (a signature name has no spaces)
 OUTPUTS = {"location": "location", "category": "category", "score": "score",
@@ -183,38 +184,10 @@ def runner(path):
     return run
 
 
-def _iou(box, boxes):
-    low, high = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
-    inter = np.prod(np.clip(high - low, 0, None), axis=1)
-    union = np.prod(box[2:] - box[:2]) + np.prod(boxes[:, 2:] - boxes[:, :2], axis=1) - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
 def _rows(outputs):
     boxes, found_classes, counts, scores = (np.asarray(o) for o in outputs)
     counts = counts.astype(np.int32)
     return [(b[:n], s[:n], c[:n].astype(np.int32)) for b, s, c, n in zip(boxes, scores, found_classes, counts)]
-
-
-def _unmatched(detections, others, least):
-    """The `detections` scoring at least `least` that `others` lack: none of the same class
-    with box IoU >= `SAME_BOX_IOU` (or every corner within `ROUNDING_PX`) and a score within
-    `SCORE_TOLERANCE`; how many were compared; the IoU of each one found with its best match."""
-    missing, compared, ious = 0, 0, []
-    for box, score, cls in zip(*detections):
-        if score < least:
-            continue
-        compared += 1
-        same = (others[2] == cls) & (np.abs(others[1] - score) <= SCORE_TOLERANCE)
-        if not same.any():
-            missing += 1
-            continue
-        candidates = others[0][same]
-        overlaps = _iou(box, candidates)
-        found = (np.max(np.abs(candidates - box), axis=1) <= ROUNDING_PX) | (overlaps >= SAME_BOX_IOU)
-        missing += not found.any()
-        ious += [float(np.max(overlaps[found]))] if found.any() else []
-    return missing, compared, ious
 
 
 def check(outputs, reference, litert_check, quantize, names=None, labels=None):
@@ -226,17 +199,12 @@ def check(outputs, reference, litert_check, quantize, names=None, labels=None):
     score within .01. Float files: every one; quantized files: at least the share LiteRT's
     check found for the same file. The names MediaPipe returned (`names`, index -> name) must
     be the class names `labels` when the file carries them."""
-    capacity = np.asarray(reference[3]).shape[1]
-    missing, compared, ious = 0, 0, []
-    for mine, theirs in zip(_rows(outputs), _rows(reference)):
-        for detections, others in ((theirs, mine), (mine, theirs)):
-            least = SCORE_THRESHOLD + SCORE_TOLERANCE
-            if len(others[1]) == capacity:
-                least = max(least, float(np.min(others[1])) + SCORE_TOLERANCE)
-            m, c, i = _unmatched(detections, others, least)
-            missing, compared, ious = missing + m, compared + c, ious + i
-    matched = 1.0 - missing / compared if compared else 1.0
-    ious = ious or [1.0]
+    found, compared, matches = found_both_ways(
+        _rows(outputs), _rows(reference), np.asarray(reference[3]).shape[1], margin=SCORE_TOLERANCE,
+        threshold=SCORE_THRESHOLD, same_iou=SAME_BOX_IOU, corner_px=ROUNDING_PX, score_tolerance=SCORE_TOLERANCE,
+    )  # fmt: skip
+    matched = found / compared if compared else 1.0
+    ious = [m.iou for m in matches] or [1.0]
     least = 1.0 if quantize is None else litert_check.get("detections_matched", 1.0)
     problems = [f"MediaPipe matched {matched:.2%} of {compared} detections < {least:.2%}"] if matched < least else []
     returned = int(np.sum(outputs[2]))

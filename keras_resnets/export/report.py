@@ -51,20 +51,29 @@ def _cell(value, spec):
     return "-" if value is None else format(value, spec)
 
 
+# Task metrics beyond accuracy, each a column where the Keras model's row has it: a
+# segmenter's or a detector's, on labelled images.
+TASK_COLUMNS = {"mean_iou": "mIoU %", "map": "mAP %", "map50": "mAP@.5 %"}
+
+
 def table(report):
-    """The report as a markdown table: the Keras model first, then every artifact (with an
-    mIoU column for segmenters evaluated on labelled images)."""
+    """The report as a markdown table: the Keras model first, then every artifact (with
+    `TASK_COLUMNS` for segmenters and detectors evaluated on labelled images)."""
     keras_row = report["keras_model"]
-    miou = "mean_iou" in keras_row
+    extra = [key for key in TASK_COLUMNS if key in keras_row]
+
+    def metrics(row):
+        return "".join(f"{_cell(row.get(key), '.2f')} | " for key in ["accuracy", *extra])
+
     lines = [
-        "| artifact | status | size MB | max abs diff | agreement | accuracy % | " + ("mIoU % | " if miou else "")
+        "| artifact | status | size MB | max abs diff | agreement | accuracy % | "
+        + "".join(f"{TASK_COLUMNS[key]} | " for key in extra)
         + "latency ms | img/s @8 | MediaPipe agreement | MediaPipe ms |",
-        "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if miou else ""),
+        "|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(extra),
     ]
     lines.append(
-        f"| Keras model ({report['backend']}) | reference | - | - | - | "
-        f"{_cell(keras_row['accuracy'], '.2f')} | " + (f"{_cell(keras_row['mean_iou'], '.2f')} | " if miou else "")
-        + f"{_cell(keras_row['latency_ms'], '.2f')} | {_cell(keras_row['images_per_s'], '.1f')} | - | - |"
+        f"| Keras model ({report['backend']}) | reference | - | - | - | {metrics(keras_row)}"
+        f"{_cell(keras_row['latency_ms'], '.2f')} | {_cell(keras_row['images_per_s'], '.1f')} | - | - |"
     )
     for row in report["artifacts"]:
         check = row.get("check", {})
@@ -76,9 +85,8 @@ def table(report):
         lines.append(
             f"| {row['file']} | {status} | {_cell(row.get('size_mb'), '.3f')} | "
             f"{_cell(check.get('max_abs_diff'), '.1e')} | "
-            f"{_cell(None if agreement is None else 100 * agreement, '.2f')}% | "
-            f"{_cell(row.get('accuracy'), '.2f')} | " + (f"{_cell(row.get('mean_iou'), '.2f')} | " if miou else "")
-            + f"{_cell(row.get('latency_ms'), '.2f')} | "
+            f"{_cell(None if agreement is None else 100 * agreement, '.2f')}% | {metrics(row)}"
+            f"{_cell(row.get('latency_ms'), '.2f')} | "
             f"{_cell(row.get('images_per_s'), '.1f')} | "
             f"{_cell(None if mediapipe_agreement is None else 100 * mediapipe_agreement, '.2f')}% | "
             f"{_cell(mediapipe.get('latency_ms'), '.2f')} |"

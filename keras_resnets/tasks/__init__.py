@@ -24,7 +24,7 @@ training curves, and the verified export. A task supplies the rest by subclassin
   `metrics.json`, its plots into `run_dir`, its summary to stdout);
 - `export_examples(data, config)`: real model inputs on which every exported artifact is
   checked against the Keras model, or (inputs, labels) where the labels give the report its
-  task metric (segmentation: pixel accuracy and mIoU); `labels(data)`: names of the outputs (`labels.txt`);
+  task metric (segmentation: pixel accuracy and mIoU; detection: mAP); `labels(data)`: names of the outputs (`labels.txt`);
 - optional: `callbacks(model, data, config, run_dir)`: extra Keras callbacks for every
   training phase (e.g. pictures of predictions after each epoch); none by default. A
   picture they draw into the run folder after every epoch is named by `epoch_picture` (a
@@ -34,8 +34,10 @@ training curves, and the verified export. A task supplies the rest by subclassin
   (e.g. a detector with its decoding on top; the task may also write files of its own
   into `config.export_dir`), and `export_check()`: a module-level function replacing
   `export.checks.check_outputs` for outputs that are not class scores, with `agreement`:
-  (the key of its agreement figure in a check, what that figure is) for the run's log;
-  by default the model itself, the default check and its top-1 agreement.
+  (the key of its agreement figure in a check, what that figure is) for the run's log,
+  and `export_metrics()`: one replacing `export.checks.task_metrics` (the report's task
+  metrics on labelled examples); by default the model itself, the default check and
+  metrics and top-1 agreement.
 
 Image tasks subclass `image_task.ImageTask`, which answers `data_name`, `load_data` (a
 local folder or a tensorflow-datasets set, logged with its counts and skipped files),
@@ -121,6 +123,9 @@ class Task(abc.ABC):
         return model
 
     def export_check(self):
+        return None
+
+    def export_metrics(self):
         return None
 
 

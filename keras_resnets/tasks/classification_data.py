@@ -27,12 +27,13 @@ from pathlib import Path
 import tensorflow as tf
 
 from keras_resnets.tasks.data import (
-    SPLITS, Source, Split, check_all, make_splits, prepared_builder, split_group, tfds_source,
+    SPLITS, Source, Split, check_all, make_splits, prepared_builder, split_group, tfds_records, tfds_source,
 )  # fmt: skip
 from keras_resnets.tasks.images import (
     IMAGE_EXTENSIONS,
     cache_side,
     check_image,
+    decode_bytes,
     decode_file,
     examples,
     random_crop_window,
@@ -176,19 +177,14 @@ def load_tfds(name, data_dir=None):
         raise DataError(f"{name}'s label {label_key!r} is not a class label.", "dataset")
 
     def split_of(expression):
-        ds = builder.as_dataset(split=expression, as_supervised=True)
+        # Records keep the file's encoded image (`tfds_records`), decoded as an example is made.
+        ds = builder.as_dataset(split=expression, as_supervised=True, decoders=tfds_records(image_key))
         count = int(ds.cardinality())  # tfds datasets know their size
-        ds = ds.map(_rgb_uint8, num_parallel_calls=tf.data.AUTOTUNE)
-        return Split(ds, count if count >= 0 else int(info.splits[expression].num_examples))
+        ds = ds.map(lambda encoded, label: (encoded, tf.cast(label, tf.int32)))
+        return Split(ds, count if count >= 0 else int(info.splits[expression].num_examples),
+                     decode=lambda encoded, label: (decode_bytes(encoded), label))  # fmt: skip
 
     return tfds_source(name, builder, label_feature.names, split_of)
-
-
-def _rgb_uint8(image, label):
-    image = tf.image.convert_image_dtype(image, tf.uint8)
-    if image.shape[-1] == 1:
-        image = tf.image.grayscale_to_rgb(image)
-    return image[..., :3], tf.cast(label, tf.int32)
 
 
 # ---------------------------------------------------------------------- pipelines

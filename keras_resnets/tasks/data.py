@@ -190,6 +190,14 @@ def tfds_split_plan(available):
     return {"train": "train", "val": val, "test": test}
 
 
+def tfds_records(*image_keys):
+    """tfds `decoders` that leave the `image_keys` features encoded: a split's records then
+    hold a file's bytes rather than its pixels, so that a streamed epoch shuffles those
+    (several times smaller) and decodes each image as it is used (`Split.decode`)."""
+    tfds = import_tfds()
+    return {key: tfds.decode.SkipDecoding() for key in image_keys}
+
+
 def tfds_source(name, builder, class_names, split_of):
     """The `Source` of a prepared tfds `builder`: `split_of(expression)` makes the `Split`
     of each split expression of the plan (`tfds_split_plan`)."""

@@ -182,6 +182,10 @@ class DetectionTask(DetectionOptions, ImageTask):
     def export_check(self):
         return report.export_check
 
+    def export_metrics(self):
+        return report.export_metrics
+
     def export_examples(self, source, config):
-        images, _, _ = data.take(source.splits["test"], config.image_size, config.export_images)
-        return images
+        """Test images and their boxes in input pixels (`data.labels`): the export report's
+        mAP is measured in that frame, the same for every artifact."""
+        return data.take_labelled(source.splits["test"], config.image_size, config.export_images, self.max_boxes)

@@ -408,6 +408,16 @@ def evaluation_batches(split, image_size, batch_size, cache=True, count=None):
 
 def take(split, image_size, count):
     """The first `count` (images, image ids, (height, width)) of a split as numpy."""
-    for batch in evaluation_batches(split, image_size, count, cache=False).take(1):
+    return _first_batch(evaluation_batches(split, image_size, count, cache=False))
+
+
+def take_labelled(split, image_size, count, max_boxes):
+    """The first `count` (images, boxes (N, max_boxes, 5) in input pixels) of a split as numpy:
+    the images as `take` gives them."""
+    return _first_batch(pipeline(split, image_size, count, max_boxes, cache=False))
+
+
+def _first_batch(batches):
+    for batch in batches.take(1):
         return tuple(t.numpy() for t in batch)
     raise DataError("The split has no images.", "data_dir")

@@ -10,6 +10,7 @@ import numpy as np
 
 from keras_resnets.heads.nms import SCORE_THRESHOLD
 from keras_resnets.metrics import coco_map
+from keras_resnets.metrics.matching import found_both_ways
 from keras_resnets.tasks import EPOCH_PICTURE
 from keras_resnets.tasks.letterbox import boxes_to_original, content_size
 from keras_resnets.training.plots import pyplot
@@ -75,38 +76,6 @@ SAME_BOX_IOU = 0.95
 SAME_CORNERS_PX = 0.5
 
 
-def iou_with(box, boxes):
-    """IoU of one [x1, y1, x2, y2] box with each row of `boxes`."""
-    low, high = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
-    inter = np.prod(np.clip(high - low, 0, None), axis=1)
-    union = np.prod(box[2:] - box[:2]) + np.prod(boxes[:, 2:] - boxes[:, :2], axis=1) - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
-def found_in(detections, others, clear_score):
-    """(found, counted, score and box differences of the found ones): the `detections`
-    scoring at least `clear_score` that `others` also hold, with the same class and a box
-    of IoU >= .95, or with every corner within `SAME_CORNERS_PX` (a box clipped flat against
-    the image's edge has no area, so no IoU); the best such box is the one compared."""
-    found, counted, differences = 0, 0, [(0.0, 0.0)]
-    for box, score, cls in zip(*detections):
-        if score < clear_score:
-            continue
-        counted += 1
-        same_class = others[2] == cls
-        if not same_class.any():
-            continue
-        candidates = others[0][same_class]
-        same_corners = np.max(np.abs(candidates - box), axis=1) <= SAME_CORNERS_PX
-        ious = np.where(same_corners, 1.0, iou_with(box, candidates))
-        best = int(np.argmax(ious))
-        if ious[best] >= SAME_BOX_IOU:
-            found += 1
-            differences.append((abs(float(others[1][same_class][best]) - float(score)),
-                                float(np.max(np.abs(others[0][same_class][best] - box)))))  # fmt: skip
-    return found, counted, differences
-
-
 def export_check(outputs, reference, bounds, quantize, labels=None):
     """An exported detector's final detections (`OUTPUTS`, from its own in-graph NMS)
     against the Keras model's, image by image and both ways: each detection scoring clear of
@@ -120,25 +89,16 @@ def export_check(outputs, reference, bounds, quantize, labels=None):
     if len(outputs) != len(OUTPUTS) or len(reference) != len(OUTPUTS):
         return {"ok": False, "error": f"{len(outputs)} outputs, {len(reference)} reference outputs; "
                                       f"a detector has {len(OUTPUTS)}: {', '.join(OUTPUTS)}"}  # fmt: skip
-    mine, theirs = (dict(zip(OUTPUTS, columns)) for columns in (outputs, reference))
-    for detections in (mine, theirs):
-        detections["classes"] = np.asarray(detections["classes"]).astype(np.int32)
-        detections["num_detections"] = np.asarray(detections["num_detections"]).astype(np.int32)
+    mine, theirs = _named(outputs), _named(reference)
     side = max(float(np.max(theirs["boxes"])), 1.0)  # boxes are clipped to the image
-    clear_score = SCORE_THRESHOLD + (bounds.tolerance if quantize is None else 0.05)
-    margin = clear_score - SCORE_THRESHOLD
-    capacity = np.asarray(theirs["scores"]).shape[1]
-    found = counted = 0
-    differences = []
-    for a, b in zip(per_image(mine), per_image(theirs)):
-        for detections, others in ((b, a), (a, b)):
-            # Where the others hold the most detections a file keeps, one scoring within the
-            # margin of their last kept score may have lost its place to a near tie.
-            floor = float(np.min(others[1])) + margin if len(others[1]) == capacity else clear_score
-            f, c, d = found_in(detections, others, max(clear_score, floor))
-            found, counted, differences = found + f, counted + c, differences + d
+    found, counted, matches = found_both_ways(
+        per_image(mine), per_image(theirs), np.asarray(theirs["scores"]).shape[1],
+        margin=bounds.tolerance if quantize is None else 0.05, threshold=SCORE_THRESHOLD,
+        same_iou=SAME_BOX_IOU, corner_px=SAME_CORNERS_PX,
+    )  # fmt: skip
     agreement = found / counted if counted else 1.0
-    score_diff, box_diff = (max(column) for column in zip(*differences))
+    score_diff = max((m.score_diff for m in matches), default=0.0)
+    box_diff = max((m.box_diff for m in matches), default=0.0)
     same_counts = float(np.mean(mine["num_detections"] == theirs["num_detections"]))
     ok = agreement >= bounds.min_agreement[quantize] if quantize is not None else (
         agreement == 1.0 and max(score_diff, box_diff / side) <= bounds.tolerance)  # fmt: skip
@@ -151,6 +111,39 @@ def export_check(outputs, reference, bounds, quantize, labels=None):
         check["error"] = (f"{found} of {counted} detections found again; score diff {score_diff:.2e}, "
                           f"box diff {box_diff:.2e} px")  # fmt: skip
     return check
+
+
+def _named(columns):
+    """A file's outputs (in `OUTPUTS` order) as `Detections` gives them: by name, integer
+    classes and counts (a TFLite file may give them as floats)."""
+    detections = dict(zip(OUTPUTS, columns))
+    for key in ("classes", "num_detections"):
+        detections[key] = np.asarray(detections[key]).astype(np.int32)
+    return detections
+
+
+def export_metrics(outputs, labels=None):
+    """The export report's task metrics of a detector's final detections (`OUTPUTS`):
+    without labels none ({"accuracy": None}); with labels, (N, max_boxes, 5) [x1, y1, x2,
+    y2, class] in input pixels padded with -1 rows (`detection_data.labels`), also COCO's
+    box "map" and "map50" (%) over the classes present, measured in the input's frame."""
+    if labels is None:
+        return {"accuracy": None}
+    truth = {"images": [{"id": i} for i in range(len(labels))], "annotations": []}
+    for i, rows in enumerate(np.asarray(labels, np.float64)):
+        for x1, y1, x2, y2, cls in rows[rows[:, 4] >= 0].tolist():
+            truth["annotations"].append({"id": len(truth["annotations"]), "image_id": i, "category_id": int(cls),
+                                         "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1),
+                                         "iscrowd": 0})  # fmt: skip
+    found = [
+        {"image_id": i, "category_id": int(cls), "bbox": [x1, y1, x2 - x1, y2 - y1], "score": float(score)}
+        for i, (boxes, scores, classes) in enumerate(per_image(_named(outputs)))
+        for (x1, y1, x2, y2), score, cls in zip(np.asarray(boxes, np.float64).tolist(), scores, classes)
+    ]  # fmt: skip
+    classes = sorted({a["category_id"] for a in truth["annotations"]} | {d["category_id"] for d in found})
+    truth["categories"] = [{"id": c, "name": str(c)} for c in classes]
+    result = coco_map(truth, found)
+    return {"accuracy": None, **{k: None if result[k] is None else 100 * result[k] for k in ("map", "map50")}}
 
 
 # ---------------------------------------------------------------------- pictures

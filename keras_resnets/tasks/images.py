@@ -33,8 +33,13 @@ def check_image(path):
 
 
 def decode_file(path):
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-    image.set_shape([None, None, 3])
+    return decode_bytes(tf.io.read_file(path))
+
+
+def decode_bytes(encoded, channels=3):
+    """An encoded image (JPEG, PNG, ...) as uint8 (H, W, channels): RGB, or one channel (a mask)."""
+    image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
+    image.set_shape([None, None, channels])
     return image
 
 

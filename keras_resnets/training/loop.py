@@ -249,6 +249,7 @@ def export_model(task, config, model, data):
     checks = export.export_all(
         task.export_model(inference, config), config.export_dir, task.labels(data),
         task.export_examples(data, config), config.export_tolerance, check=task.export_check(),
+        metrics=task.export_metrics(),
         tflite_metadata=config.tflite_metadata, timing_runs=config.export_timing_runs,
     )  # fmt: skip
     log.info("Exported to %s; every artifact matches the Keras model:", config.export_dir)
