@@ -36,6 +36,7 @@ from keras_resnets.imagenet import Preprocess
 
 log = logging.getLogger(__name__)
 
+
 def preprocessing_mode(model):
     """The mode of the `Preprocess` layer `model` holds (so it takes RGB 0-255), or None."""
     for layer in model.layers:
