@@ -5,6 +5,8 @@
         --eval-data ../shared/data/cifar10-test/cifar10_test_yoongikim_jpeg.npz
     python apps/export.py --model saved_models/<run>/model.keras --formats tflite --quantize int8 \
         --eval-data ../shared/data/flowers-mini
+    python apps/export.py --model saved_models/<detect run>/model.keras --formats tflite \
+        --quantize none int8 --eval-data ../shared/data/detection-mini
 
 The work is `keras_resnets.tasks.export_job.ExportJob`, which a notebook can run too.
 `--model` is a registered name (built with `--weights`) or a `.keras` file. The formats go
@@ -13,8 +15,12 @@ to `saved_models/<name>/` (or `--output-dir`): SavedModel, TFLite (float32 and e
 runtime and is compared with the Keras model; the table (size, max abs diff, top-1
 agreement, accuracy, latency, images/s) is printed and written to `export_report.json`.
 Full int8 calibrates on `--calibration-data` or `--dataset`, by default on evaluation
-images, or the train split of a segmentation folder given as `--eval-data` (the log and the report's `calibration_overlap` then say so); every quantized file is
-also checked to hold quantized tensors and to be smaller than the float32 file.
+images, or the train split of a segmentation or detection folder given as `--eval-data`
+(the log and the report's `calibration_overlap` say how many calibration images are also
+evaluated); every quantized file is also checked to hold quantized tensors and to be smaller
+than the float32 file. A detector (a `.keras` file that `apps/detect.py` wrote: it ends with
+its final detections) is checked on a detection folder's test split: detections found again
+instead of top-1 agreement, and mAP, mAP@.5 per file instead of accuracy.
 
 Exit status: 0 every artifact passed; 2 bad options or a missing package (nothing was
 done); 3 an artifact failed its check (it was removed; the report says why).
@@ -75,14 +81,15 @@ def build_parser():
         help="TFLite files without the MediaPipe Tasks metadata (normalization, labels, license) and its check")  # fmt: skip
     data = p.add_argument_group("data")
     add = data.add_argument
-    add("--eval-data", required=True, help="a .npz of uint8 images (x, y), an image folder, or a segmentation "
-        "folder (images/, masks/: its test split, with mIoU in the report)")
+    add("--eval-data", required=True, help="a .npz of uint8 images (x, y), an image folder, a segmentation "
+        "folder (images/, masks/: its test split, with mIoU in the report) or a detection folder (images/ with "
+        "annotations.json or labels/: its test split, with mAP; a detector needs one)")
     add("--eval-images", type=number(int, 1, "the checks need at least 1 image"),
         help="at most this many, spread over the set; default: all")  # fmt: skip
     calibration = data.add_mutually_exclusive_group()
     calibration.add_argument("--calibration-data",
-                             help="int8 calibration images: .npz or folder (a segmentation folder: its train "
-                             "split); default: the evaluation images, or a segmentation folder's train split")  # fmt: skip
+                             help="int8 calibration images: .npz or folder (a segmentation or detection folder: "
+                             "its train split); default: the evaluation images, or such a folder's train split")  # fmt: skip
     calibration.add_argument("--dataset", help="int8 calibration from a tensorflow-datasets set (its train split)")
     add("--calibration-images", default=export.CALIBRATION_IMAGES,
         type=number(int, 1, "full int8 needs at least 1 real image to calibrate on, or it silently stays float32"),
@@ -92,7 +99,8 @@ def build_parser():
     add("--tolerance", type=number(float, 0, "a max abs difference, at least 0"),
         default=export.DEFAULT_TOLERANCE, help="float artifacts: max abs diff")  # fmt: skip
     add("--min-agreement", type=number(float, 0, "a percentage, 0 to 100", most=100),
-        help="quantized: min top-1 agreement in %% (default 99, int8 97)")  # fmt: skip
+        help="quantized: min top-1 agreement (a segmenter's pixels, a detector's detections found again) "
+        "in %% (default 99, int8 97)")  # fmt: skip
     add("--max-accuracy-drop", type=number(float, 0, "points of accuracy, at least 0"),
         help="quantized: max points lost (default 0.2, int8 1)")  # fmt: skip
     add("--timing-runs", type=number(int, 0, "at least 0 (0: no timing)"), default=20,

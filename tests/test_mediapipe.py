@@ -10,9 +10,11 @@
 - an unknown task is refused, the file left as it was;
 - a training run's export (export_all) carries it; a model whose graph takes preprocessed
   input gets none and says why;
-- a tiny RetinaNet exported with metadata: MediaPipe's ObjectDetector returns the Keras
-  model's detections on real COCO photos (same classes and scores, boxes to MediaPipe's
-  whole pixels), with the class names;
+- a tiny RetinaNet exported by apps/export.py from its `.keras` file, float32 and int8
+  (calibrated on a detection folder's training photos) with metadata: MediaPipe's
+  ObjectDetector returns the Keras model's detections on real COCO photos (float: same
+  classes and scores, boxes to MediaPipe's whole pixels; int8: LiteRT's detections of the same
+  file, but for near ties), with the class names, and the report gives each file's mAP;
 - a segmenter on real COCO photos, float32 and int8 (calibrated on training photos): MediaPipe's
   ImageSegmenter returns category masks equal to the Keras argmax (float: >= 99% of pixels;
   int8: at least LiteRT's agreement) and confidence masks within 1e-3 (float), with class names.
@@ -30,6 +32,7 @@ from keras_resnets import export
 from keras_resnets.core.builder import build_model
 from keras_resnets.core.specs import Spec
 from keras_resnets.export import dependencies, metadata
+from keras_resnets.export.mediapipe_detection import SAME_FILE_SHARE
 
 CIFAR10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -123,6 +126,16 @@ def test_missing_mediapipe_stops_export_and_app_before_any_work(monkeypatch, tmp
     code = app.main(["--model", "resnet20", "--formats", "tflite", "--eval-data", "nowhere.npz"])
     err = capsys.readouterr().err
     assert code == app.EXIT_USAGE and "pip install mediapipe==1.2.2" in err and "--no-tflite-metadata" in err
+
+
+def test_a_detector_is_checked_on_a_detection_folder_or_refused_saying_so(tmp_path):
+    from keras_resnets.tasks.export_job import ExportJob
+
+    tiny_detector().save(tmp_path / "model.keras")
+    job = ExportJob(str(tmp_path / "model.keras"), str(shared_data("flowers-mini")), output_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="is a detector: --eval-data must be a detection folder"):
+        job.run()
+    assert not (tmp_path / "model.tflite").exists()
 
 
 def test_class_names_that_do_not_match_the_outputs_are_refused_first(tmp_path):
@@ -265,28 +278,43 @@ def tiny_detector():
     return retinanet.with_decoding(head, max_detections=DETECTIONS)
 
 
-def test_mediapipe_object_detector_finds_the_keras_detections(tmp_path):
-    from keras_resnets.tasks.detection_report import export_check
-
+def test_export_app_writes_detector_files_that_mediapipe_runs_float32_and_int8(tmp_path):
     images, names = letterboxed_photos(6), ["person", "bicycle", "car"]
-    result = export.export(tiny_detector(), tmp_path, formats=("tflite",), eval_data=images, class_names=names,
-                           check=export_check, timing_runs=0)  # fmt: skip
-    (row,) = result["artifacts"]
-    assert result["passed"] and row["metadata"] == {"written": True, "task": "detection", "labels": 3,
-                                                    "nms": "in the graph"}  # fmt: skip
+    (tmp_path / "run").mkdir()
+    tiny_detector().save(tmp_path / "run" / "model.keras")
+    (tmp_path / "run" / "labels.txt").write_text("".join(f"{name}\n" for name in names))  # as apps/detect.py does
+    args = [
+        "--model", str(tmp_path / "run" / "model.keras"), "--eval-data", str(shared_data("detection-mini")),
+        "--formats", "tflite", "--quantize", "none", "int8", "--eval-images", "6", "--calibration-images", "12",
+        # Random weights: int8 reorders their near-tied scores against float; what must hold is
+        # that MediaPipe runs each file as LiteRT does, and that the report measures it.
+        "--min-agreement", "0", "--timing-runs", "0", "--output-dir", str(tmp_path / "export"),
+    ]  # fmt: skip
+    assert load_app("export").main(args) == 0
+    out = tmp_path / "export"
+    result = json.loads((out / "export_report.json").read_text())
+    rows = {row["artifact"]: row for row in result["artifacts"]}
+    assert result["passed"] and set(rows) == {"tflite", "tflite_int8"}
+    assert result["calibration_overlap"] == 0  # the train split calibrates, the test split checks
+    for row in rows.values():
+        assert row["metadata"] == {"written": True, "task": "detection", "labels": 3, "nms": "in the graph"}
+        assert row["mediapipe"]["ok"] and row["mediapipe"]["names"] and row["map50"] is not None
+    row = rows["tflite"]
     assert row["check"]["detections_matched"] == 1.0  # LiteRT, mapped back to the Keras outputs
+    assert row["map"] == result["keras_model"]["map"] and row["map50"] == result["keras_model"]["map50"]
     mediapipe = row["mediapipe"]
-    assert mediapipe["ok"] and mediapipe["names"]
     assert mediapipe["detections_matched"] == 1.0 and mediapipe["detections_compared"] > 3 * DETECTIONS
+    int8 = rows["tflite_int8"]["mediapipe"]
+    assert int8["same_file_matched"] >= SAME_FILE_SHARE and int8["same_file_compared"] > 3 * DETECTIONS
     (table_row,) = [line for line in export.report.table(result).splitlines() if line.startswith("| model.tflite")]
     assert table_row.split("|")[-3].strip() == "100.00%"  # the MediaPipe agreement column: detections found again
-    content = json.loads(metadata.read(tmp_path / "model.tflite"))
+    content = json.loads(metadata.read(out / "model.tflite"))
     assert content["min_parser_version"] == "1.2.0"  # bounding boxes: 1.0.0; the output tensor group: 1.2.0
     (graph,) = content["subgraph_metadata"]
     assert {t["name"] for t in graph["output_tensor_metadata"]} == {"location", "category", "score",
                                                                      "number of detections"}  # fmt: skip
     # The same file through the library runner, as apps/predict.py --runtime mediapipe calls it.
-    run = metadata.mediapipe_runner(tmp_path / "model.tflite", "detection")
+    run = metadata.mediapipe_runner(out / "model.tflite", "detection")
     try:
         boxes, classes, counts, scores = run(images[:2])
     finally:
@@ -297,14 +325,15 @@ def test_mediapipe_object_detector_finds_the_keras_detections(tmp_path):
     photos = sorted((shared_data("detection-mini") / "images").glob("*.jpg"))[:2]
     found = {}
     for runtime in ("native", "mediapipe"):
-        args = [*map(str, photos), "--model", str(tmp_path / "model.tflite"), "--output-dir", str(tmp_path / runtime)]
+        args = [*map(str, photos), "--model", str(out / "model.tflite"), "--output-dir", str(out / runtime)]
         assert predict.main(args + ["--runtime", runtime]) == 0
-        found[runtime] = json.loads((tmp_path / runtime / "detections.json").read_text())
-        assert all((tmp_path / runtime / f"{photo.stem}.png").exists() for photo in photos)
+        found[runtime] = json.loads((out / runtime / "detections.json").read_text())
+        assert all((out / runtime / f"{photo.stem}.png").exists() for photo in photos)
     # Not all of them: predict letterboxes to fractional pixels, which MediaPipe rounds, and
     # this random detector's scores are near ties at the cap per photo.
     pairs = {r: collections.Counter((d["file_name"], d["category_name"]) for d in found[r]) for r in found}
     shared = sum((pairs["mediapipe"] & pairs["native"]).values())
     assert found["native"] and shared >= 0.9 * len(found["native"]) and len(found["mediapipe"]) == len(found["native"])
     print("\nMediaPipe ObjectDetector on 6 COCO photos:", {k: mediapipe[k] for k in ("detections_matched",
-          "detections_compared", "box_min_iou", "box_median_iou")})  # fmt: skip
+          "detections_compared", "box_min_iou", "box_median_iou")}, "int8:", {k: int8[k] for k in (
+          "same_file_matched", "same_file_compared")})  # fmt: skip

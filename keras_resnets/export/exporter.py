@@ -173,10 +173,10 @@ def _adapted(task):
 
 
 def verify(artifact, path, request, images, labels, reference, float_size_mb=None, task=None):
-    """The report row of a written artifact: its check, accuracy, size and speed. A
-    quantized artifact is also checked to be quantized (against its float32 file's size).
-    `task`: the task whose MediaPipe metadata the file holds, whose outputs are then
-    mapped back to the Keras model's."""
+    """The report row of a written artifact (its check, accuracy, size and speed) and its
+    outputs on `images`. A quantized artifact is also checked to be quantized (against its
+    float32 file's size). `task`: the task whose MediaPipe metadata the file holds, whose
+    outputs are then mapped back to the Keras model's."""
     run = formats_lib.load_runner(path)
     if _adapted(task):
         run = _adapted(task).keras_outputs(path, run)
@@ -193,13 +193,14 @@ def verify(artifact, path, request, images, labels, reference, float_size_mb=Non
         if not quantized["ok"]:
             check["ok"] = False
             check["error"] = "; ".join(e for e in (check.get("error"), quantized["error"]) if e)
-    return {
+    row = {
         "ok": bool(check["ok"]),
         "check": check,
         **_imported(request.metrics, checks.task_metrics)(outputs, labels),
         "size_mb": size_mb,
         **report.speed(run, images, request.timing_runs),
     }
+    return row, outputs
 
 
 def _float_size_mb(artifact, model, written):
@@ -243,13 +244,14 @@ def _write_metadata(path, plan, reference):
     return {"written": True, **written}
 
 
-def _verify_mediapipe(artifact, path, row, request, images, reference):
-    """The row's "mediapipe": the file run through MediaPipe Tasks, checked and timed."""
+def _verify_mediapipe(artifact, path, litert, request, images, reference):
+    """The row's "mediapipe": the file run through MediaPipe Tasks, checked (against the
+    Keras model's `reference` and LiteRT's run of the file, `metadata.SameFile`) and timed."""
     run = metadata_lib.mediapipe_runner(path, request.tflite_metadata["task"])
     try:
         outputs = runners.run_batched(run, images)
         check = metadata_lib.TASKS[request.tflite_metadata["task"]].check(
-            outputs, reference, row["check"], artifact.quantize, dict(run.names), request.tflite_metadata["labels"]
+            outputs, reference, litert, artifact.quantize, dict(run.names), request.tflite_metadata["labels"]
         )
         return {**check, **report.speed(run, images, request.timing_runs)}
     finally:
@@ -287,9 +289,11 @@ def _export_artifact(artifact, model, out_dir, request, images, labels, referenc
         if artifact.quantize is None:
             float_sizes[artifact] = report.size_mb(path)
         float_size = _float_size_mb(artifact, model, float_sizes) if artifact.quantize else None
-        row.update(verify(artifact, path, request, images, labels, reference, float_size, task))
+        verified, outputs = verify(artifact, path, request, images, labels, reference, float_size, task)
+        row.update(verified)
         if row.get("metadata", {}).get("written"):
-            row["mediapipe"] = _verify_mediapipe(artifact, path, row, request, images, reference)
+            litert = metadata_lib.SameFile(row["check"], outputs)
+            row["mediapipe"] = _verify_mediapipe(artifact, path, litert, request, images, reference)
             if not row["mediapipe"]["ok"]:
                 row.update(ok=False, error=row["mediapipe"]["error"])
     except Exception as exc:  # a converter or runtime failure is this artifact's failure

@@ -32,6 +32,15 @@ class ModelInfo:
     author: str = "keras_resnets"
 
 
+@dataclasses.dataclass(frozen=True)
+class SameFile:
+    """What LiteRT's interpreter gave for the file MediaPipe is checked on: its check row
+    against the Keras model and its outputs, mapped back to the Keras model's."""
+
+    check: dict
+    outputs: list
+
+
 def shim():
     """Registers MediaPipe's missing `_pywrap_metadata_version` (see the module docstring)."""
     name = "mediapipe.tasks.cc.metadata.python._pywrap_metadata_version"

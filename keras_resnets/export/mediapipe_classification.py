@@ -69,13 +69,13 @@ def runner(path):
     return run
 
 
-def check(outputs, reference, litert_check, quantize, names=None, labels=None):
+def check(outputs, reference, litert, quantize, names=None, labels=None):
     """MediaPipe's scores against the Keras model: top-1 agreement at least 99% for float
     files, for quantized ones at least what LiteRT's interpreter measured for the same file;
     `names` (index -> name MediaPipe returned) must be the class names `labels` when the
     file carries them."""
     agreement = compare(outputs, reference, np.inf)["top1_agreement"]
-    least = FLOAT_AGREEMENT if quantize is None else litert_check["top1_agreement"]
+    least = FLOAT_AGREEMENT if quantize is None else litert.check["top1_agreement"]
     problems = [f"MediaPipe top-1 agreement {agreement:.2%} < {least:.2%}"] if agreement < least else []
     if labels is not None and names != dict(enumerate(labels)):
         problems.append(f"MediaPipe returned names {dict(list(names.items())[:3])}..., not the class names")

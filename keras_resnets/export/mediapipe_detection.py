@@ -35,7 +35,7 @@ import numpy as np
 from keras import ops
 
 from keras_resnets.export import mediapipe_base as base
-from keras_resnets.heads.nms import PAD_CLASS, SCORE_THRESHOLD, Detections
+from keras_resnets.heads.nms import PAD_CLASS, SCORE_THRESHOLD, Detections, final_detections
 from keras_resnets.metrics.matching import found_both_ways
 
 # MediaPipe's metadata name -> the file's signature output (a signature name has no spaces)
@@ -44,11 +44,16 @@ OUTPUTS = {"location": "location", "category": "category", "score": "score",
 SAME_BOX_IOU = 0.9
 ROUNDING_PX = 2.0  # MediaPipe floors a box's corner and its size apart: whole pixels, up to 2 px less
 SCORE_TOLERANCE = 0.01
+# A quantized file in MediaPipe: its int8 kernels give some scores one output step (1/256)
+# off LiteRT's for the same file, which reorders near ties in the top-k and the NMS. Measured
+# on the tests' random-weight detector, whose scores are all near ties (the worst case):
+# 95.5% and 98.4% of LiteRT's detections found again (99.3% with its class logits spread 3x).
+SAME_FILE_SHARE = 0.9
 
 
 def _detections(model):
-    layer = model.layers[-1]
-    if not isinstance(layer, Detections) or len(model.outputs) != 4:
+    layer = final_detections(model)
+    if layer is None:
         raise base.MetadataError(
             f"{model.name} does not end with its final detections (keras_resnets.heads.nms.Detections), which "
             "MediaPipe's ObjectDetector metadata describes: export it with tflite_metadata=False."
@@ -190,28 +195,43 @@ def _rows(outputs):
     return [(b[:n], s[:n], c[:n].astype(np.int32)) for b, s, c, n in zip(boxes, scores, found_classes, counts)]
 
 
-def check(outputs, reference, litert_check, quantize, names=None, labels=None):
+def _found(outputs, reference):
+    """(found, compared, matches) of MediaPipe's detections in `reference`'s, both ways."""
+    return found_both_ways(
+        _rows(outputs), _rows(reference), np.asarray(reference[3]).shape[1], margin=SCORE_TOLERANCE,
+        threshold=SCORE_THRESHOLD, same_iou=SAME_BOX_IOU, corner_px=ROUNDING_PX, score_tolerance=SCORE_TOLERANCE,
+    )  # fmt: skip
+
+
+def check(outputs, reference, litert, quantize, names=None, labels=None):
     """MediaPipe's detections against the Keras model's, image by image and both ways: each
     detection scoring clear of the threshold (by `SCORE_TOLERANCE`), and where the other
     holds the most detections a file keeps, clear of its lowest score by as much (a near tie
     may take the last place), must be in the other's with the same class, box IoU >= .9 (or
     every corner within `ROUNDING_PX`: MediaPipe's whole pixels cost a small box more) and a
-    score within .01. Float files: every one; quantized files: at least the share LiteRT's
-    check found for the same file. The names MediaPipe returned (`names`, index -> name) must
-    be the class names `labels` when the file carries them."""
-    found, compared, matches = found_both_ways(
-        _rows(outputs), _rows(reference), np.asarray(reference[3]).shape[1], margin=SCORE_TOLERANCE,
-        threshold=SCORE_THRESHOLD, same_iou=SAME_BOX_IOU, corner_px=ROUNDING_PX, score_tolerance=SCORE_TOLERANCE,
-    )  # fmt: skip
+    score within .01. Float files: every one. Quantized files are judged against LiteRT's own
+    detections of the same file (`litert.outputs`, "same_file_matched"), whose agreement with
+    the Keras model the export has checked: at least `SAME_FILE_SHARE` of them; their share
+    of the Keras model's is reported. The names MediaPipe returned (`names`, index -> name)
+    must be the class names `labels` when the file carries them."""
+    found, compared, matches = _found(outputs, reference)
     matched = found / compared if compared else 1.0
     ious = [m.iou for m in matches] or [1.0]
-    least = 1.0 if quantize is None else litert_check.get("detections_matched", 1.0)
-    problems = [f"MediaPipe matched {matched:.2%} of {compared} detections < {least:.2%}"] if matched < least else []
+    result = {"agreement": "detections_matched", "detections_matched": matched, "detections_compared": compared,
+              "box_min_iou": min(ious), "box_median_iou": float(np.median(ious))}  # fmt: skip
+    if quantize is None:
+        result["least"] = 1.0
+        problems = [] if matched == 1.0 else [f"MediaPipe matched {matched:.2%} of {compared} detections"]
+    else:
+        found, compared, _ = _found(outputs, litert.outputs)
+        share = found / compared if compared else 1.0
+        result.update(same_file_matched=share, same_file_compared=compared, least=SAME_FILE_SHARE)
+        problems = [f"MediaPipe found {found} of LiteRT's {compared} detections of the same file, "
+                    f"{share:.2%} < {SAME_FILE_SHARE:.0%}"] if share < SAME_FILE_SHARE else []  # fmt: skip
     returned = int(np.sum(outputs[2]))
     if labels is not None and returned and (not names or any(labels[i] != name for i, name in names.items())):
         problems.append(f"MediaPipe returned names {dict(list(names.items())[:3])}..., not the class names")
-    result = {"ok": not problems, "agreement": "detections_matched", "detections_matched": matched, "detections_compared": compared, "least": least,
-              "box_min_iou": min(ious), "box_median_iou": float(np.median(ious)), "names": bool(names)}  # fmt: skip
+    result.update(ok=not problems, names=bool(names))
     if problems:
         result["error"] = "; ".join(problems)
     return result

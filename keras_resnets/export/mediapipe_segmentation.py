@@ -72,7 +72,7 @@ def _plane(mask):
     return view[..., 0] if view.ndim == 3 else view
 
 
-def check(outputs, reference, litert_check, quantize, names=None, labels=None):
+def check(outputs, reference, litert, quantize, names=None, labels=None):
     """MediaPipe's masks against the Keras model: the category mask equals the Keras argmax
     on at least 99% of pixels and the confidence masks are within 1e-3 of its probabilities
     for float files; for quantized ones the category mask agrees at least as often as
@@ -81,7 +81,7 @@ def check(outputs, reference, litert_check, quantize, names=None, labels=None):
     (probabilities,) = reference[:1]
     agreement = float(np.mean(category == np.argmax(probabilities, axis=-1)))
     diff = float(np.max(np.abs(confidence - probabilities)))
-    least = FLOAT_AGREEMENT if quantize is None else litert_check["top1_agreement"]
+    least = FLOAT_AGREEMENT if quantize is None else litert.check["top1_agreement"]
     problems = [f"MediaPipe's category mask equals the Keras argmax on {agreement:.2%} of pixels < {least:.2%}"]
     problems = problems if agreement < least else []
     if quantize is None and diff > FLOAT_CONFIDENCE:

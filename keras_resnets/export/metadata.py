@@ -25,7 +25,7 @@ import numpy as np
 
 from keras_resnets.export import mediapipe_classification, mediapipe_detection, mediapipe_segmentation
 from keras_resnets.export.mediapipe_base import (  # noqa: F401 (the public names of this module)
-    INSTALL, MetadataError, ModelInfo, check_labels, require_mediapipe, shim,
+    INSTALL, MetadataError, ModelInfo, SameFile, check_labels, require_mediapipe, shim,
 )  # fmt: skip
 
 
@@ -36,7 +36,8 @@ class TaskMetadata:
     # (path, model bytes, LiteRT interpreter, ModelInfo, labels, reference outputs) -> (model bytes, record)
     write: Callable
     run: Callable  # (path) -> images -> list of outputs
-    # (MediaPipe's outputs, the Keras model's, LiteRT's check row, quantize, names, labels) -> {"ok", ...}
+    # (MediaPipe's outputs, the Keras model's, `SameFile` (LiteRT's run of the file), quantize, names, labels)
+    # -> {"ok", ...}
     check: Callable
     # Export code, for a task whose files MediaPipe reads in another form than the Keras model's:
     adapt: Optional[Callable] = None  # (model) -> the model the file with metadata is written from

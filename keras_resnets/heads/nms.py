@@ -152,3 +152,10 @@ class Detections(keras.layers.Layer):
             "max_detections": self.max_detections,
             "unroll": self.unroll,
         }
+
+
+def final_detections(model):
+    """The `Detections` layer that `model` ends with (a detector as it is evaluated and
+    exported: its four outputs), or None."""
+    layer = model.layers[-1]
+    return layer if isinstance(layer, Detections) and len(model.outputs) == 4 else None

@@ -103,12 +103,20 @@ class ExportJob:
         """Builds or loads the model, reads the images and exports; returns the report."""
         from keras_resnets import imagenet
         from keras_resnets.export import exporter, source
+        from keras_resnets.heads.nms import final_detections
         from keras_resnets.tasks import sample_images as data
 
         model, name, mode, class_names = source.load_model(self.model, self.weights, self.image_size, self.preprocessing)
         side = int(model.input_shape[1])
+        detections = final_detections(model)
+        if detections is not None and not data.is_detection_folder(self.eval_data):
+            raise ValueError(
+                f"{self.model} is a detector: --eval-data must be a detection folder (images/ with annotations.json "
+                "or YOLO labels/, as ../shared/data/detection-mini), whose test split checks its detections and "
+                "whose train split calibrates int8."
+            )
         images, labels, data_names = data.load_images(self.eval_data, side, self.eval_images)
-        if self.calibration_data or data.has_splits(self.eval_data):  # a segmentation folder calibrates on its train split
+        if self.calibration_data or data.has_splits(self.eval_data):  # a task folder calibrates on its train split
             calibration = data.load_images(self.calibration_data or self.eval_data, side, self.calibration_images,
                                            split="train")[0]  # fmt: skip
         elif self.dataset:
@@ -121,12 +129,18 @@ class ExportJob:
         if not (self.include_preprocessing or takes_pixels):  # the graphs take preprocessed images: so must the checks
             images, calibration = (imagenet.preprocess_input(x.copy(), mode) for x in (images, calibration))
         include = (True if takes_pixels else mode) if self.include_preprocessing else False
-        if class_names is None and data_names and len(data_names) == model.output_shape[-1]:
+        classes = model.output_shape[-1] if detections is None else int(detections.input[1].shape[-1])
+        if class_names is None and data_names and len(data_names) == classes:
             class_names = data_names
+        check = metrics = None  # a classifier's or segmenter's scores: `export`'s own check and metrics
+        if detections is not None:
+            from keras_resnets.tasks import detection_report
+
+            check, metrics = detection_report.export_check, detection_report.export_metrics
         return exporter.export(
             model, self.output_dir or Path(OUTPUT_ROOT) / name, formats=self.formats,
             quantize=[None if q == "none" else q for q in self.quantize], representative_data=calibration,
             include_preprocessing=include, eval_data=(images, labels), class_names=class_names,
-            int8_io=not self.float_io, bounds=self.bounds(), timing_runs=self.timing_runs,
+            int8_io=not self.float_io, bounds=self.bounds(), check=check, metrics=metrics, timing_runs=self.timing_runs,
             tflite_metadata=self.tflite_metadata, model_info=self.model_info(name),
         )  # fmt: skip

@@ -8,8 +8,11 @@ and `class_names`, such as `../shared/data/cifar10-test/`; a folder with a `labe
 (labels: the sorted class folders' indices); a segmentation folder (`images/`, `masks/`,
 `classes.txt`, as `../shared/data/segmentation-mini/`: letterboxed as evaluation sees them,
 with their class maps, from its test split for checks and its train split for
-calibration); or a tensorflow-datasets name (its train split, for calibration). A limit takes images spread evenly over the source, so a
-class-sorted file still gives every class.
+calibration); a detection folder (`images/` with `annotations.json` or YOLO `labels/`, as
+`../shared/data/detection-mini/`: letterboxed as evaluation sees them, with their boxes in
+input pixels, split the same way); or a tensorflow-datasets name (its train split, for
+calibration). A limit takes images spread evenly over the source, so a class-sorted file
+still gives every class (a segmentation or detection split: its first images).
 """
 
 import csv
@@ -69,10 +72,20 @@ def _load_folder(root, image_size, limit):
     return images, labels, names
 
 
-def has_splits(path):
-    """Whether `path` is a segmentation folder, whose own splits say what is evaluated and
-    what calibrates."""
+def is_segmentation_folder(path):
     return Path(path, "images").is_dir() and Path(path, "masks").is_dir()
+
+
+def is_detection_folder(path):
+    from keras_resnets.tasks.detection_data import COCO_FILE
+
+    return Path(path, "images").is_dir() and (Path(path, COCO_FILE).is_file() or Path(path, "labels").is_dir())
+
+
+def has_splits(path):
+    """Whether `path` is a segmentation or detection folder, whose own splits say what is
+    evaluated and what calibrates."""
+    return is_segmentation_folder(path) or is_detection_folder(path)
 
 
 def _load_segmentation(root, image_size, limit, split):
@@ -84,14 +97,27 @@ def _load_segmentation(root, image_size, limit, split):
     return images, masks, source.class_names
 
 
+def _load_detection(root, image_size, limit, split):
+    from keras_resnets.tasks import detection_data
+    from keras_resnets.tasks.options import DetectionOptions
+
+    source = detection_data.load_folder(root)
+    chosen = source.splits[split]
+    count = min(limit or chosen.count, chosen.count)
+    images, boxes = detection_data.take_labelled(chosen, image_size, count, DetectionOptions.max_boxes)
+    return images, boxes, source.class_names
+
+
 def load_images(path, image_size, limit=None, split="test"):
     """(images, labels or None, class names or None) from a `.npz` file or an image folder;
-    `split`: which split of a segmentation folder (`has_splits`)."""
+    `split`: which split of a segmentation or detection folder (`has_splits`)."""
     path = Path(path)
     if path.suffix == ".npz" and path.is_file():
         return _load_npz(path, image_size, limit)
-    if has_splits(path):
+    if is_segmentation_folder(path):
         return _load_segmentation(path, image_size, limit, split)
+    if is_detection_folder(path):
+        return _load_detection(path, image_size, limit, split)
     if path.is_dir():
         return _load_folder(path, image_size, limit)
     raise FileNotFoundError(f"{path} is neither a .npz file nor an image folder.")
