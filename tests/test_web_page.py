@@ -4,6 +4,8 @@ headless Chromium, through keras_resnets.export.browser:
 - the real CIFAR-10 ResNet20, exported with metadata: on real lossless test photos at its
   input size, the page's top-1 name is the Keras model's, and every class score is within
   `SCORE_TOLERANCE` of Keras' (the same float32 graph in the same C++ engine, compiled to wasm);
+- a small segmenter (random weights) on a real COCO photo: the page's category mask is the
+  Keras argmax, with the class names;
 - a file MediaPipe cannot read comes back as the page's error, in MediaPipe's words.
 
 Skipped when Chromium or docs/web/node_modules is missing (`make web` installs both), except
@@ -14,7 +16,7 @@ import os
 
 import numpy as np
 import pytest
-from helpers import place_in_keras_cache, shared_data
+from helpers import place_in_keras_cache, randomize_weights, shared_data
 
 from keras_resnets import export
 from keras_resnets.export import browser
@@ -75,10 +77,37 @@ def test_the_page_classifies_real_photos_as_keras_does(resnet20, tmp_path):
     assert Image.open(tmp_path / "page.png").size == (900, 700)  # the drawn page, at run_page's window
 
 
+def test_the_page_segments_a_real_photo_as_keras_does(page_ready, tmp_path):
+    import keras_resnets as kr
+    from PIL import Image
+
+    from keras_resnets.heads import segmentation as heads
+
+    files = sorted((shared_data("segmentation-mini") / "images").glob("*.jpg"))[:2]
+    photos = np.stack([np.asarray(Image.open(f).convert("RGB").resize((64, 64))) for f in files])
+    network = kr.create_model("resnet18", weights=None, include_top=False, input_shape=(64, 64, 3), output_stride=16)
+    backbone = kr.features(network, levels=heads.head_levels("fpn", network.pyramid_level_inputs))
+    model = randomize_weights(heads.segmenter(backbone, 5, "torch", False, "fpn"))
+    names = ["sky", "tree", "road", "person", "other"]
+    result = export.export(model, tmp_path, formats=("tflite",), eval_data=photos.astype("float32"), class_names=names,
+                           timing_runs=0)  # fmt: skip
+    assert result["passed"]
+    expected = model.predict(photos[:1].astype("float32"), verbose=0)[0].argmax(-1)
+    page = browser.run_page(tmp_path / "model.tflite", photos[0], "segmentation")  # at the input size: no resizing
+    mask = np.array(page["mask"]).reshape(page["height"], page["width"])
+    assert page["labels"] == names and mask.shape == (64, 64)
+    assert sum(page["counts"].values()) == 64 * 64 and set(page["counts"]) <= set(names)
+    # Measured: every pixel (as Python's MediaPipe, the export's check); a near tie may flip one.
+    assert (mask == expected).mean() >= 0.99
+    print(f"\nsegmentation: the page's mask is the Keras argmax on {(mask == expected).mean():.2%} of pixels")
+
+
 def test_a_file_mediapipe_cannot_read_is_the_pages_error(page_ready, tmp_path):
     (tmp_path / "broken.tflite").write_bytes(b"not a model")
     photo = np.zeros((32, 32, 3), np.uint8)
     with pytest.raises(browser.PageError, match="the page failed: .*not a valid Flatbuffer"):
         browser.run_page(tmp_path / "broken.tflite", photo)
+    with pytest.raises(browser.BrowserUnavailableError, match=r"lacks .*wasm: run `make web`"):
+        browser.check_page(tmp_path)  # a page folder without the npm package
     with pytest.raises(ValueError, match="task must be one of"):
         browser.run_page(tmp_path / "broken.tflite", photo, task="pose")

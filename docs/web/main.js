@@ -16,6 +16,7 @@ const PALETTE = [
 ];
 
 const $ = (id) => document.getElementById(id);
+const colour = (i) => PALETTE[((Number(i) % PALETTE.length) + PALETTE.length) % PALETTE.length] || PALETTE[0];
 let vision = null;
 
 function setState(state, message) {
@@ -74,6 +75,18 @@ function run(task, runner, image) {
   return out;
 }
 
+// The web ObjectDetector names a detection's class but gives index -1: a colour per name.
+function nameColours(detections) {
+  const colours = new Map();
+  for (const d of detections) {
+    const name = d.categories[0]?.name ?? "?";
+    if (!colours.has(name)) colours.set(name, colour(colours.size));
+  }
+  return colours;
+}
+
+const swatch = ([r, g, b]) => `<span class="bar" style="width:12px;background:rgb(${r},${g},${b})"></span>`;
+
 function draw(task, image, result) {
   const scale = Math.max(1, Math.floor(MIN_SIDE / Math.max(image.naturalWidth, image.naturalHeight)));
   const width = image.naturalWidth * scale;
@@ -100,13 +113,15 @@ function draw(task, image, result) {
       ctx.fillText(`${c.name}  ${(100 * c.score).toFixed(1)}%`, 6, y + 11);
     });
   } else if (task === "detection") {
-    result.detections.forEach((d, i) => {
-      const [r, g, b] = PALETTE[(d.categories[0]?.index ?? i) % PALETTE.length];
+    const colours = nameColours(result.detections);
+    result.detections.forEach((d) => {
+      const name = d.categories[0]?.name ?? "?";
+      const [r, g, b] = colours.get(name);
       const { x, y, width: w, height: h } = d.box;
       ctx.strokeStyle = `rgb(${r},${g},${b})`;
       ctx.lineWidth = 3;
       ctx.strokeRect(x * scale, y * scale, w * scale, h * scale);
-      const label = `${d.categories[0]?.name ?? "?"} ${(100 * (d.categories[0]?.score ?? 0)).toFixed(0)}%`;
+      const label = `${name} ${(100 * (d.categories[0]?.score ?? 0)).toFixed(0)}%`;
       ctx.fillStyle = `rgb(${r},${g},${b})`;
       ctx.fillRect(x * scale, Math.max(0, y * scale - 20), ctx.measureText(label).width + 8, 20);
       ctx.fillStyle = "#000";
@@ -117,7 +132,7 @@ function draw(task, image, result) {
     const overlay = new OffscreenCanvas(result.width, result.height);
     const pixels = new ImageData(result.width, result.height);
     result.mask.forEach((v, i) => {
-      const [r, g, b] = PALETTE[v % PALETTE.length];
+      const [r, g, b] = colour(v);
       pixels.data.set([r, g, b, 130], 4 * i);
     });
     overlay.getContext("2d").putImageData(pixels, 0, 0);
@@ -131,13 +146,15 @@ function summarize(task, result) {
   if (task === "classification") {
     result.categories.slice(0, 3).forEach((c) => rows.push([c.name, `${(100 * c.score).toFixed(2)}%`]));
   } else if (task === "detection") {
-    result.detections.forEach((d) => rows.push([d.categories[0]?.name, `${(100 * d.categories[0]?.score).toFixed(1)}%`]));
+    const colours = nameColours(result.detections);
+    result.detections.forEach((d) => {
+      const name = d.categories[0]?.name ?? "?";
+      rows.push([`${swatch(colours.get(name))} ${name}`, `${(100 * (d.categories[0]?.score ?? 0)).toFixed(1)}%`]);
+    });
   } else {
     const total = result.width * result.height;
     Object.entries(result.counts).sort((a, b) => b[1] - a[1]).forEach(([name, n]) => {
-      const [r, g, b] = PALETTE[result.labels.indexOf(name) % PALETTE.length] || [0, 0, 0];
-      rows.push([`<span class="bar" style="width:12px;background:rgb(${r},${g},${b})"></span> ${name}`,
-        `${(100 * n / total).toFixed(1)}% of pixels`]);
+      rows.push([`${swatch(colour(result.labels.indexOf(name)))} ${name}`, `${(100 * n / total).toFixed(1)}% of pixels`]);
     });
   }
   $("summary").innerHTML = `<table>${rows.map((r) => `<tr><td>${r[0]}</td><td>${r[1]}</td></tr>`).join("")}</table>`;

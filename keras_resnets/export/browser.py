@@ -6,7 +6,7 @@ the model and the photo from a temporary folder on 127.0.0.1, opens it in headle
 and returns the JSON the page wrote into `<pre id="result">`: classification `categories`
 [{index, name, score}] best first; detection `detections` [{box {x, y, width, height} in the
 photo's pixels, categories}]; segmentation the category mask (`width`, `height`, `labels`,
-`mask` row by row, `counts` per name). `screenshot=` also saves a PNG of the page.
+`mask` flat, row after row, `counts` per name). `screenshot=` also saves a PNG of the page.
 
 The page lives in the repository, not in the installed package: pass `page=` to use another
 copy. Nothing is fetched from the internet; the wasm files are the npm package's own.
@@ -49,7 +49,8 @@ class PageError(RuntimeError):
 
 def find_chromium():
     """The Chromium to run: $CHROMIUM, else the first of `BROWSERS` on the PATH."""
-    found = os.environ.get("CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)), None)
+    names = [os.environ["CHROMIUM"]] if os.environ.get("CHROMIUM") else BROWSERS
+    found = next(filter(None, map(shutil.which, names)), None)
     if not found:
         raise BrowserUnavailableError(
             "headless Chromium is needed: `apt-get install chromium` (Debian; `make web` does it as root), "
