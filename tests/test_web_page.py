@@ -71,7 +71,8 @@ def test_the_page_classifies_real_photos_as_keras_does(resnet20, tmp_path):
             scores[category["index"]] = category["score"]
         assert CIFAR10.index(names[0]) == result["categories"][0]["index"]
         np.testing.assert_allclose(scores, reference, atol=SCORE_TOLERANCE, rtol=0)
-        print(f"\nphoto {i}: {names[0]} {reference.max():.4f}, max |page - Keras| {np.abs(scores - reference).max():.2g}")
+        gap = np.abs(scores - reference).max()
+        print(f"\nphoto {i}: {names[0]} {reference.max():.4f}, max |page - Keras| {gap:.2g}")
     from PIL import Image
 
     assert Image.open(tmp_path / "page.png").size == (900, 700)  # the drawn page, at run_page's window

@@ -36,20 +36,24 @@ window.addEventListener("unhandledrejection", (event) => fail(event.reason));
 
 async function loadImage(src) {
   const image = new Image();
+  image.crossOrigin = "anonymous"; // MediaPipe reads the pixels through WebGL: a photo from another host needs CORS
   image.src = src;
   await image.decode(); // rejects for a missing or undecodable file
   return image;
 }
 
 function categories(list) {
-  return list.map((c) => ({ index: c.index, name: c.categoryName || c.displayName || String(c.index), score: c.score }));
+  return list.map((c) => ({
+    index: c.index, name: c.categoryName || c.displayName || String(c.index), score: c.score,
+  }));
 }
 
 async function createTask(task, baseOptions, maxResults) {
   const common = { baseOptions, runningMode: "IMAGE" };
   if (task === "classification") return ImageClassifier.createFromOptions(vision, { ...common, maxResults });
   if (task === "detection") return ObjectDetector.createFromOptions(vision, { ...common, maxResults });
-  return ImageSegmenter.createFromOptions(vision, { ...common, outputCategoryMask: true, outputConfidenceMasks: false });
+  const masks = { outputCategoryMask: true, outputConfidenceMasks: false };
+  return ImageSegmenter.createFromOptions(vision, { ...common, ...masks });
 }
 
 function run(task, runner, image) {
@@ -59,7 +63,8 @@ function run(task, runner, image) {
   }
   if (task === "detection") {
     const detections = runner.detect(image).detections.map((d) => ({
-      box: { x: d.boundingBox.originX, y: d.boundingBox.originY, width: d.boundingBox.width, height: d.boundingBox.height },
+      box: { x: d.boundingBox.originX, y: d.boundingBox.originY,
+             width: d.boundingBox.width, height: d.boundingBox.height },
       categories: categories(d.categories),
     }));
     return { detections };
@@ -154,7 +159,8 @@ function summarize(task, result) {
   } else {
     const total = result.width * result.height;
     Object.entries(result.counts).sort((a, b) => b[1] - a[1]).forEach(([name, n]) => {
-      rows.push([`${swatch(colour(result.labels.indexOf(name)))} ${name}`, `${(100 * n / total).toFixed(1)}% of pixels`]);
+      const share = `${(100 * n / total).toFixed(1)}% of pixels`;
+      rows.push([`${swatch(colour(result.labels.indexOf(name)))} ${name}`, share]);
     });
   }
   $("summary").innerHTML = `<table>${rows.map((r) => `<tr><td>${r[0]}</td><td>${r[1]}</td></tr>`).join("")}</table>`;

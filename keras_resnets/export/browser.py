@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
@@ -84,27 +85,36 @@ def run_page(model, image, task="classification", max_results=-1, screenshot=Non
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, not {task!r}")
     page, chromium = check_page(page), chromium or find_chromium()
+    for path in (model, *([image] if isinstance(image, (str, os.PathLike)) else [])):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path} is not a file")
     with tempfile.TemporaryDirectory(prefix="keras_resnets_web_") as folder:
         site = Path(folder) / "site"
         site.mkdir()
         for name in ("index.html", "main.js", "node_modules"):
             os.symlink((page / name).resolve(), site / name)
-        os.symlink(Path(model).resolve(), site / "model.tflite")
+        model_name = _name(model, "model.tflite")
+        os.symlink(Path(model).resolve(), site / model_name)
         photo = _photo(image, site)
-        query = f"model=model.tflite&image={photo}&task={task}&max_results={int(max_results)}"
+        query = urllib.parse.urlencode(dict(model=model_name, image=photo, task=task, max_results=int(max_results)))
         with _serve(site) as port:
             command = [
                 chromium, "--headless", "--no-first-run", f"--user-data-dir={Path(folder) / 'profile'}",
                 # Root (CI's containers) cannot start Chromium's sandbox; the page is our own, on loopback.
                 "--no-sandbox",
-                # MediaPipe hands the photo over through WebGL; without a GPU that is SwiftShader,
-                # which Chromium now uses only when asked.
+                # WebGL, as a person's browser has it (MediaPipe takes the photo through it when it
+                # can); without a GPU that is SwiftShader, which Chromium now uses only when asked.
+                # Without WebGL (--disable-3d-apis) the results were the same, to the bit.
                 "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-                f"--virtual-time-budget={VIRTUAL_TIME_MS}", "--hide-scrollbars", f"--window-size={window[0]},{window[1]}",
+                f"--virtual-time-budget={VIRTUAL_TIME_MS}", "--hide-scrollbars",
+                f"--window-size={window[0]},{window[1]}",
                 *([f"--screenshot={Path(screenshot).resolve()}"] if screenshot else []),
                 "--dump-dom", f"http://127.0.0.1:{port}/index.html?{query}",
             ]  # fmt: skip
-            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise PageError(f"Chromium did not finish the page in {timeout} s") from None
     return _result(done)
 
 
@@ -112,13 +122,19 @@ def _photo(image, site):
     """The photo's name in the served folder: a path is linked, an array written as PNG
     (lossless, so the page sees exactly these pixels)."""
     if isinstance(image, (str, os.PathLike)):
-        name = "photo" + Path(image).suffix.lower()
+        name = _name(image, "photo" + Path(image).suffix.lower())
         os.symlink(Path(image).resolve(), site / name)
         return name
     from PIL import Image
 
     Image.fromarray(np.asarray(image, dtype=np.uint8)).save(site / "photo.png")
     return "photo.png"
+
+
+def _name(path, default):
+    """A file's own name where it is a plain one (the page shows it), else `default`."""
+    name = Path(path).name
+    return name if re.fullmatch(r"[\w.-]+", name) and name not in ("index.html", "main.js", "node_modules") else default
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
