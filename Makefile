@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt py
 # (`make finetune`) silence its start-up noise themselves unless this is set by you.
 test-tensorflow test-jax test-torch benchmark perf: export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup web test test-all test-tensorflow test-jax test-torch finetune benchmark perf
+.PHONY: setup web web-tools test test-all test-tensorflow test-jax test-torch finetune benchmark perf
 
 setup: $(STAMP)
 
@@ -33,18 +33,22 @@ test: test-tensorflow test-jax test-torch
 test-all:
 	$(MAKE) test TESTS=""
 
-# The page of docs/web in headless Chromium (tests/test_web_page.py) needs the pinned npm
-# package (docs/web/package-lock.json) and Chromium. Installed here when missing (Chromium
-# only as root, through apt: CI); otherwise this says what to do and that test skips.
+# The page of docs/web in headless Chromium (tests/test_web_page.py) needs npm, Chromium and
+# the pinned npm package (docs/web/package-lock.json). npm and Chromium are installed through
+# apt when missing and run as root (CI); otherwise this says what to install and that test skips.
 WEB_PACKAGE := docs/web/node_modules/@mediapipe/tasks-vision/package.json
-web: $(WEB_PACKAGE)
-	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
-	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	else echo "make web: no Chromium; install it (Debian: sudo apt-get install chromium) for tests/test_web_page.py"; fi
+web: web-tools $(WEB_PACKAGE)
 
-$(WEB_PACKAGE): docs/web/package-lock.json
-	@command -v npm >/dev/null || { echo "make web: no npm; install Node.js (Debian: apt-get install npm)"; exit 0; }; \
+web-tools:
+	@missing="$$(command -v npm >/dev/null || echo npm) $$(command -v chromium >/dev/null || echo chromium)"; \
+	missing="$$(echo $$missing)"; \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "make web: $$missing missing; tests/test_web_page.py needs it (Debian: sudo apt-get install $$missing)"; fi
+
+$(WEB_PACKAGE): docs/web/package-lock.json | web-tools
+	@command -v npm >/dev/null || { echo "make web: no npm, so no docs/web/node_modules"; exit 0; }; \
 	npm ci --prefix docs/web --no-audit --no-fund && touch $@
 
 test-tensorflow: setup web
