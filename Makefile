@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt py
 # (`make finetune`) silence its start-up noise themselves unless this is set by you.
 test-tensorflow test-jax test-torch benchmark perf: export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup test test-all test-tensorflow test-jax test-torch finetune benchmark perf
+.PHONY: setup web web-tools test test-all test-tensorflow test-jax test-torch finetune benchmark perf
 
 setup: $(STAMP)
 
@@ -33,7 +33,25 @@ test: test-tensorflow test-jax test-torch
 test-all:
 	$(MAKE) test TESTS=""
 
-test-tensorflow: setup
+# The page of docs/web in headless Chromium (tests/test_web_page.py) needs npm, Chromium and
+# the pinned npm package (docs/web/package-lock.json). npm and Chromium are installed through
+# apt when missing and run as root (CI); otherwise this says what to install and that test skips.
+WEB_PACKAGE := docs/web/node_modules/@mediapipe/tasks-vision/package.json
+web: web-tools $(WEB_PACKAGE)
+
+web-tools:
+	@missing="$$(command -v npm >/dev/null || echo npm) $$(command -v chromium >/dev/null || echo chromium)"; \
+	missing="$$(echo $$missing)"; \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "make web: $$missing missing; tests/test_web_page.py needs it (Debian: sudo apt-get install $$missing)"; fi
+
+$(WEB_PACKAGE): docs/web/package-lock.json | web-tools
+	@command -v npm >/dev/null || { echo "make web: no npm, so no docs/web/node_modules"; exit 0; }; \
+	npm ci --prefix docs/web --no-audit --no-fund && touch $@
+
+test-tensorflow: setup web
 	KERAS_BACKEND=tensorflow $(PYTEST) $(if $(TESTS),-m "$(TESTS)")
 
 test-jax: setup
