@@ -86,6 +86,8 @@ def build_parser():
         "annotations.json or labels/: its test split, with mAP; a detector needs one)")
     add("--eval-images", type=number(int, 1, "the checks need at least 1 image"),
         help="at most this many, spread over the set; default: all")  # fmt: skip
+    add("--eval-split", choices=("train", "val", "test"), default="test",
+        help="a segmentation or detection folder's split the checks run on (train: int8 calibrates there too)")  # fmt: skip
     calibration = data.add_mutually_exclusive_group()
     calibration.add_argument("--calibration-data",
                              help="int8 calibration images: .npz or folder (a segmentation or detection folder: "

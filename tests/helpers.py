@@ -53,6 +53,18 @@ def randomize_weights(model, seed=0):
     return model
 
 
+def letterboxed_photos(count, side):
+    """The first `count` real COCO photos of detection-mini letterboxed to `side`, in whole
+    pixels (as a camera gives)."""
+    from PIL import Image
+
+    from keras_resnets.tasks.letterbox import letterbox
+
+    files = sorted((shared_data("detection-mini") / "images").glob("*.jpg"))[:count]
+    photos = [letterbox(np.asarray(Image.open(f).convert("RGB")), side).numpy() for f in files]
+    return np.round(np.stack(photos)).astype("float32")
+
+
 def random_images(shape, seed=1):
     return np.random.default_rng(seed).uniform(-1.0, 1.0, shape).astype("float32")
 

@@ -17,8 +17,9 @@ from keras_resnets import convert, task_models
 from keras_resnets import weights as weights_lib
 from keras_resnets.convert.checkpoint import flat_layers
 from keras_resnets.heads import torchvision_retinanet
+from keras_resnets.labels import LABEL_SETS
 from keras_resnets.metrics.detection import coco_map
-from helpers import load_app, needs_torch, reference_folder, shared_data
+from helpers import letterboxed_photos, load_app, needs_torch, reference_folder, shared_data
 
 pytestmark = needs_torch
 
@@ -249,6 +250,31 @@ def test_new_classes_keep_backbone_pyramid_and_box_head(detection_reference):
 
 # A 36M-parameter detector fine-tuned, checkpointed and exported to three formats. In `make
 # test`: its conversion (above), the detect app (test_detection_app.py) and class changes.
+def test_a_converted_coco_detector_runs_in_mediapipe_as_keras_does(detection_reference, tmp_path):
+    """torchvision's COCO RetinaNet as converted (the reference's checkpoint: COCO's layout and
+    91 classes) and exported with MediaPipe metadata, as `apps/export.py` exports it:
+    MediaPipe's ObjectDetector finds every one of the Keras model's detections on real photos.
+    (test_mediapipe.py checks a tiny detector float32 and int8 through the app.)"""
+    from keras_resnets import export
+    from keras_resnets.tasks.detection_report import export_check
+
+    side = 128
+    model = kr.create_model(V1, weights=str(detection_reference / f"{V1}.pth"), input_shape=(side, side, 3))
+    # The reference's random weights score every (anchor, class) pair near torchvision's .01
+    # prior, under the .05 threshold: class biases at 0 put them near .5, many near ties.
+    model.get_layer("class_output").bias.assign(np.zeros(model.get_layer("class_output").bias.shape, "float32"))
+    detector = torchvision_retinanet.with_postprocess(model, max_detections=25)  # MediaPipe's form unrolls each
+    names = list(LABEL_SETS["coco"])  # 11 of them "N/A": MediaPipe's names then stand for one class
+    result = export.export(detector, tmp_path, formats=("tflite",), eval_data=letterboxed_photos(3, side),
+                           class_names=names, check=export_check, timing_runs=0)  # fmt: skip
+    (row,) = result["artifacts"]
+    assert result["passed"] and row["metadata"] == {"written": True, "task": "detection", "labels": 91,
+                                                    "nms": "in the graph"}  # fmt: skip
+    assert row["check"]["detections_matched"] == 1.0 and row["mediapipe"]["detections_matched"] == 1.0
+    # Compared: detections clear of the near ties at the cap of 25 (38 both ways when written).
+    assert row["mediapipe"]["detections_compared"] >= 25 and row["mediapipe"]["names"]
+
+
 @pytest.mark.slow
 def test_detect_app_fine_tunes_a_torchvision_checkpoint(detection_reference, tmp_path, capsys):
     """`apps/detect.py --model retinanet_resnet50_fpn_v2 --weights <.pth>`: torchvision's

@@ -25,7 +25,7 @@ import os
 import shutil
 import tempfile
 
-from keras_resnets.export import torch_onnx
+from keras_resnets.export import quantization, torch_onnx
 from keras_resnets.export.signature import input_spec, write_keras_onnx
 
 
@@ -88,7 +88,7 @@ def write_saved_model(model, path):
 
 
 def write_tflite(model, path, quantize=None, representative_data=None, int8_io=True, takes_pixels=False,
-                 float_output=False):
+                 float_output=False, float_scopes=()):
     """A `.tflite` file: float32, or quantized ("float16", "dynamic" range, full "int8").
 
     Full int8 calibrates its activation ranges on `representative_data` (real images, one
@@ -96,7 +96,8 @@ def write_tflite(model, path, quantize=None, representative_data=None, int8_io=T
     when the model `takes_pixels` (its preprocessing is in the graph), else int8 values
     with the file's scale and zero point; without, they stay float32. `float_output` keeps
     float32 outputs behind an integer input (MediaPipe's ObjectDetector reads float32
-    detections).
+    detections). `float_scopes`: layers full int8 keeps float32 (`quantization.kept_float`;
+    a detector's post-processing), its outputs float32 too.
     """
     import tensorflow as tf
 
@@ -117,9 +118,28 @@ def write_tflite(model, path, quantize=None, representative_data=None, int8_io=T
                     converter.inference_output_type = io_type
                 if not pixel_input:  # a uint8 pixel input is already an integer tensor
                     converter.inference_input_type = io_type
-        content = converter.convert()
+        if quantize == "int8" and float_scopes:
+            content = _int8_keeping_float(converter, float_scopes)
+        else:
+            content = converter.convert()
     with open(path, "wb") as f:
         f.write(content)
+
+
+def _int8_keeping_float(converter, float_scopes):
+    """Full int8 but for the tensors `float_scopes` names, through TFLite's selective
+    quantization (`QuantizationDebugger`'s denylisted nodes): the converter calibrates once,
+    the names are read off the calibrated file, and it is quantized without them."""
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    options = tf.lite.experimental.QuantizationDebugOptions()
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=converter, debug_dataset=converter.representative_dataset, debug_options=options
+    )
+    names = [t["name"] for t in Interpreter(model_content=debugger.calibrated_model).get_tensor_details()]
+    options.denylisted_nodes = [name for name in names if quantization.kept_float(name, float_scopes)]
+    return debugger.get_nondebug_quantized_model()
 
 
 def write_onnx(model, path):

@@ -32,6 +32,7 @@ from keras_resnets.export import artifacts, checks, dependencies, quantization, 
 from keras_resnets.export import metadata as metadata_lib
 from keras_resnets.export import formats as formats_lib
 from keras_resnets.export.formats import CALIBRATION_IMAGES, DEFAULT_FORMATS, FORMATS, RUN_FORMATS
+from keras_resnets.heads.nms import POSTPROCESSING_LAYERS, final_detections
 from keras_resnets.imagenet import Preprocess
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ class Request:
     check: str = None  # "module:qualname" of a custom check, else `checks.check_outputs`
     metrics: str = None  # "module:qualname" of a custom task metric, else `checks.task_metrics`
     tflite_metadata: dict = None  # `_metadata_plan`: what MediaPipe metadata the TFLite files get
+    float_scopes: tuple = ()  # layers full int8 keeps float32: a detector's post-processing
 
     def to_json(self):
         return json.dumps({**dataclasses.asdict(self), "artifacts": [dataclasses.astuple(a) for a in self.artifacts]})
@@ -185,7 +187,7 @@ def verify(artifact, path, request, images, labels, reference, float_size_mb=Non
     check = check_outputs(outputs, reference, request.bounds, artifact.quantize, labels)
     size_mb = report.size_mb(path)
     if artifact.quantize is not None:
-        types = FORMATS[artifact.format].tensor_types(path)
+        types = FORMATS[artifact.format].tensor_types(path, request.float_scopes)
         quantized = quantization.check_quantized(
             types, artifact.quantize, size_mb, float_size_mb, request.bounds.max_size_ratio
         )
@@ -264,6 +266,7 @@ def export_artifacts(model, out_dir, request, images, labels, representative, re
         "representative_data": representative,
         "int8_io": request.int8_io,
         "takes_pixels": request.takes_pixels,
+        "float_scopes": request.float_scopes,
     }
     float_sizes = {}  # float32 artifact -> its size in MB, to judge its quantized files
     with artifacts.serving_archives():  # one SavedModel endpoint per model and input dtype
@@ -387,13 +390,16 @@ def export(
     model = with_preprocessing(model, include_preprocessing)
     _check_fixed_size(model)
     metadata_plan = _metadata_plan(model, planned, check, class_names, tflite_metadata, model_info)
-    if metadata_plan and "task" in metadata_plan:
-        # MediaPipe takes uint8 images, as cameras give them (a resized photo has fractional
-        # values): every runtime is checked on the same whole pixel values.
+    # MediaPipe takes uint8 images, as cameras give them (a resized photo has fractional
+    # values): every runtime is checked, and full int8 calibrated, on whole pixel values.
+    whole_pixels = bool(metadata_plan and "task" in metadata_plan)
+    if whole_pixels:
         images = np.clip(np.round(images), 0, 255).astype(np.float32)
     calibrates = any(a.quantize == "int8" for a in planned)
     if calibrates:
         representative_data = _calibration_images(representative_data, images)
+        if whole_pixels:
+            representative_data = np.clip(np.round(representative_data), 0, 255).astype(np.float32)
     calibration_overlap = _overlap(representative_data, images) if calibrates else None
     # Formats any backend writes come first, here; the others on their backend (TensorFlow).
     here = [a for a in planned if FORMATS[a.format].backend is None]
@@ -401,6 +407,7 @@ def export(
         artifacts=[a for a in planned if a not in here], bounds=bounds, int8_io=int8_io,
         takes_pixels=takes_pixels(model), timing_runs=timing_runs, check=_function_name(check, "check"),
         metrics=_function_name(metrics, "metrics"), tflite_metadata=metadata_plan,
+        float_scopes=POSTPROCESSING_LAYERS if final_detections(model) is not None else (),
     )  # fmt: skip
     out_dir = Path(path)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ rounded to whole pixels. Our detectors see letterboxed images (`tasks.letterbox`
 MediaPipe images letterboxed to the input size for the Keras model's detections.
 """
 
+import dataclasses
 import os
 
 import keras
@@ -195,6 +196,16 @@ def _rows(outputs):
     return [(b[:n], s[:n], c[:n].astype(np.int32)) for b, s, c, n in zip(boxes, scores, found_classes, counts)]
 
 
+def _by_name(outputs, labels):
+    """`outputs` with each class replaced by the first index of its name: MediaPipe names a
+    category without its index (`runner`), so classes sharing a name (torchvision's COCO
+    "N/A" ids) are one class to compare."""
+    first = {}
+    lookup = np.array([first.setdefault(name, i) for i, name in enumerate(labels)])
+    classes = np.asarray(outputs[1]).astype(np.int32)
+    return [outputs[0], np.where(classes >= 0, lookup[np.clip(classes, 0, None)], classes), *outputs[2:]]
+
+
 def _found(outputs, reference):
     """(found, compared, matches) of MediaPipe's detections in `reference`'s, both ways."""
     return found_both_ways(
@@ -213,7 +224,11 @@ def check(outputs, reference, litert, quantize, names=None, labels=None):
     detections of the same file (`litert.outputs`, "same_file_matched"), whose agreement with
     the Keras model the export has checked: at least `SAME_FILE_SHARE` of them; their share
     of the Keras model's is reported. The names MediaPipe returned (`names`, index -> name)
-    must be the class names `labels` when the file carries them."""
+    must be the class names `labels` when the file carries them (classes of one name count
+    as one, `_by_name`)."""
+    if labels is not None:
+        reference = _by_name(reference, labels)
+        litert = dataclasses.replace(litert, outputs=_by_name(litert.outputs, labels))
     found, compared, matches = _found(outputs, reference)
     matched = found / compared if compared else 1.0
     ious = [m.iou for m in matches] or [1.0]

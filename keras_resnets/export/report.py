@@ -51,6 +51,10 @@ def _cell(value, spec):
     return "-" if value is None else format(value, spec)
 
 
+def _percent(fraction):
+    return "-" if fraction is None else f"{100 * fraction:.2f}%"
+
+
 # Task metrics beyond accuracy, each a column where the Keras model's row has it: a
 # segmenter's or a detector's, on labelled images.
 TASK_COLUMNS = {"mean_iou": "mIoU %", "map": "mAP %", "map50": "mAP@.5 %"}
@@ -85,10 +89,10 @@ def table(report):
         lines.append(
             f"| {row['file']} | {status} | {_cell(row.get('size_mb'), '.3f')} | "
             f"{_cell(check.get('max_abs_diff'), '.1e')} | "
-            f"{_cell(None if agreement is None else 100 * agreement, '.2f')}% | {metrics(row)}"
+            f"{_percent(agreement)} | {metrics(row)}"
             f"{_cell(row.get('latency_ms'), '.2f')} | "
             f"{_cell(row.get('images_per_s'), '.1f')} | "
-            f"{_cell(None if mediapipe_agreement is None else 100 * mediapipe_agreement, '.2f')}% | "
+            f"{_percent(mediapipe_agreement)} | "
             f"{_cell(mediapipe.get('latency_ms'), '.2f')} |"
         )
     return "\n".join(lines)

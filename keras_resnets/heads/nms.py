@@ -24,19 +24,25 @@ from keras import ops
 SCORE_THRESHOLD = 0.05
 GONE = -1.0  # the score of a candidate that is below the threshold, picked or suppressed (scores are >= 0)
 PAD_CLASS = -1
+# The layers that decode and select in every detector here (`retinanet.with_decoding`,
+# `torchvision_retinanet` and `torchvision_fcos`' `with_postprocess`): full-int8 files keep
+# them float32 (`export.quantization`), as TFLite's own detection post-processing stays float.
+POSTPROCESSING_LAYERS = ("decode", "anchor_boxes", "class_scores", "detections")
 
 
-def pairwise_iou(box, boxes):
-    """IoU of each image's box (N, 1, 4) with its candidates (N, M, 4) -> (N, M); torchvision's
-    formula (inter / (area1 + area2 - inter)), 0 where the union is empty."""
+def overlaps(box, boxes, iou_threshold):
+    """Whether each image's box (N, 1, 4) overlaps its candidates (N, M, 4) by IoU >
+    `iou_threshold` -> (N, M) bool; torchvision's IoU (inter / (area1 + area2 - inter)),
+    compared as inter > threshold * union: the same test without a division, which a
+    full-int8 TFLite file cannot run where a union quantizes to zero (LiteRT's DIV kernel
+    stops the file there: measured on a trained detector's int8 export)."""
     low = ops.maximum(box[..., :2], boxes[..., :2])
     high = ops.minimum(box[..., 2:], boxes[..., 2:])
     size = ops.maximum(high - low, 0.0)
     inter = size[..., 0] * size[..., 1]
     area = (box[..., 2] - box[..., 0]) * (box[..., 3] - box[..., 1])
     areas = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
-    union = area + areas - inter
-    return ops.where(union > 0, inter / ops.where(union > 0, union, 1.0), 0.0)
+    return inter > iou_threshold * (area + areas - inter)
 
 
 def gather_rows(values, indices):
@@ -110,7 +116,7 @@ class Detections(keras.layers.Layer):
             chosen = ops.where(slots[None] == i, ops.where(found, best, -1)[:, None], chosen)
             best_box = gather_rows(candidate_boxes, best[:, None])
             best_class = ops.take_along_axis(candidate_classes, best[:, None], axis=1)
-            overlapping = pairwise_iou(best_box, candidate_boxes) > self.iou_threshold
+            overlapping = overlaps(best_box, candidate_boxes, self.iou_threshold)
             suppressed = (overlapping & (candidate_classes == best_class)) | (positions[None] == best[:, None])
             return ops.where(suppressed, GONE, remaining), chosen
 

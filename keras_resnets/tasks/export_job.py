@@ -36,6 +36,8 @@ class ExportJob:
     quantize: "none" (float32) and the TFLite quantizations to write.
     min_agreement: quantized files' least top-1 agreement in % (None: `Bounds`' defaults);
     max_accuracy_drop: their most points of accuracy lost (None: the defaults).
+    eval_split: the split of a segmentation or detection folder the checks run on ("train"
+        is also where full int8 calibrates: the report's `calibration_overlap` says so).
     calibration_data / dataset: where full int8 calibrates (default: the evaluation images).
     output_dir: default saved_models/<model name>.
     """
@@ -51,6 +53,7 @@ class ExportJob:
     float_io: bool = False
     tflite_metadata: bool = True
     eval_images: Optional[int] = None
+    eval_split: str = "test"
     calibration_data: Optional[str] = None
     dataset: Optional[str] = None
     calibration_images: int = CALIBRATION_IMAGES
@@ -115,7 +118,7 @@ class ExportJob:
                 "or YOLO labels/, as ../shared/data/detection-mini), whose test split checks its detections and "
                 "whose train split calibrates int8."
             )
-        images, labels, data_names = data.load_images(self.eval_data, side, self.eval_images)
+        images, labels, data_names = data.load_images(self.eval_data, side, self.eval_images, split=self.eval_split)
         if self.calibration_data or data.has_splits(self.eval_data):  # a task folder calibrates on its train split
             calibration = data.load_images(self.calibration_data or self.eval_data, side, self.calibration_images,
                                            split="train")[0]  # fmt: skip
