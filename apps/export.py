@@ -105,7 +105,7 @@ def build_parser():
         "in %% (default 99, int8 97)")  # fmt: skip
     add("--max-accuracy-drop", type=number(float, 0, "points of accuracy, at least 0"),
         help="quantized: max points lost (default 0.2, int8 1)")  # fmt: skip
-    add("--timing-runs", type=number(int, 0, "at least 0 (0: no timing)"), default=20,
+    add("--timing-runs", type=number(int, 0, "at least 0 (0: no timing)"), default=report.EXPORT_TIMING_RUNS,
         help="runs per latency/throughput median")  # fmt: skip
     return p
 

@@ -71,3 +71,14 @@ def test_finetune_export_and_predict_load_the_same_weights_for_resnet20(monkeypa
 def test_an_unknown_name_for_predict_says_what_it_accepts():
     with pytest.raises(FileNotFoundError, match="nor a model: Unknown model 'resnet2O'"):
         load_predictor("resnet2O")
+
+
+def test_apps_export_its_job_and_the_library_time_exports_alike():
+    from helpers import load_app
+
+    from keras_resnets.export import exporter, report
+    from keras_resnets.tasks.export_job import ExportJob
+
+    args = load_app("export").build_parser().parse_args(["--model", "resnet20", "--eval-data", "x.npz"])
+    library = inspect.signature(exporter.export).parameters["timing_runs"].default
+    assert args.timing_runs == ExportJob("resnet20", "x.npz").timing_runs == library == report.EXPORT_TIMING_RUNS

@@ -134,3 +134,19 @@ def test_yolo_images_without_a_label_file_are_counted_in_the_log(tmp_path, caplo
     with caplog.at_level("INFO", logger="keras_resnets.tasks.detection_data"):
         data.scan_folder(tmp_path, "yolo")
     assert [r.levelname for r in caplog.records if "no label file" in r.message] == ["WARNING"]
+
+
+def test_apps_export_reads_a_detection_folders_split_letterboxed_with_its_boxes():
+    """apps/export.py's `--eval-data` (sample_images): a detection folder is read as the
+    detect app reads it, split by split (`--eval-split`), boxes in input pixels."""
+    from keras_resnets.tasks import sample_images
+
+    folder = shared_data("detection-mini")
+    images, boxes, names = sample_images.load_images(folder, 64, 3, split="val")
+    expected_images, expected_boxes = data.take_labelled(data.load_folder(folder).splits["val"], 64, 3, 100)
+    assert images.shape == (3, 64, 64, 3) and len(names) == 80
+    np.testing.assert_array_equal(boxes, expected_boxes)
+    np.testing.assert_array_equal(images, expected_images)
+    real = boxes[boxes[..., 4] >= 0]
+    assert len(real) and real[:, :4].min() >= 0 and real[:, :4].max() <= 64
+    assert sample_images.has_splits(folder) and not sample_images.has_splits(shared_data("flowers-mini"))

@@ -346,7 +346,7 @@ def export(
     bounds=checks.Bounds(),
     check=None,
     metrics=None,
-    timing_runs=20,
+    timing_runs=report.EXPORT_TIMING_RUNS,
     tflite_metadata=True,
     model_info=None,
 ):

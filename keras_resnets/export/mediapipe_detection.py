@@ -37,7 +37,7 @@ from keras import ops
 
 from keras_resnets.export import mediapipe_base as base
 from keras_resnets.heads.nms import PAD_CLASS, SCORE_THRESHOLD, Detections, final_detections
-from keras_resnets.metrics.matching import found_both_ways
+from keras_resnets.metrics.matching import found_both_ways, per_image
 
 # MediaPipe's metadata name -> the file's signature output (a signature name has no spaces)
 OUTPUTS = {"location": "location", "category": "category", "score": "score",
@@ -190,12 +190,6 @@ def runner(path):
     return run
 
 
-def _rows(outputs):
-    boxes, found_classes, counts, scores = (np.asarray(o) for o in outputs)
-    counts = counts.astype(np.int32)
-    return [(b[:n], s[:n], c[:n].astype(np.int32)) for b, s, c, n in zip(boxes, scores, found_classes, counts)]
-
-
 def _by_name(outputs, labels):
     """`outputs` with each class replaced by the first index of its name: MediaPipe names a
     category without its index (`runner`), so classes sharing a name (torchvision's COCO
@@ -209,7 +203,7 @@ def _by_name(outputs, labels):
 def _found(outputs, reference):
     """(found, compared, matches) of MediaPipe's detections in `reference`'s, both ways."""
     return found_both_ways(
-        _rows(outputs), _rows(reference), np.asarray(reference[3]).shape[1], margin=SCORE_TOLERANCE,
+        per_image(outputs), per_image(reference), np.asarray(reference[3]).shape[1], margin=SCORE_TOLERANCE,
         threshold=SCORE_THRESHOLD, same_iou=SAME_BOX_IOU, corner_px=ROUNDING_PX, score_tolerance=SCORE_TOLERANCE,
     )  # fmt: skip
 

@@ -18,6 +18,7 @@ import numpy as np
 
 THROUGHPUT_BATCH = 8
 RUN_TIMING_RUNS = 5  # a training run's export: a quick speed figure, not a benchmark
+EXPORT_TIMING_RUNS = 20  # `export` and apps/export.py: calls per latency and throughput median
 
 
 def _median_seconds(run, batch, runs):

@@ -12,7 +12,8 @@ file keeps), clear of the other's lowest score by as much (a near tie may have t
 last place), is looked for in the other run: the same class (and a score within
 `score_tolerance`, when given) and a box of IoU >= `same_iou`, or with every corner within
 `corner_px` (a box clipped flat against the image's edge has no area, so no IoU). Each
-found one gives a `Match` with its best counterpart.
+found one gives a `Match` with its best counterpart. `per_image(outputs)` gives those
+per-image rows from a detector's outputs as every runner returns them.
 """
 
 from typing import NamedTuple
@@ -24,6 +25,15 @@ class Match(NamedTuple):
     score_diff: float
     box_diff: float  # the largest corner difference, in the boxes' units
     iou: float
+
+
+def per_image(outputs):
+    """(boxes, scores, classes) of each image, without the padding rows, from a detector's
+    outputs in `Detections`' order by name (boxes, classes, num_detections, scores: how
+    every export runner returns them; a TFLite file may give classes and counts as floats)."""
+    boxes, classes, counts, scores = (np.asarray(column) for column in outputs)
+    classes, counts = classes.astype(np.int32), counts.astype(np.int32)
+    return [(b[:n], s[:n], c[:n]) for b, s, c, n in zip(boxes, scores, classes, counts)]
 
 
 def iou_with(box, boxes):

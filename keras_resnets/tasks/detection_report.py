@@ -9,8 +9,7 @@ import keras
 import numpy as np
 
 from keras_resnets.heads.nms import SCORE_THRESHOLD
-from keras_resnets.metrics import coco_map
-from keras_resnets.metrics.matching import found_both_ways
+from keras_resnets.metrics import coco_map, matching
 from keras_resnets.tasks import EPOCH_PICTURE
 from keras_resnets.tasks.letterbox import boxes_to_original, content_size
 from keras_resnets.training.plots import pyplot
@@ -23,10 +22,9 @@ TRUTH_COLOUR = "#00e000"
 
 
 def per_image(outputs):
-    """(boxes, scores, classes) of each image of a batch of `Detections` outputs, without
-    the padding rows."""
-    columns = zip(outputs["boxes"], outputs["scores"], outputs["classes"], outputs["num_detections"])
-    return [(boxes[:count], scores[:count], classes[:count]) for boxes, scores, classes, count in columns]
+    """(boxes, scores, classes) of each image of a batch of `Detections` outputs (by name),
+    without the padding rows (`metrics.matching.per_image`)."""
+    return matching.per_image([outputs[name] for name in OUTPUTS])
 
 
 def to_coco(outputs, image_ids, sizes, image_size, categories):
@@ -91,7 +89,7 @@ def export_check(outputs, reference, bounds, quantize, labels=None):
                                       f"a detector has {len(OUTPUTS)}: {', '.join(OUTPUTS)}"}  # fmt: skip
     mine, theirs = _named(outputs), _named(reference)
     side = max(float(np.max(theirs["boxes"])), 1.0)  # boxes are clipped to the image
-    found, counted, matches = found_both_ways(
+    found, counted, matches = matching.found_both_ways(
         per_image(mine), per_image(theirs), np.asarray(theirs["scores"]).shape[1],
         margin=bounds.tolerance if quantize is None else 0.05, threshold=SCORE_THRESHOLD,
         same_iou=SAME_BOX_IOU, corner_px=SAME_CORNERS_PX,

@@ -23,9 +23,8 @@ from typing import Optional, Sequence
 
 from keras_resnets.export.checks import DEFAULT_TOLERANCE, Bounds
 from keras_resnets.export.formats import CALIBRATION_IMAGES, DEFAULT_FORMATS, QUANTIZATIONS
-from keras_resnets.training.options import unwritable
-
-OUTPUT_ROOT = "saved_models"
+from keras_resnets.export.report import EXPORT_TIMING_RUNS
+from keras_resnets.training.options import EXPORT_ROOT, unwritable
 
 
 @dataclasses.dataclass
@@ -61,7 +60,7 @@ class ExportJob:
     tolerance: float = DEFAULT_TOLERANCE
     min_agreement: Optional[float] = None
     max_accuracy_drop: Optional[float] = None
-    timing_runs: int = 20
+    timing_runs: int = EXPORT_TIMING_RUNS
 
     def problems(self):
         """What is wrong with the paths, checked before any work: the data must exist, and
@@ -72,7 +71,7 @@ class ExportJob:
             for option, path in (("eval_data", self.eval_data), ("calibration_data", self.calibration_data))
             if path is not None and not Path(path).exists()
         ]
-        output = self.output_dir or OUTPUT_ROOT
+        output = self.output_dir or EXPORT_ROOT
         problem = unwritable(output)
         if problem:
             problems.append(f"--output-dir {output} cannot be written: {problem}; choose another folder")
@@ -141,7 +140,7 @@ class ExportJob:
 
             check, metrics = detection_report.export_check, detection_report.export_metrics
         return exporter.export(
-            model, self.output_dir or Path(OUTPUT_ROOT) / name, formats=self.formats,
+            model, self.output_dir or Path(EXPORT_ROOT) / name, formats=self.formats,
             quantize=[None if q == "none" else q for q in self.quantize], representative_data=calibration,
             include_preprocessing=include, eval_data=(images, labels), class_names=class_names,
             int8_io=not self.float_io, bounds=self.bounds(), check=check, metrics=metrics, timing_runs=self.timing_runs,

@@ -32,8 +32,8 @@ from keras_resnets.training.options import (
     DEFAULT_WEIGHT_DECAY,
     DISTRIBUTE_MODES,
     EXPORT_ROOT,
-    EXPORT_TIMING_RUNS,
     PREPROCESSING_MODES,
+    RUN_TIMING_RUNS,
     RunConfig,
     check_writable,
     from_options,
@@ -143,7 +143,7 @@ def parser(prog, description, task_options):
     add("--export-tolerance", type=float, help="max abs difference of exported vs Keras outputs")
     add("--export-images", type=int, help="test images used for the checks")
     add("--export-timing-runs", type=int,
-        help=f"calls per speed figure (latency, images/s) in the export report (default {EXPORT_TIMING_RUNS}; 0: none)")  # fmt: skip
+        help=f"calls per speed figure (latency, images/s) in the export report (default {RUN_TIMING_RUNS}; 0: none)")  # fmt: skip
     add("--no-tflite-metadata", dest="tflite_metadata", action="store_false",
         help="export the .tflite without MediaPipe Tasks metadata (and without its MediaPipe check)")  # fmt: skip
     add("--quiet", dest="progress", action="store_const", const="lines",

@@ -17,7 +17,7 @@ from typing import Optional
 # (export/ loads lazily).
 from keras_resnets.core.modes import PREPROCESSING_MODES
 from keras_resnets.export.checks import DEFAULT_TOLERANCE as EXPORT_TOLERANCE
-from keras_resnets.export.report import RUN_TIMING_RUNS as EXPORT_TIMING_RUNS
+from keras_resnets.export.report import RUN_TIMING_RUNS
 from keras_resnets.training.errors import ConfigError
 
 # Default input size when training from scratch: small enough for a CPU.
@@ -135,7 +135,7 @@ class RunConfig:
     export_dir: Optional[str] = None
     export_tolerance: float = EXPORT_TOLERANCE
     export_images: int = 32
-    export_timing_runs: int = EXPORT_TIMING_RUNS  # calls per speed figure in the export report; 0: none
+    export_timing_runs: int = RUN_TIMING_RUNS  # calls per speed figure in the export report; 0: none
     tflite_metadata: bool = True  # MediaPipe Tasks metadata in the exported .tflite, checked in MediaPipe
     progress: str = "auto"
     log_every_steps: Optional[int] = None
