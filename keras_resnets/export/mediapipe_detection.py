@@ -64,7 +64,7 @@ def _detections(model):
 
 def classes(model):
     """How many class names a detector's label file holds: its score columns."""
-    return int(_detections(model).input[1].shape[-1])
+    return _detections(model).class_count
 
 
 def adapt(model):

@@ -78,6 +78,11 @@ class Detections(keras.layers.Layer):
         self.candidates, self.max_detections = int(candidates), int(max_detections)
         self.unroll = bool(unroll)
 
+    @property
+    def class_count(self):
+        """How many classes it scores (its `scores` input's last axis, once called)."""
+        return int(self.input[1].shape[-1])
+
     def levels(self, anchors):
         """(start, stop) of each level's rows among `anchors`."""
         sizes = self.level_sizes or (anchors,)

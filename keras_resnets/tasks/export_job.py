@@ -131,7 +131,7 @@ class ExportJob:
         if not (self.include_preprocessing or takes_pixels):  # the graphs take preprocessed images: so must the checks
             images, calibration = (imagenet.preprocess_input(x.copy(), mode) for x in (images, calibration))
         include = (True if takes_pixels else mode) if self.include_preprocessing else False
-        classes = model.output_shape[-1] if detections is None else int(detections.input[1].shape[-1])
+        classes = model.output_shape[-1] if detections is None else detections.class_count
         if class_names is None and data_names and len(data_names) == classes:
             class_names = data_names
         check = metrics = None  # a classifier's or segmenter's scores: `export`'s own check and metrics
