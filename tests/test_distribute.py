@@ -15,7 +15,7 @@ from keras_resnets.training import distribute, recipe
 from keras_resnets.training.errors import ConfigError
 from keras_resnets.training.options import RunConfig
 
-from helpers import TESTS, app_env
+from helpers import TESTS, app_env, shared_data
 
 
 def data_parallel_report(backend):
@@ -54,6 +54,29 @@ def test_tensorflow_mirrored_strategy_trains_to_the_weights_of_one_device():
     # Losses over the global count (`core.replicas`); synchronised BatchNorm. With void pixels
     # spread unevenly over the replicas the segmenter measured 4e-5 (3e-7 without them).
     assert report["detection"]["max_abs_diff"] < 1e-5 and report["segmentation"]["max_abs_diff"] < 1e-4
+
+
+
+def test_per_epoch_reports_under_mirrored_strategy_score_each_image_once(tmp_path):
+    """Under MirroredStrategy a model's `predict_on_batch` returns every replica's outputs
+    for the whole batch, so the detect and segment apps' per-epoch reports evaluate a copy
+    on one device (`training.loop.evaluation_copy`), kept at the trained weights."""
+    folders = [shared_data("detection-mini"), shared_data("segmentation-mini")]
+    result = subprocess.run(
+        [sys.executable, str(TESTS / "distributed_reports_run.py"), *map(str, folders), str(tmp_path)],
+        capture_output=True, text=True, env=app_env("tensorflow"), timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    for task, figures in (("detection", ("map", "map50")), ("segmentation", ("mean_iou", "pixel_accuracy"))):
+        run = report[task]
+        assert run["code"] == 0 and run["replicas"] == 2
+        assert run["pictures"] == ["predictions_epoch001.png"]
+        # The epoch's report scores the validation images as the final evaluation does, at the
+        # same weights, each image once (before, the segmenter's got twice the pixels and failed).
+        for figure in figures:
+            epoch, final = run["history"][-1][f"val_{figure}"], run["val"][figure]
+            assert epoch == final if final is None else epoch == pytest.approx(final, abs=1e-9), figure
 
 
 def test_data_parallel_is_refused_under_torch_and_none_is_one_replica(monkeypatch):

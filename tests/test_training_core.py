@@ -16,9 +16,11 @@ from keras_resnets.tasks import classification_data as data
 from keras_resnets.tasks.classification import ClassificationTask
 from keras_resnets.training import ConfigError, DataError, RunConfig, progress, resolve, run, tensorboard_events
 from keras_resnets.training import config as config_lib
+from keras_resnets.training import input_speed
 
 
-def test_run_from_python_returns_what_it_writes(tmp_path, capsys):
+def test_run_from_python_returns_what_it_writes(tmp_path, capsys, caplog):
+    caplog.set_level("INFO", logger="keras_resnets.training.input_speed")
     task = ClassificationTask(data_dir=shared_data("flowers-mini"), max_images=10)
     config = RunConfig(
         model="resnet18", weights="none", image_size=32, epochs=1, steps_per_epoch=2,
@@ -36,6 +38,9 @@ def test_run_from_python_returns_what_it_writes(tmp_path, capsys):
     assert [h["phase"] for h in metrics["history"]] == ["scratch"]
     assert metrics["data"]["counts"] == {"train": 10, "val": 10, "test": 10}
     assert metrics["plots"] == ["curves.png", "confusion_matrix.png"] and "export" not in metrics
+    # The run says once whether decoding or the model set its pace (`input_speed`).
+    assert metrics["input_pipeline_images_per_s"] > 0
+    assert len([r for r in caplog.records if r.getMessage().startswith("Input pipeline alone: ")]) == 1
     out = capsys.readouterr().out
     assert "\r" not in out
     epochs = [line for line in out.splitlines() if line.startswith("Epoch ")]
@@ -166,6 +171,18 @@ def test_line_progress_every_n_steps(capsys):
         "Epoch 1/2 head step 2", "Epoch 1/2 head step 4", "Epoch 1/2 head",
         "Epoch 2/2 head step 2", "Epoch 2/2 head step 4", "Epoch 2/2 head",
     ]  # fmt: skip
+
+
+
+def test_input_speed_times_a_fresh_iterator_and_names_the_bottleneck():
+    import tensorflow as tf
+
+    batches = tf.data.Dataset.from_tensor_slices(np.zeros((12, 4, 4, 3), "float32")).batch(4)
+    assert input_speed.measure(batches, 4) > 0  # batches 2 and 3
+    assert input_speed.measure(batches.take(1), 4) is None
+    assert list(batches.as_numpy_iterator())[0].shape == (4, 4, 4, 3)  # untouched for fit
+    assert input_speed.verdict(1000, 50).endswith("the model, not decoding, sets the pace.")
+    assert "decoding, not the model, sets the pace" in input_speed.verdict(55, 50)
 
 
 def test_progress_modes():

@@ -136,7 +136,7 @@ class SegmentationTask(SegmentationOptions, ImageTask):
 
     def callbacks(self, model, source, config, run_dir):
         examples = data.take(source.splits["val"], config.image_size, self.pictures)
-        return [report.EpochReport(self.val_batches(source, config), examples, source.class_names, run_dir, model.name)]
+        return [report.EpochReport(model, self.val_batches(source, config), examples, source.class_names, run_dir)]
 
     def evaluate(self, model, source, config, run_dir):
         """Every split's exact mIoU, pixel accuracy and loss; per-class IoU on test; pictures of

@@ -142,20 +142,21 @@ class EpochReport(keras.callbacks.Callback):
     (so into the run's history and curves), and `predictions_epoch<N>.png` of fixed
     validation images in the run folder."""
 
-    def __init__(self, val_batches, examples, class_names, run_dir, model_name):
+    def __init__(self, segmenter, val_batches, examples, class_names, run_dir):
+        """`segmenter`: the model trained, or a copy that `training.loop` keeps at its weights."""
         super().__init__()
-        self.val_batches, self.examples = val_batches, examples
-        self.class_names, self.run_dir, self.model_name = class_names, run_dir, model_name
+        self.segmenter, self.val_batches, self.examples = segmenter, val_batches, examples
+        self.class_names, self.run_dir = class_names, run_dir
 
     def on_epoch_end(self, epoch, logs=None):
-        matrix, _ = evaluate_split(self.model, self.val_batches, len(self.class_names))
+        matrix, _ = evaluate_split(self.segmenter, self.val_batches, len(self.class_names))
         miou = seg_metrics.mean_of_present(seg_metrics.class_iou(matrix))
         accuracy = seg_metrics.accuracy_of(matrix)
         if logs is not None:
             logs.update(val_mean_iou=miou, val_pixel_accuracy=accuracy)
         log.info("Epoch %d: validation mIoU %.1f%%, pixel accuracy %.1f%%", epoch + 1, 100 * miou, 100 * accuracy)
         draw_predictions(
-            self.model, self.examples, self.class_names,
+            self.segmenter, self.examples, self.class_names,
             self.run_dir / EPOCH_PICTURE.format(epoch=epoch + 1),
-            f"{self.model_name}: validation images after epoch {epoch + 1} ({miou:.1%} val mIoU)",
+            f"{self.segmenter.name}: validation images after epoch {epoch + 1} ({miou:.1%} val mIoU)",
         )  # fmt: skip

@@ -10,6 +10,7 @@ when the run has finished and its export passed, the last checkpoint is deleted 
 `keep_checkpoint` (the export holds the trained weights).
 """
 
+import concurrent.futures
 import dataclasses
 import logging
 import time
@@ -19,7 +20,9 @@ import numpy as np
 
 from keras_resnets import export
 from keras_resnets.core import analysis
-from keras_resnets.training import checkpoints, distribute, plots, precision, progress, recipe, tensorboard_events
+from keras_resnets.training import (
+    checkpoints, distribute, input_speed, plots, precision, progress, recipe, tensorboard_events,
+)
 from keras_resnets.training.config import resolve
 from keras_resnets.training.options import IDENTITY, IDENTITY_DEFAULTS, check_writable
 from keras_resnets.training.errors import ConfigError
@@ -69,6 +72,8 @@ def _run(task, config):
     data = task.load_data(config)
     # Only the chief writes the run's files; every process trains (and resumes) the same.
     chief = distribute.is_chief()
+    evaluator = evaluation_copy(task, config, data)
+    keras.utils.set_random_seed(config.seed)  # the trained model starts the same with or without a copy
     # The model, its optimizer and the checkpoint it resumes from live in the distribution.
     with distribute.scope(config) as replicas:
         model = task.build_model(config, data, config.backbone_weights)
@@ -88,10 +93,12 @@ def _run(task, config):
             run_dir, config.model, config.weights, config.preprocessing, config.image_size,
             keras.backend.backend(), dtype_policy, precision_reason, replicas,
         )  # fmt: skip
-        history = train(task, config, model, data, chief, events)
+        history, pipeline_rate = train(task, config, model, data, chief, events, evaluator)
     if not chief:  # the chief evaluates and writes; the others' weights are the same
         return {"run": config.run_name, "history": history}
-    evaluation = task.evaluate(single_device(task, config, data, model, replicas), data, config, run_dir)
+    if evaluator is not None:
+        evaluator.set_weights(model.get_weights())
+    evaluation = task.evaluate(evaluator or model, data, config, run_dir)
     plots.plot_curves(history, run_dir / "curves.png", task.curves)
     if events:
         events.finish(["curves.png", *evaluation.plots], len(history))
@@ -109,6 +116,7 @@ def _run(task, config):
         "history": history,
         "training_time_s": sum(h["train_time_s"] for h in history),
         "train_images_per_s": float(np.median(rates)) if rates else None,
+        "input_pipeline_images_per_s": pipeline_rate,  # alone, before training (`input_speed`)
         "wall_time_s_this_invocation": None,
         "plots": ["curves.png", *evaluation.plots],
     }
@@ -130,16 +138,33 @@ def _run(task, config):
     return metrics
 
 
-def single_device(task, config, data, model, replicas):
-    """`model`, or a copy built outside the distribution: under TensorFlow's MirroredStrategy,
-    `predict_on_batch` (which the tasks' evaluations call) runs the whole batch on every
-    replica and returns each replica's outputs, concatenated; over several JAX processes, the
-    variables live on every process's devices, and the chief evaluates alone."""
-    if replicas == 1 or (keras.backend.backend() != "tensorflow" and not distribute.multi_process()):
-        return model
-    copy = task.build_model(config, data, None)
-    copy.set_weights(model.get_weights())
-    return copy
+def evaluation_copy(task, config, data):
+    """None, or a copy of the model that the chief evaluates on this process alone (after
+    every epoch and at the end), built before the distribution starts. Under TensorFlow's
+    MirroredStrategy, `predict_on_batch` (which the tasks' evaluations call) runs the whole
+    batch on every replica and returns each replica's outputs, concatenated; over several JAX
+    processes, the variables live on every process's devices. JAX on one process shards
+    `predict_on_batch` itself, so it evaluates the model it trains."""
+    if distribute.mode(config) == "none" or (keras.backend.backend() != "tensorflow" and not distribute.multi_process()):
+        return None
+    return task.build_model(config, data, None)
+
+
+class OutsideDistribution(keras.callbacks.Callback):
+    """Runs the epoch ends of `callbacks` (the task's reports) on `evaluator`, a copy of the
+    model built outside the distribution, after copying the trained weights into it, and in
+    a thread of their own: TensorFlow's strategy and Keras' distribution hold per thread,
+    and `fit` runs inside them, so there the copy predicts on one device, each batch once."""
+
+    def __init__(self, evaluator, callbacks):
+        super().__init__()
+        self.evaluator, self.callbacks = evaluator, callbacks
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.evaluator.set_weights(self.model.get_weights())
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            for callback in self.callbacks:
+                pool.submit(callback.on_epoch_end, epoch, logs).result()
 
 
 def saved_options(task, config):
@@ -153,10 +178,12 @@ def saved_options(task, config):
     return task.with_options(saved), dataclasses.replace(config, **{k: saved[k] for k in IDENTITY if k in saved})
 
 
-def train(task, config, model, data, chief=True, events=None):
-    """Runs (or resumes) every phase; returns the per-epoch history. Only the `chief`
-    writes checkpoints; every process restores the same one. `events`: the run's
-    `tensorboard_events.RunEvents`, or None."""
+def train(task, config, model, data, chief=True, events=None, evaluator=None):
+    """Runs (or resumes) every phase; returns the per-epoch history and the input pipeline's
+    own images/s (`input_speed.measure`; None when nothing was left to train). Only the `chief`
+    writes checkpoints and runs the task's per-epoch reports, on `evaluator` (see
+    `evaluation_copy`) when it is given; every process restores the same checkpoint.
+    `events`: the run's `tensorboard_events.RunEvents`, or None."""
     phases = recipe.plan(
         config.pretrained, config.head_epochs, config.epochs, config.lr, config.finetune_lr,
         config.unfreeze,
@@ -189,10 +216,14 @@ def train(task, config, model, data, chief=True, events=None):
         )  # fmt: skip
     if start >= phases[-1].end:
         log.info("Training already complete (%d epochs).", start)
-        return history
+        return history, None
     train_batches = task.train_batches(data, config, seed=config.seed + start)
     val_batches = task.val_batches(data, config)
-    task_callbacks = task.callbacks(model, data, config, run_dir)
+    pipeline_rate = input_speed.measure(train_batches, config.batch_size)
+    pace = input_speed.Verdict(pipeline_rate)  # one for every phase: it speaks once
+    task_callbacks = task.callbacks(evaluator or model, data, config, run_dir) if chief else []
+    if evaluator is not None and task_callbacks:
+        task_callbacks = [OutsideDistribution(evaluator, task_callbacks)]
     for phase in phases:
         if start >= phase.end:
             continue
@@ -216,13 +247,13 @@ def train(task, config, model, data, chief=True, events=None):
             # The checkpoint comes last, so that what the task logs is in its history and a
             # checkpointed epoch's events are on disk.
             callbacks=[
-                *shown, *task_callbacks, *([events] if events else []),
+                *shown, pace, *task_callbacks, *([events] if events else []),
                 checkpoints.Checkpointer(run_dir, phase.name, history, chief),
             ],
             verbose=verbose,
             shuffle=False,  # the pipeline shuffles
         )
-    return history
+    return history, pipeline_rate
 
 
 def require_export_packages(tflite_metadata=True):
