@@ -23,12 +23,13 @@ An export that fails its bounds is recorded as failed, not hidden.
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from keras_resnets.benchmark import hardware
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -77,8 +78,7 @@ def main():
         shutil.copy(CHECKPOINT, keras_cache())
     header = (
         "# Export benchmark (`python benchmarks/export_accuracy.py`)\n\n"
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, shared "
-        "with other jobs; latency: median of 20 single-image calls; img/s: batch 8.\n"
+        "Each section names the machine it ran on; latency: median of 20 single-image calls; img/s: batch 8.\n"
     )
     markdown = RESULTS / "export.md"
     sections = markdown.read_text().split("\n## ")[1:] if markdown.exists() else []
@@ -90,7 +90,7 @@ def main():
         if calibration:
             calibration = f"{calibration} ({report['calibration_overlap']} of them also evaluated)"
         lines = [f"{name}: `python apps/export.py {' '.join(JOBS[name])}`", "",
-                 f"Exit status {code}; {report['eval_images']} evaluation images, "
+                 f"Machine: {hardware.describe()}. Exit status {code}; {report['eval_images']} evaluation images, "
                  f"{calibration} calibration images.", "", table.strip()]  # fmt: skip
         if code != 0:
             lines += ["", "```", errors.strip().splitlines()[-1], "```"]
