@@ -44,6 +44,8 @@ def test_every_block_family_exports_to_every_format(family, tmp_path):
     for row in result["artifacts"]:
         assert row["check"]["max_abs_diff"] <= export.DEFAULT_TOLERANCE and row["check"]["images"] == 8
         assert row["size_mb"] > 0 and row["latency_ms"] > 0 and row["images_per_s"] > 0
+    # The Keras model is timed BatchNorm-folded, as apps/predict.py runs it.
+    assert result["keras_model"]["latency_ms"] > 0 and "folded" in result["timing"]["keras_model"]
     assert json.loads((tmp_path / export.REPORT_FILE).read_text())["exported"] == result["exported"]
     if family == "grouped":  # tf2onnx cannot convert these; the PyTorch backend's route keeps them grouped
         import onnx
