@@ -201,9 +201,11 @@ def worker(request):
 
 
 # ---------------------------------------------------------------- the run
-def in_subprocess(request, env=None, timeout_s=1800):
+def in_subprocess(request, env=None, script=__file__, timeout_s=1800):
+    """`script --worker request`'s last printed JSON line, in a fresh process (TensorFlow
+    unless `env` names another backend)."""
     environment = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    done = subprocess.run([sys.executable, __file__, "--worker", json.dumps(request)], env=environment,
+    done = subprocess.run([sys.executable, script, "--worker", json.dumps(request)], env=environment,
                           capture_output=True, text=True, timeout=timeout_s)  # fmt: skip
     lines = done.stdout.strip().splitlines()
     if done.returncode or not lines:
@@ -269,16 +271,21 @@ def markdown(result):
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 32])
+def timing_options(parser):
+    """The options this benchmark and `jax_cpu.py` share."""
     parser.add_argument("--image-size", type=int, default=224)
-    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile-steps", type=int, default=2)
     parser.add_argument("--output-dir", type=Path, default=RESULTS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv=None):
+    parser = timing_options(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     if args.worker:
         request = json.loads(args.worker)
@@ -312,11 +319,16 @@ def main(argv=None):
                            "steps": args.profile_steps}  # fmt: skip
                 result["profiles"][f"{who}|{mode}|{b}"] = in_subprocess(request)
     result["wall_s"] = time.perf_counter() - began
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "cpu_profile.json").write_text(json.dumps(result, indent=1) + "\n")
-    (args.output_dir / "cpu_profile.md").write_text(markdown(result))
-    print(markdown(result))
+    write(result, markdown(result), args.output_dir / "cpu_profile")
     return 0
+
+
+def write(result, table, stem):
+    """`stem`.json (every number) and `stem`.md (`table`, also printed)."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
+    stem.with_suffix(".md").write_text(table)
+    print(table)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,13 @@ import collections
 import glob
 import gzip
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+import cpu_profile  # benchmarks/ is this script's folder: the subprocess runner and options it shares
+
 MODEL = "resnet50b"
 KINDS = (  # (kind, substrings of XLA op names), first match wins
     ("YNNPACK fusions", ("ynn_fusion",)),
@@ -110,13 +108,7 @@ def worker(request):
 
 
 def in_subprocess(request, backend):
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "JAX_PLATFORMS": "cpu"}
-    done = subprocess.run([sys.executable, __file__, "--worker", json.dumps(request)], env=env, capture_output=True,
-                          text=True, timeout=1800)  # fmt: skip
-    lines = done.stdout.strip().splitlines()
-    if done.returncode or not lines:
-        raise RuntimeError(f"{request}: {done.stderr.strip()[-2000:]}")
-    return json.loads(lines[-1])
+    return cpu_profile.in_subprocess(request, {"KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}, __file__)
 
 
 def markdown(result):
@@ -147,14 +139,8 @@ def markdown(result):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = cpu_profile.timing_options(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--image-size", type=int, default=224)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--profile-steps", type=int, default=2)
-    parser.add_argument("--output-dir", type=Path, default=RESULTS)
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
@@ -168,10 +154,7 @@ def main(argv=None):
                                                **base}, backend) for backend in ("jax", "tensorflow")}  # fmt: skip
     result["profiles"] = {mode: in_subprocess({"kind": "profile", "mode": mode, "steps": args.profile_steps, **base},
                                               "jax") for mode in ("infer", "train")}  # fmt: skip
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "jax_cpu.json").write_text(json.dumps(result, indent=1) + "\n")
-    (args.output_dir / "jax_cpu.md").write_text(markdown(result))
-    print(markdown(result))
+    cpu_profile.write(result, markdown(result), args.output_dir / "jax_cpu")
     return 0
 
 
