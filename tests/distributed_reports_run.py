@@ -7,7 +7,6 @@ a fresh process, since the CPU is split into logical devices before TensorFlow s
     KERAS_BACKEND=tensorflow python tests/distributed_reports_run.py <detection-mini> <segmentation-mini> <dir>
 """
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -17,25 +16,18 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import load_app  # noqa: E402 (tests/ is this script's folder; after the split)
 COMMON = ["--model", "resnet18", "--weights", "none", "--image-size", "64", "--epochs", "1", "--steps-per-epoch", "1",
           "--batch-size", "4", "--max-images", "8", "--pictures", "2", "--no-export", "--no-tensorboard", "--quiet",
           "--no-mixed-precision", "--distribute", "data", "--sync-bn"]  # fmt: skip
 APPS = {"detection": ("detect", ["--head-filters", "8", "--head-depth", "1"]), "segmentation": ("segment", [])}
 
 
-def app(name):
-    spec = importlib.util.spec_from_file_location(f"app_{name}", ROOT / "apps" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def main(detection_data, segmentation_data, out):
     report = {}
     for task, data in (("detection", detection_data), ("segmentation", segmentation_data)):
         name, extra = APPS[task]
-        code = app(name).main(["--data", data, *COMMON, *extra, "--output-dir", out, "--run-name", task])
+        code = load_app(name).main(["--data", data, *COMMON, *extra, "--output-dir", out, "--run-name", task])
         run_dir = Path(out) / task
         metrics = json.loads((run_dir / "metrics.json").read_text()) if code == 0 else {}
         report[task] = {

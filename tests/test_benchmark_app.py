@@ -10,15 +10,17 @@ from helpers import load_app
 benchmark = load_app("benchmark")
 
 
-def test_the_machine_peak_and_one_tiny_row_end_to_end(tmp_path):
-    """In `make test`, so that the measurement cannot rot: one row in its own process and the
+def test_the_machine_peak_and_one_tiny_configuration_end_to_end(tmp_path):
+    """In `make test`, so that the measurement cannot rot: each row in its own process and the
     machine's peak, one fresh process per installed framework."""
     args = ["--models", "resnet18", "--batch-sizes", "2", "--image-size", "32", "--warmup", "0"]
-    args += ["--repeats", "1", "--modes", "infer", "--backends", "tensorflow", "--matmul-size", "256"]
+    args += ["--repeats", "1", "--modes", "infer", "train", "--backends", "tensorflow", "--matmul-size", "256"]
     assert benchmark.main(args + ["--output-dir", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     rows = results["rows"]
-    assert [(r["model"], r["implementation"], r["mode"]) for r in rows] == [("resnet18", "ours", "infer")]
+    assert [(r["model"], r["implementation"], r["mode"]) for r in rows] == [
+        ("resnet18", "ours", "infer"), ("resnet18", "ours", "train")
+    ]
     # One peak for the machine: the best matmul of every installed framework, each measured.
     peak = results["machine_peak"]["cpu"]["float32"]
     rates = {name: value for name, value in peak["frameworks"].items() if isinstance(value, float)}
@@ -30,7 +32,7 @@ def test_the_machine_peak_and_one_tiny_row_end_to_end(tmp_path):
         assert row["macs_per_image"] == 37_523_456  # ResNet18 at 32 px, counted on the built model
     assert (tmp_path / "results.png").stat().st_size > 0
     table = (tmp_path / "results.md").read_text()
-    assert "| resnet18 | ours | tensorflow | infer |" in table and "Machine peak, cpu float32:" in table
+    assert "| resnet18 | ours | tensorflow | train |" in table and "Machine peak, cpu float32:" in table
 
 
 def test_peer_ratios_compare_the_same_network():
