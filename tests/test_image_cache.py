@@ -2,7 +2,9 @@
 
 Streaming must not change what a run trains on: for every task, the same seed gives the
 same batches (augmentation included) whether the decoded images are cached or decoded
-again every epoch. The choice follows the memory budget, and the log says why.
+again every epoch. The choice follows the memory budget, and the log says why. What a
+streamed epoch shuffles is a split's records: file names for a folder, the files' encoded
+bytes for a tensorflow-datasets set (real tfds sets, prepared here offline: `tfds_prepared`).
 """
 
 import logging
@@ -14,6 +16,7 @@ from keras_resnets.tasks import classification_data, detection_data, image_cache
 from keras_resnets.tasks.options import ClassificationOptions
 from keras_resnets.training.errors import ConfigError
 from tests.helpers import shared_data
+from tests.tfds_prepared import pets_download, prepare, trimap, voc_download
 
 SIZE, BATCH, BATCHES = 32, 4, 3
 
@@ -81,3 +84,59 @@ def test_available_memory_is_read_from_this_machine():
 def test_an_unknown_cache_mode_is_refused_up_front():
     with pytest.raises(ConfigError, match="cache"):
         ClassificationOptions(data_dir="x", cache="disk")
+
+
+@pytest.fixture(scope="module")
+def tfds_dir(tmp_path_factory):
+    """A tfds data folder holding voc/2007 (6 photos) and oxford_iiit_pet (10 photos: the val split is 10% of its train split), as
+    tfds' own builders prepare them; the photos' files by stem, for comparison."""
+    pytest.importorskip("tensorflow_datasets")
+    detection_mini, segmentation_mini = shared_data("detection-mini"), shared_data("segmentation-mini")
+    root = tmp_path_factory.mktemp("tfds")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        voc_download(detection_mini, root / "voc", 6)
+        prepare("voc/2007", root / "voc", root / "data", monkeypatch)
+        pets_download(segmentation_mini, root / "pets", 10)
+        prepare("oxford_iiit_pet", root / "pets", root / "data", monkeypatch)
+    return root
+
+
+def encoded_files(folder):
+    return {p.read_bytes(): p.stem for p in folder.rglob("*.jpg")}
+
+
+def test_a_tfds_detection_set_keeps_each_file_encoded_and_streams_what_it_would_cache(tfds_dir):
+    split = detection_data.load_tfds("voc/2007", tfds_dir / "data").splits["train"]
+    files = encoded_files(tfds_dir / "voc")
+    records = list(split.dataset.as_numpy_iterator())
+    assert len(records) == split.count == 6
+    assert {r[0] for r in records} == set(files)  # the files' own bytes, not pixels
+    for encoded, boxes, classes, number in records:
+        image, _, _, _, size = (np.asarray(t) for t in split.decode(encoded, boxes, classes, number))
+        assert tuple(size) == image.shape[:2] and image.shape[2] == 3 and len(boxes) == len(classes) > 0
+    annotated = {image["id"]: image for image in split.ground_truth["images"]}
+    assert sorted(annotated) == [r[3] for r in sorted(records, key=lambda r: r[3])]
+    assert len(split.ground_truth["annotations"]) == sum(len(r[1]) for r in records)
+    assert_same(*(
+        detection_data.pipeline(split, SIZE, BATCH, 10, training=True, seed=7, cache=cache) for cache in (True, False)
+    ))  # fmt: skip
+
+
+def test_a_tfds_segmentation_set_keeps_each_file_encoded_and_streams_what_it_would_cache(tfds_dir):
+    from PIL import Image
+
+    source = segmentation_data.load_tfds("oxford_iiit_pet", tfds_dir / "data")
+    assert source.class_names == ["pet", "background", "border"]
+    split = source.splits["train"]
+    files = encoded_files(tfds_dir / "pets")
+    records = list(split.dataset.as_numpy_iterator())
+    assert len(records) == split.count == 9 and {image for image, _ in records} <= set(files)
+    for encoded_image, encoded_mask in records:
+        _, mask = split.decode(encoded_image, encoded_mask)
+        source_mask = np.asarray(Image.open(shared_data("segmentation-mini") / "masks" / f"{files[encoded_image]}.png"))
+        np.testing.assert_array_equal(np.asarray(mask)[..., 0], trimap(source_mask) - 1)
+    for training in (True, False):
+        assert_same(*(
+            segmentation_data.pipeline(split, SIZE, BATCH, training=training, seed=7, cache=cache)
+            for cache in (True, False)
+        ))  # fmt: skip

@@ -173,21 +173,6 @@ def test_tfds_offline_fails_in_seconds(tmp_path, capsys, monkeypatch):
     assert "oxford_iiit_pet" in capsys.readouterr().err
 
 
-def test_tfds_dataset_feeds_the_pipeline(tmp_path, monkeypatch):
-    """The tfds path, offline: tfds's own mock data (random pixels and mask values) stands
-    in for the download. (Its mock of voc/2007 cannot generate the nested box sequences, so
-    detection's tfds path has only the offline test.)"""
-    from keras_resnets.tasks import data as image_data
-
-    tfds = pytest.importorskip("tensorflow_datasets")
-    monkeypatch.setattr(image_data, "online", lambda: None)
-    with tfds.testing.mock_data(num_examples=6):
-        source = data.load_tfds("oxford_iiit_pet", tmp_path)
-        assert source.class_names == ["pet", "background", "border"]
-        images, masks = next(iter(data.pipeline(source.splits["train"], 32, 2, training=True)))
-    assert images.shape == (2, 32, 32, 3) and masks.shape == (2, 32, 32) and masks.dtype == "int32"
-
-
 # ------------------------------------------------------------------ real runs
 
 

@@ -43,11 +43,11 @@ import numpy as np
 import tensorflow as tf
 
 from keras_resnets.tasks.data import (
-    CLASSES_FILE, NAMES_RULE, Source, Split, check_all, import_tfds, list_images, make_splits,
-    prepared_builder, read_class_names, refuse_or_skip, split_group, tfds_source,
+    CLASSES_FILE, NAMES_RULE, Source, Split, check_all, list_images, make_splits, prepared_builder,
+    read_class_names, refuse_or_skip, split_group, tfds_records, tfds_source,
 )  # fmt: skip
 from keras_resnets.tasks.images import (
-    cache_side, check_image, decode_file, examples, random_crop_window, shrink,
+    cache_side, check_image, decode_bytes, decode_file, examples, random_crop_window, shrink,
 )  # fmt: skip
 from keras_resnets.tasks.letterbox import boxes_to_input, letterbox
 from keras_resnets.tasks.options import DETECTION_AUGMENTATIONS, DETECTION_FORMATS, DETECTION_TFDS_SETS
@@ -288,20 +288,20 @@ TFDS_SETS = DETECTION_TFDS_SETS
 
 
 def load_tfds(name, data_dir=None, max_images=None):
-    """A tfds detection set; its ground truth is read once per split (images not decoded)."""
+    """A tfds detection set. Records keep each file's encoded image (`tfds_records`), decoded
+    as an example is made; the ground truth is read from them once per split."""
     if name not in TFDS_SETS:
         raise DataError(f"{name!r} is not a detection set this task reads; use one of {TFDS_SETS}.", "dataset")
-    tfds = import_tfds()
     builder = prepared_builder(name, data_dir)
     names = builder.info.features["objects"]["label"].names
     categories = [{"id": i, "name": n} for i, n in enumerate(names)]
 
     def split_of(expression):
-        ds = builder.as_dataset(split=expression).enumerate(start=1).take(max_images or -1)
+        records = builder.as_dataset(split=expression, decoders=tfds_records("image"))
+        records = records.enumerate(start=1).take(max_images or -1)
         return DetectionSplit(
-            ds.map(_tfds_example, num_parallel_calls=tf.data.AUTOTUNE), int(ds.cardinality()), None,
-            _tfds_ground_truth(builder.as_dataset(split=expression, decoders={"image": tfds.decode.SkipDecoding()})
-                               .enumerate(start=1).take(max_images or -1), categories),
+            records.map(_tfds_record, num_parallel_calls=tf.data.AUTOTUNE), int(records.cardinality()),
+            decode_tfds_record, _tfds_ground_truth(records, categories),
         )  # fmt: skip
 
     return tfds_source(name, builder, names, split_of)
@@ -311,14 +311,17 @@ def _crowd(objects):
     return objects.get("is_crowd", tf.zeros_like(objects["label"], tf.bool))
 
 
-def _tfds_example(number, example):
+def _tfds_record(number, example):
     """tfds boxes are normalised [ymin, xmin, ymax, xmax]; crowd regions are not trained on."""
     objects = example["objects"]
     keep = ~_crowd(objects)
-    yxyx = tf.boolean_mask(objects["bbox"], keep)
-    boxes = tf.gather(yxyx, [1, 0, 3, 2], axis=1)
-    image = example["image"]
-    return image, boxes, tf.cast(tf.boolean_mask(objects["label"], keep), tf.int32), number, tf.shape(image)[:2]
+    boxes = tf.gather(tf.boolean_mask(objects["bbox"], keep), [1, 0, 3, 2], axis=1)
+    return example["image"], boxes, tf.cast(tf.boolean_mask(objects["label"], keep), tf.int32), number
+
+
+def decode_tfds_record(encoded, boxes, classes, number):
+    image = decode_bytes(encoded)
+    return image, boxes, classes, number, tf.shape(image)[:2]
 
 
 def _tfds_ground_truth(encoded, categories):

@@ -31,10 +31,10 @@ import tensorflow as tf
 from keras_resnets.metrics.segmentation import VOID
 from keras_resnets.tasks.data import (
     CLASSES_FILE, NAMES_RULE, Source, Split, check_all, list_images, make_splits, prepared_builder,
-    read_class_names, refuse_or_skip, split_group, tfds_source,
+    read_class_names, refuse_or_skip, split_group, tfds_records, tfds_source,
 )  # fmt: skip
 from keras_resnets.tasks.images import (
-    cache_side, check_image, decode_file, examples, random_crop_window, shrink,
+    cache_side, check_image, decode_bytes, decode_file, examples, random_crop_window, shrink,
 )  # fmt: skip
 from keras_resnets.tasks.letterbox import letterbox, letterbox_mask
 from keras_resnets.training.errors import DataError
@@ -158,13 +158,15 @@ def load_tfds(name, data_dir=None):
     builder = prepared_builder(name, data_dir)
     image_key, mask_key, class_names, first = TFDS_SETS[name]
 
-    def pair(example):
-        mask = tf.cast(example[mask_key], tf.int32) - first
-        return example[image_key], tf.cast(mask, tf.uint8)
+    def pair(encoded_image, encoded_mask):
+        mask = tf.cast(decode_bytes(encoded_mask, channels=1), tf.int32) - first
+        return decode_bytes(encoded_image), tf.cast(mask, tf.uint8)
 
     def split_of(expression):
-        ds = builder.as_dataset(split=expression)
-        return Split(ds.map(pair, num_parallel_calls=tf.data.AUTOTUNE), int(ds.cardinality()))
+        # Records keep the files' encoded image and mask (`tfds_records`), decoded as an example is made.
+        ds = builder.as_dataset(split=expression, decoders=tfds_records(image_key, mask_key))
+        records = ds.map(lambda example: (example[image_key], example[mask_key]))
+        return Split(records, int(ds.cardinality()), decode=pair)
 
     return tfds_source(name, builder, class_names, split_of)
 
