@@ -174,7 +174,9 @@ def test_line_progress_every_n_steps(capsys):
 
 
 
-def test_input_speed_times_a_fresh_iterator_and_names_the_bottleneck():
+def test_input_speed_times_a_fresh_iterator_and_names_the_bottleneck(caplog):
+    import logging
+
     import tensorflow as tf
 
     batches = tf.data.Dataset.from_tensor_slices(np.zeros((12, 4, 4, 3), "float32")).batch(4)
@@ -183,6 +185,14 @@ def test_input_speed_times_a_fresh_iterator_and_names_the_bottleneck():
     assert list(batches.as_numpy_iterator())[0].shape == (4, 4, 4, 3)  # untouched for fit
     assert input_speed.verdict(1000, 50).endswith("the model, not decoding, sets the pace.")
     assert "decoding, not the model, sets the pace" in input_speed.verdict(55, 50)
+    assert input_speed.decoding_bound(55, 50) and not input_speed.decoding_bound(1000, 50)
+    caplog.set_level(logging.INFO, logger=input_speed.__name__)
+    for pipeline, level in ((55, logging.WARNING), (1000, logging.INFO)):
+        pace = input_speed.Verdict(pipeline)
+        pace.on_epoch_end(0, {"img/s": float("nan")})  # a one-step epoch has no rate: wait
+        pace.on_epoch_end(1, {"img/s": 50.0})
+        pace.on_epoch_end(2, {"img/s": 50.0})  # it speaks once
+    assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.INFO]
 
 
 def test_progress_modes():

@@ -36,10 +36,15 @@ def measure(batches, batch_size, budget_s=BUDGET_S, max_batches=MAX_BATCHES):
     return count * batch_size / seconds if count else None
 
 
+def decoding_bound(pipeline, trained):
+    """Whether the pipeline alone (images/s) is too close to the training rate to keep up."""
+    return pipeline < HEADROOM * trained
+
+
 def verdict(pipeline, trained):
     """One sentence on which of the two rates (images/s) sets the pace."""
     said = f"Input pipeline alone: {pipeline:.0f} img/s; training: {trained:.1f} img/s"
-    if pipeline < HEADROOM * trained:
+    if decoding_bound(pipeline, trained):
         return (f"{said}: decoding, not the model, sets the pace (try cache='memory' if the images fit, "
                 "smaller source images, or more CPU cores).")  # fmt: skip
     return f"{said}: the model, not decoding, sets the pace."
@@ -57,6 +62,6 @@ class Verdict(keras.callbacks.Callback):
         trained = (logs or {}).get("img/s")
         if self.pipeline is None or trained is None or trained != trained:  # NaN: a one-step epoch
             return
-        message = verdict(self.pipeline, trained)
-        (log.warning if "decoding, not" in message else log.info)(message)
+        say = log.warning if decoding_bound(self.pipeline, trained) else log.info
+        say(verdict(self.pipeline, trained))
         self.pipeline = None
