@@ -12,13 +12,15 @@ from helpers import reference_folder
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# The longest test files (2 cores, TensorFlow; a reference build counts with its file),
-# longest first. They start first, so that `make test`'s pytest-xdist workers, which take
-# whole files in collection order, do not end with one of them running alone.
+# The longest test files (2 cores, TensorFlow; a reference build counts with its file, as on
+# a fresh clone, whose pytest cache is empty), longest first. They start first, so that
+# `make test`'s pytest-xdist workers, which take whole files in collection order, do not end
+# with one of them running alone.
 LONGEST_FILES = (
-    "test_tv_detection.py", "test_finetune_runs.py", "test_export.py", "test_mediapipe.py", "test_segmentation.py",
-    "test_detection_app.py", "test_tv_segmentation.py", "test_cifar.py", "test_keras_compat.py",
-    "test_densenet_dpn.py", "test_study.py", "test_multi_host.py", "test_distribute.py",
+    "test_tv_detection.py", "test_distribute.py", "test_mediapipe.py", "test_finetune_runs.py", "test_export.py",
+    "test_segmentation.py", "test_detection_app.py", "test_multi_host.py", "test_tv_segmentation.py",
+    "test_study.py", "test_cifar.py", "test_keras_compat.py", "test_densenet_dpn.py", "test_detection_head.py",
+    "test_benchmark_app.py", "test_keras2_resnext.py",
 )  # fmt: skip
 
 
