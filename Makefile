@@ -25,9 +25,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 # the longest files start first, tests/conftest.py). 2 by default, for CI's 2 cores: much of a
 # test's time is single-threaded (tracing, conversion, saving), and two files at once took 219 s
 # where one after the other took 293. On more cores, `make test JOBS=4`; JOBS=0: one process.
+# Each leg ends with its 15 slowest tests, for the next trim of `make test` (CI has 45 minutes).
 JOBS ?= 2
 TESTS ?= not slow
-PYTEST = $(PY) -m pytest -q -rs -n $(JOBS) --dist loadfile
+PYTEST = $(PY) -m pytest -q -rs -n $(JOBS) --dist loadfile --durations 15
 test: test-tensorflow test-jax test-torch
 
 test-all:

@@ -42,6 +42,9 @@ def outputs_on(backend, tmp_path):
     return {k: np.array(v) for k, v in json.load(open(path)).items()}
 
 
+# In `make test`: each backend's leg compares ResNet18 and ResNet50-B, among others, to the
+# torchvision/timm references (test_torch_convert.py, marked backend).
+@pytest.mark.slow
 def test_same_weights_same_outputs_on_every_backend(tmp_path):
     results = {b: outputs_on(b, tmp_path) for b in ("tensorflow", "jax", "torch")}
     for name in MODELS:

@@ -92,6 +92,7 @@ def test_detect_app_resumes_after_a_kill(tmp_path):
     [
         (["--image-size", "100"], "multiple of 32"),
         (["--data", "/nonexistent-folder"], "must hold images/"),
+        (["--model", "resnet20", "--weights", "none"], "the RetinaNet needs strides 8 to 32"),  # a CIFAR net
     ],
 )
 def test_bad_options_fail_fast_with_advice(tmp_path, capsys, extra, message):

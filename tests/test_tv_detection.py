@@ -248,8 +248,9 @@ def test_new_classes_keep_backbone_pyramid_and_box_head(detection_reference):
     np.testing.assert_allclose(model.get_layer("class_output").bias, -np.log(99.0), rtol=1e-6)
 
 
-# A 36M-parameter detector fine-tuned, checkpointed and exported to three formats. In `make
-# test`: its conversion (above), the detect app (test_detection_app.py) and class changes.
+# In `make test`: its conversion (above) and MediaPipe's ObjectDetector on exported
+# detectors, float32 and int8 (test_mediapipe.py).
+@pytest.mark.slow
 def test_a_converted_coco_detector_runs_in_mediapipe_as_keras_does(detection_reference, tmp_path):
     """torchvision's COCO RetinaNet as converted (the reference's checkpoint: COCO's layout and
     91 classes) and exported with MediaPipe metadata, as `apps/export.py` exports it:
@@ -275,6 +276,8 @@ def test_a_converted_coco_detector_runs_in_mediapipe_as_keras_does(detection_ref
     assert row["mediapipe"]["detections_compared"] >= 25 and row["mediapipe"]["names"]
 
 
+# A 36M-parameter detector fine-tuned, checkpointed and exported to three formats. In `make
+# test`: its conversion (above), the detect app (test_detection_app.py) and class changes.
 @pytest.mark.slow
 def test_detect_app_fine_tunes_a_torchvision_checkpoint(detection_reference, tmp_path, capsys):
     """`apps/detect.py --model retinanet_resnet50_fpn_v2 --weights <.pth>`: torchvision's

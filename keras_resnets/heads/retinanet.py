@@ -40,6 +40,7 @@ MAX_DETECTIONS = 100  # per image: COCO's evaluation counts 100 per image and cl
 PRIOR_LOGIT = -math.log((1 - PRIOR_PROBABILITY) / PRIOR_PROBABILITY)
 SIZE_MULTIPLE = 32  # the stride of P5: each top-down step doubles a map to the next one's size
 LEVELS = ("P3", "P4", "P5", "P6", "P7")
+BACKBONE_LEVELS = LEVELS[:3]  # the backbone maps the pyramid starts from
 
 
 def feature_pyramid(features, filters, extra_from="C5", symmetric_padding=False):

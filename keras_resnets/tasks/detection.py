@@ -83,7 +83,18 @@ class DetectionTask(DetectionOptions, ImageTask):
         size = config.image_size
         if self.pretrained_detector(config):
             return self._pretrained_detector(config, source, weights)
-        backbone = kr.features(config.model, weights=weights, input_shape=(size, size, 3), **config.backbone_options)
+        network = kr.create_model(
+            config.model, weights=weights, include_top=False, input_shape=(size, size, 3), **config.backbone_options
+        )  # fmt: skip
+        missing = [level for level in retinanet.BACKBONE_LEVELS if level not in network.pyramid_level_inputs]
+        if missing:
+            raise ConfigError(
+                f"{config.model} has no {'/'.join(missing)} feature maps (its levels: "
+                f"{', '.join(sorted(network.pyramid_level_inputs))}); the RetinaNet needs strides 8 to 32 "
+                "(P3-P5): pick an ImageNet-style backbone such as resnet18 or resnet50.",
+                "model",
+            )
+        backbone = kr.features(network, levels=retinanet.BACKBONE_LEVELS)
         return retinanet.retinanet(
             backbone, len(source.class_names), config.preprocessing, config.pretrained, self.head_filters,
             self.head_depth,
