@@ -8,7 +8,7 @@ import pytest
 import keras_resnets as kr
 from keras_resnets import registry
 from keras_resnets.blocks import pyramid
-from keras_resnets.core import builder, options
+from keras_resnets.core import options
 from keras_resnets.core.specs import Spec
 
 TINY = dict(depths=(1, 1), widths=(8, 16), strides=(1, 2), stem_width=8)
@@ -34,8 +34,8 @@ class RecordingSpec:
 
 def fields_read(spec):
     recording = RecordingSpec(spec)
-    x = builder.STEMS[spec.stem](keras.Input((32, 32, 3)), recording)
-    builder.STAGES[spec.block](x, recording, pyramid.Taps(recording))
+    x = options.STEMS[spec.stem].build(keras.Input((32, 32, 3)), recording)
+    options.BLOCKS[spec.block].build(x, recording, pyramid.Taps(recording))
     return recording.read & {f.name for f in dataclasses.fields(Spec)}
 
 
@@ -69,19 +69,14 @@ def test_options_are_those_of_the_block_kind_asked_for():
     assert model.get_layer("conv3_block1_2_conv").groups == 2
 
 
-@pytest.mark.parametrize("block", sorted(options.BLOCK_OPTIONS))
-@pytest.mark.parametrize("stem", sorted(options.STEM_OPTIONS))
+@pytest.mark.parametrize("block", sorted(options.BLOCKS))
+@pytest.mark.parametrize("stem", sorted(options.STEMS))
 def test_declared_options_are_the_ones_the_blocks_read(block, stem):
     spec = Spec("T", block=block, stem=stem, **TINY, **KIND_FIELDS[block])
     read = fields_read(spec)
     assert read <= options.reads(block, stem), f"read but not declared: {read - options.reads(block, stem)}"
-    declared = options.BLOCK_OPTIONS[block] | options.STEM_OPTIONS[stem]
+    declared = options.BLOCKS[block].options | options.STEMS[stem].options
     assert declared <= read, f"declared but never read: {declared - read}"
-
-
-def test_every_kind_of_the_builder_declares_its_options():
-    assert set(options.BLOCK_OPTIONS) == set(builder.STAGES)
-    assert set(options.STEM_OPTIONS) == set(builder.STEMS)
 
 
 def test_every_family_names_the_options_it_reads():

@@ -1,7 +1,7 @@
 """The one Functional builder that every entrypoint calls.
 
-A spec says what a network is; the tables below say which block functions lay it out:
-`STEMS` by `spec.stem`, `STAGES` by `spec.block`. Each stage function returns the last
+A spec says what a network is; `core.options` says which block functions lay it out:
+`STEMS` by `spec.stem`, `BLOCKS` by `spec.block`. Each stage function returns the last
 feature map, its final normalisation included, and records the feature-pyramid taps and the
 stage ends on the way (`blocks.pyramid.Taps`). The built model carries them as layer names:
 `model.pyramid_level_inputs` (level -> layer name, the attribute keras-cv's task models
@@ -17,23 +17,12 @@ import keras
 from keras import layers
 
 from keras_resnets import weights as weights_lib
-from keras_resnets.blocks import dense, dual_path, pyramid, residual, stems
+from keras_resnets.blocks import pyramid
+from keras_resnets.core.options import BLOCKS, STEMS
 from keras_resnets.imagenet import Preprocess
 
 MIN_SIZE = 32
 
-STEMS = {
-    "imagenet": stems.imagenet_stem,
-    "deep": stems.deep_stem,
-    "cifar": stems.cifar_stem,
-    "densenet": stems.densenet_stem,
-}
-STAGES = {
-    "basic": residual.residual_stages,
-    "bottleneck": residual.residual_stages,
-    "dense": dense.dense_stages,
-    "dual_path": dual_path.dual_path_stages,
-}
 
 
 def build_model(
@@ -100,9 +89,9 @@ def build_model(
     x = img_input
     if include_preprocessing:
         x = Preprocess(chosen.preprocessing, name="preprocess")(x)
-    x = STEMS[spec.stem](x, spec)
+    x = STEMS[spec.stem].build(x, spec)
     taps = pyramid.Taps(spec)
-    x = STAGES[spec.block](x, spec, taps)
+    x = BLOCKS[spec.block].build(x, spec, taps)
     x = _head(x, include_top, pooling, classes, classifier_activation)
 
     if input_tensor is not None:

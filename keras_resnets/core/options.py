@@ -1,6 +1,8 @@
-"""Which `Spec` fields each block kind and stem reads, and the check that refuses the rest.
+"""The block kinds and stems: the function that lays each out, the `Spec` fields it reads, and
+the check that refuses the rest.
 
-Every network reads `COMMON`; each block kind adds the options its module declares
+`BLOCKS` (by `spec.block`) and `STEMS` (by `spec.stem`) are the builder's one table of what it
+can build. Every network reads `COMMON`; each block kind adds the options its module declares
 (`keras_resnets.blocks.residual`, `dense`, `dual_path`), and each stem its own
 (`keras_resnets.blocks.stems`). A field outside that set would be silently ignored, so a
 spec must leave it at its default (`check`, run by `Spec` itself), and `create_model`
@@ -9,6 +11,7 @@ refuses it by name (`reads`). Fields with a fixed set of values are checked agai
 """
 
 import dataclasses
+from typing import Callable, NamedTuple
 
 from keras_resnets.core.modes import PREPROCESSING_MODES
 from keras_resnets.blocks import attention, dense, dual_path, residual, stems
@@ -20,21 +23,31 @@ COMMON = frozenset({
     "preact", "use_bias", "bn_epsilon", "classes", "default_size", "preprocessing", "family",
     "paper",
 })  # fmt: skip
-BLOCK_OPTIONS = {
-    "basic": residual.BASIC_OPTIONS,
-    "bottleneck": residual.BOTTLENECK_OPTIONS,
-    "dense": dense.OPTIONS,
-    "dual_path": dual_path.OPTIONS,
+
+
+class Kind(NamedTuple):
+    """How one block kind or stem is laid out, and the `Spec` fields beyond `COMMON` it reads."""
+
+    build: Callable
+    options: frozenset
+
+
+# A stage function is (x, spec, taps) -> the last feature map, a stem (x, spec) -> its output.
+BLOCKS = {
+    "basic": Kind(residual.residual_stages, residual.BASIC_OPTIONS),
+    "bottleneck": Kind(residual.residual_stages, residual.BOTTLENECK_OPTIONS),
+    "dense": Kind(dense.dense_stages, dense.OPTIONS),
+    "dual_path": Kind(dual_path.dual_path_stages, dual_path.OPTIONS),
 }
-STEM_OPTIONS = {
-    "imagenet": stems.IMAGENET_OPTIONS,
-    "deep": frozenset(),
-    "cifar": frozenset(),
-    "densenet": stems.IMAGENET_OPTIONS,
+STEMS = {
+    "imagenet": Kind(stems.imagenet_stem, stems.IMAGENET_OPTIONS),
+    "deep": Kind(stems.deep_stem, frozenset()),
+    "cifar": Kind(stems.cifar_stem, frozenset()),
+    "densenet": Kind(stems.densenet_stem, stems.IMAGENET_OPTIONS),
 }
 CHOICES = {
-    "block": tuple(BLOCK_OPTIONS),
-    "stem": tuple(STEM_OPTIONS),
+    "block": tuple(BLOCKS),
+    "stem": tuple(STEMS),
     "attention": attention.KINDS,
     "shortcut": residual.SHORTCUTS,
     "stride_block": residual.STRIDE_BLOCKS,
@@ -47,7 +60,7 @@ def reads(block, stem):
     """The fields that a spec of `block` kind and `stem` reads."""
     for option, value in (("block", block), ("stem", stem)):
         _check_choice(option, value, CHOICES[option])
-    return COMMON | BLOCK_OPTIONS[block] | STEM_OPTIONS[stem]
+    return COMMON | BLOCKS[block].options | STEMS[stem].options
 
 
 def check(spec):
