@@ -61,6 +61,10 @@ from typing import ClassVar
 
 # The picture of predictions on fixed validation images that a task draws after each epoch.
 EPOCH_PICTURE = "predictions_epoch{epoch:03d}.png"
+# A detector's outputs (`heads.nms.Detections`' dict) and the order in which an exported
+# file's runners give them as a list: by name.
+DETECTION_OUTPUTS = ("boxes", "scores", "classes", "num_detections")
+DETECTION_OUTPUT_ORDER = tuple(sorted(DETECTION_OUTPUTS))
 
 
 @dataclasses.dataclass

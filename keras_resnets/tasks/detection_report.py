@@ -10,6 +10,7 @@ import numpy as np
 
 from keras_resnets.heads.nms import SCORE_THRESHOLD
 from keras_resnets.metrics import coco_map, matching
+from keras_resnets.tasks import DETECTION_OUTPUT_ORDER as OUTPUTS
 from keras_resnets.tasks import EPOCH_PICTURE
 from keras_resnets.tasks.letterbox import boxes_to_original, content_size
 from keras_resnets.training.plots import pyplot
@@ -69,7 +70,6 @@ def format_summary(splits, per_class, shown=15):
 # ------------------------------------------------------------------------ export
 
 
-OUTPUTS = ("boxes", "classes", "num_detections", "scores")  # as the export's runners order them: by name
 SAME_BOX_IOU = 0.95
 SAME_CORNERS_PX = 0.5
 

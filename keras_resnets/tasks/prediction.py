@@ -34,9 +34,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from keras_resnets.tasks import drawing, images, letterbox
+from keras_resnets.tasks import DETECTION_OUTPUT_ORDER, DETECTION_OUTPUTS, drawing, images, letterbox
 
-DETECTION_OUTPUTS = ("boxes", "scores", "classes", "num_detections")
 DETECTIONS_FILE = "detections.json"
 SHOWN_SCORE = 0.3  # pictures draw detections scoring at least this; the JSON holds all
 SAVED_MODEL_FILE = "saved_model.pb"
@@ -103,7 +102,7 @@ def load(model, weights=None, image_size=None, runtime="native"):
         names = set(interpreter.get_signature_runner(SERVING_SIGNATURE).get_output_details())
         if names == set(mediapipe_detection.OUTPUTS.values()):  # a detector written for MediaPipe
             keras_run = mediapipe_detection.keras_outputs(path, tflite_runner(path))
-            return LoadedModel(lambda batch: dict(zip(sorted(DETECTION_OUTPUTS), keras_run(batch))), side, labels,
+            return LoadedModel(lambda batch: dict(zip(DETECTION_OUTPUT_ORDER, keras_run(batch))), side, labels,
                                str(path))  # fmt: skip
         return LoadedModel(tflite_runner(path, named=True), side, labels, str(path))
     if path.is_dir():
@@ -141,7 +140,7 @@ def _through_mediapipe(path, side, labels):
         if loaded.labels is None and run.names:
             loaded.labels = [run.names.get(i, str(i)) for i in range(max(run.names) + 1)]
         if task == "detection":  # boxes, classes, num_detections, scores: the Keras model's, by name
-            return dict(zip(sorted(DETECTION_OUTPUTS), outputs))
+            return dict(zip(DETECTION_OUTPUT_ORDER, outputs))
         return {"scores": outputs[0]} if task == "classification" else {"probabilities": outputs[0]}
 
     loaded.run = outputs_by_name
