@@ -20,8 +20,10 @@ ASPP on its stride-16 map (the late stages dilated) and fuses a stride-4 map in 
 decoder; --head fpn merges every level top-down on the undilated backbone at a fraction
 of the cost. A pretrained segmenter (kr.list_models(task="segmentation"): torchvision's
 DeepLabV3/FCN) brings its own backbone and head, so --head and --output-stride do not apply;
-its class layers start afresh when the data has other classes than its 21 VOC ones. The recipe, checkpoints (rerun the same command to resume after a kill),
-curves, metrics.json and the verified export (model.keras, SavedModel, TFLite: per-pixel
+its class layers start afresh when the data has other classes than its 21 VOC ones, and
+--aux-loss 0.5 trains its auxiliary head beside the main one, as torchvision's recipe does.
+The recipe, checkpoints (rerun the same command to resume after a kill), curves,
+metrics.json and the verified export (model.keras, SavedModel, TFLite: per-pixel
 probabilities checked against the Keras model on real test images) are those of
 apps/finetune.py. After every epoch, the exact validation mIoU is logged and
 runs/<run-name>/predictions_epoch<N>.png shows predicted masks over fixed validation
@@ -70,6 +72,9 @@ def build_parser():
     strides = ", ".join(f"{s} for {head}" for head, s in task_options.DEFAULT_OUTPUT_STRIDE.items())
     model("--output-stride", type=int, choices=task_options.OUTPUT_STRIDES,
           help=f"backbone output stride (late stages dilated below 32); default: {strides}")  # fmt: skip
+    model("--aux-loss", type=float, help="a pretrained segmenter: train its auxiliary FCN head (on conv4) too, "
+          "its loss weighted by this beside the main one (torchvision's recipe: 0.5); the export has no "
+          "auxiliary head; default: 0, off")  # fmt: skip
     groups["output"].add_argument("--pictures", type=int, help="validation images drawn after every epoch")
     return parser
 

@@ -191,6 +191,15 @@ def test_a_run_made_before_an_option_existed_continues_at_its_default(tmp_path):
     checkpoints.check_can_continue(tmp_path, {"epochs": 3, "drop_path": 0.0}, IDENTITY_DEFAULTS)
     with pytest.raises(RunConfigError, match=r"drop_path: 0.0 -> 0.1"):
         checkpoints.check_can_continue(tmp_path, {"epochs": 3, "drop_path": 0.1}, IDENTITY_DEFAULTS)
+    # A task's options too: a segmentation run saved before aux_loss existed.
+    from keras_resnets.tasks.segmentation import SegmentationTask
+
+    task, old = SegmentationTask(data_dir="masks"), tmp_path / "old"
+    old.mkdir()
+    checkpoints.write_json(old / checkpoints.CONFIG, {k: v for k, v in task.options().items() if k != "aux_loss"})
+    checkpoints.check_can_continue(old, task.options(), task.option_defaults())
+    saved = checkpoints.read_json(old / checkpoints.CONFIG)
+    assert "aux_loss" not in saved and task.with_options(saved) == task
 
 
 def test_import_keras_resnets_registers_layers_without_importing_keras():

@@ -3,9 +3,11 @@
 published structure's parameter counts, fine-tuning transfer, the convert CLI, model_info,
 the offline error, and a tiny apps/segment.py fine-tuning run from a torchvision .pth."""
 
+import dataclasses
 import json
 import time
 
+import keras
 import numpy as np
 import pytest
 
@@ -14,6 +16,11 @@ from helpers import load_app, logits, needs_torch, reference_folder, shared_data
 from keras_resnets.convert import __main__ as convert_cli
 from keras_resnets.convert import read_checkpoint
 from keras_resnets import weights as weights_lib
+from keras_resnets.metrics.segmentation import VOID
+from keras_resnets.tasks import segmentation_data as data
+from keras_resnets.tasks.segmentation import SegmentationTask, void_masked_crossentropy
+from keras_resnets.training import RunConfig
+from keras_resnets.training.errors import ConfigError
 
 SEGMENTERS = ("deeplabv3_resnet50", "deeplabv3_resnet101", "fcn_resnet50", "fcn_resnet101")
 PUBLISHED_PARAMS = {  # torchvision 0.29.1's meta["num_params"] (auxiliary head included)
@@ -82,6 +89,45 @@ def test_fine_tuning_keeps_every_layer_but_the_class_layers(reference):
     assert tuned.get_layer("fcn_logits").get_weights()[0].shape == (1, 1, 512, 5)
 
 
+@needs_torch
+def test_aux_loss_trains_the_auxiliary_head_beside_the_model_that_is_exported(reference):
+    """--aux-loss: the core trains a second model, both heads' probabilities side by side,
+    that shares every layer of the model evaluated and exported, which has no auxiliary head."""
+    images = np.load(reference / "images_nhwc.npy").astype("float32")
+    labels = np.load(reference / "fcn_resnet50_out.npy").argmax(-1)
+    labels[:, :8] = VOID
+    task = SegmentationTask(aux_loss=0.5)
+    config = RunConfig(model="fcn_resnet50", weights="tv_coco_voc", image_size=SIZE, preprocessing="torch")
+    source = data.Source("photos", [f"class{i}" for i in range(21)], {}, "")  # torchvision's class layers kept
+    model, trained = task.build_training_model(config, source, str(reference / "fcn_resnet50.pth"))
+    both = np.asarray(trained.predict(images, verbose=0))
+    assert both.shape == (len(images), SIZE, SIZE, 42)
+    for half, key in zip(np.split(both, 2, axis=-1), ("out", "aux")):  # torchvision's two heads
+        expected = np.load(reference / f"fcn_resnet50_{key}.npy")
+        expected = np.exp(expected - expected.max(-1, keepdims=True))
+        assert np.abs(half - expected / expected.sum(-1, keepdims=True)).max() < TOLERANCE, key
+    names = {layer.name for layer in model.layers}
+    assert "aux_logits" not in names and names < {layer.name for layer in trained.layers}
+    trained.compile(optimizer=keras.optimizers.SGD(0.5), **task.compile_args(config))
+    main, aux = (keras.ops.convert_to_numpy(void_masked_crossentropy(labels, half)).mean()
+                 for half in np.split(both, 2, axis=-1))  # fmt: skip
+    scores = trained.evaluate(images, labels, verbose=0, return_dict=True)
+    assert scores["loss"] == pytest.approx(main + 0.5 * aux, rel=1e-4)
+    assert scores["pixel_accuracy"] == pytest.approx(1.0)  # the labels are the main head's argmax
+    aux_kernel = keras.ops.convert_to_numpy(trained.get_layer("aux_logits").kernel)
+    trained.train_on_batch(images, labels)
+    assert np.abs(keras.ops.convert_to_numpy(trained.get_layer("aux_logits").kernel) - aux_kernel).max() > 0
+    # The export's copy: the model rebuilt without the auxiliary head takes the trained weights.
+    exported = task.build_model(config, source, None)
+    exported.set_weights(model.get_weights())
+    np.testing.assert_allclose(exported.predict(images, verbose=0), trained.predict(images, verbose=0)[..., :21],
+                               atol=1e-5)  # fmt: skip
+    with pytest.raises(ConfigError, match="--aux-loss trains a pretrained segmenter's auxiliary head; resnet18"):
+        task.build_training_model(dataclasses.replace(config, model="resnet18"), source, None)
+    with pytest.raises(ConfigError, match="aux_loss must be at least 0"):
+        SegmentationTask(aux_loss=-1)
+
+
 def _flat(model):
     from keras_resnets.convert.checkpoint import flat_layers
 
@@ -140,14 +186,14 @@ def test_segment_app_fine_tunes_a_torchvision_checkpoint(reference, tmp_path, ca
     assert "--head do not apply" in capsys.readouterr().err
     code = segment.main(list(map(str, [
         *common, "--max-images", "4", "--batch-size", "2", "--head-epochs", "0", "--epochs", "1",
-        "--steps-per-epoch", "1", "--pictures", "1", "--run-name", "tuned",
+        "--steps-per-epoch", "1", "--pictures", "1", "--run-name", "tuned", "--aux-loss", "0.5",
         "--export-dir", tmp_path / "export", "--export-images", "2", "--export-timing-runs", "0",
     ])))  # fmt: skip
     out = capsys.readouterr()
     assert code == 0, out.err
     run_dir = tmp_path / "runs" / "tuned"
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert len(metrics["data"]["classes"]) == 133
+    assert len(metrics["data"]["classes"]) == 133 and metrics["options"]["aux_loss"] == 0.5
     for picture in ("predictions_epoch001.png", "predictions_test.png"):
         assert (run_dir / picture).stat().st_size > 10000
     checks = metrics["export"]["checks"]

@@ -18,6 +18,11 @@ training curves, and the verified export. A task supplies the rest by subclassin
   nested `keras.Model`, called with `training=False` when `config.pretrained`, so that
   the core can freeze and unfreeze backbone stages; `weights` is None when the core
   rebuilds the model in float32 for export and copies the trained weights into it;
+- optional: `build_training_model(config, data, weights)`: (the model, the model that
+  `fit` trains); by default the same one twice. A task that trains outputs beside the
+  model's (segmentation's auxiliary loss) returns a second model sharing every layer of the
+  first: the core trains, checkpoints and resumes the second, and evaluates, reports and
+  exports the first;
 - `compile_args(config)`: fresh keyword arguments of `model.compile` besides the optimizer
   (`loss` and `metrics` for most models);
 - `evaluate(model, data, config, run_dir)`: an `Evaluation` (its metrics go into
@@ -86,8 +91,15 @@ class Task(abc.ABC):
         """The options that define a run, as JSON values."""
         return {k: _json_value(getattr(self, k)) for k in self.identity}
 
+    def option_defaults(self):
+        """The defaults of the options that define a run, as JSON values: what a run saved
+        before one of them existed ran with."""
+        fields = {f.name: f.default for f in dataclasses.fields(self)}
+        return {k: _json_value(fields[k]) for k in self.identity}
+
     def with_options(self, saved):
         """This task with the identity options of a saved run (to resume it)."""
+        saved = {**self.option_defaults(), **saved}
         return dataclasses.replace(self, **{k: saved[k] for k in self.identity})
 
     @abc.abstractmethod
@@ -107,6 +119,10 @@ class Task(abc.ABC):
 
     @abc.abstractmethod
     def build_model(self, config, data, weights): ...
+
+    def build_training_model(self, config, data, weights):
+        model = self.build_model(config, data, weights)
+        return model, model
 
     @abc.abstractmethod
     def compile_args(self, config): ...

@@ -116,7 +116,9 @@ class SegmentationOptions(ImageDataOptions):
     output_stride: 8, 16 or 32 (no dilation); None: the head's default
     (`DEFAULT_OUTPUT_STRIDE`). Both are for a backbone model; a pretrained segmenter
     (`list_models(task="segmentation")`) brings its own head and stride, so it takes
-    neither. skip_bad: leave out
+    neither. aux_loss: for a pretrained segmenter, the weight of its auxiliary FCN head's
+    loss beside the main one while training (0: off; torchvision's reference recipe trains
+    with 0.5); the evaluation and the export have no auxiliary head. skip_bad: leave out
     unusable image/mask pairs (listed) instead of stopping. pictures: validation images
     drawn after every epoch.
     """
@@ -124,6 +126,7 @@ class SegmentationOptions(ImageDataOptions):
     skip_bad: bool = False
     head: Optional[str] = None
     output_stride: Optional[int] = None
+    aux_loss: float = 0.0
     pictures: int = 4
 
     default_model: ClassVar[str] = "resnet18"
@@ -131,5 +134,7 @@ class SegmentationOptions(ImageDataOptions):
 
     def __post_init__(self):
         super().__post_init__()
-        check_bounds(self, {"pictures": 1}, {"head": SEGMENTATION_HEADS, "output_stride": OUTPUT_STRIDES})
+        check_bounds(
+            self, {"pictures": 1, "aux_loss": 0}, {"head": SEGMENTATION_HEADS, "output_stride": OUTPUT_STRIDES}
+        )
 

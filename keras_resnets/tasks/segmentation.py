@@ -28,6 +28,7 @@ from keras_resnets.tasks import segmentation_data as data
 from keras_resnets.tasks import segmentation_report as report
 from keras_resnets.tasks.data import SPLITS, limit
 from keras_resnets.tasks.image_task import ImageTask
+from keras_resnets.task_models.segmenters import AUX_NAME
 from keras_resnets.tasks.options import DEFAULT_OUTPUT_STRIDE, DEFAULT_SEGMENTATION_HEAD, SegmentationOptions
 from keras_resnets.training.errors import ConfigError
 
@@ -55,10 +56,38 @@ def void_masked_pixel_accuracy(y_true, y_pred):
     return ops.sum(right * valid) / ops.maximum(ops.sum(valid), 1.0)
 
 
+def split_auxiliary(y_pred):
+    """(main, auxiliary) probabilities of a training model's output that holds both side by
+    side on the class axis (`SegmentationTask.build_training_model`)."""
+    classes = y_pred.shape[-1] // 2
+    return y_pred[..., :classes], y_pred[..., classes:]
+
+
+def auxiliary_loss(weight):
+    """torchvision's segmentation loss with its auxiliary head: the main cross-entropy plus
+    `weight` times the auxiliary one, void pixels ignored in both."""
+
+    def loss(y_true, y_pred):
+        main, aux = split_auxiliary(y_pred)
+        return void_masked_crossentropy(y_true, main) + weight * void_masked_crossentropy(y_true, aux)
+
+    return loss
+
+
+def main_pixel_accuracy(y_true, y_pred):
+    """`void_masked_pixel_accuracy` of the main head, beside the auxiliary one."""
+    return void_masked_pixel_accuracy(y_true, split_auxiliary(y_pred)[0])
+
+
+def _softmax(logits, name="segmentation"):
+    # float32, as the loss, the reports and the export expect.
+    return keras.layers.Activation("softmax", dtype="float32", name=name)(logits)
+
+
 class SegmentationTask(SegmentationOptions, ImageTask):
     """Its options, their defaults and their checks: `options.SegmentationOptions`."""
 
-    identity = ("dataset", "data_dir", "max_images", "skip_bad", "head", "output_stride")
+    identity = ("dataset", "data_dir", "max_images", "skip_bad", "head", "output_stride", "aux_loss")
     curves = (
         ("loss", "loss (void pixels ignored; train: on augmented crops)"),
         ("pixel_accuracy", "pixel accuracy (train: per-batch mean on augmented crops)"),
@@ -96,7 +125,8 @@ class SegmentationTask(SegmentationOptions, ImageTask):
     def build_model(self, config, source, weights):
         size = config.image_size
         if config.model in kr.list_models(task="segmentation"):
-            return self._pretrained_segmenter(config, source, weights)
+            segmenter = self._pretrained_segmenter(config, source, weights)
+            return keras.Model(segmenter.inputs, _softmax(segmenter.output), name=segmenter.name)
         network = kr.create_model(
             config.model, weights=weights, include_top=False, input_shape=(size, size, 3),
             output_stride=self.stride(), **config.backbone_options,
@@ -104,12 +134,31 @@ class SegmentationTask(SegmentationOptions, ImageTask):
         backbone = kr.features(network, levels=heads.head_levels(self.decoder, network.pyramid_level_inputs))
         return heads.segmenter(backbone, len(source.class_names), config.preprocessing, config.pretrained, self.decoder)
 
-    def _pretrained_segmenter(self, config, source, weights):
+    def build_training_model(self, config, source, weights):
+        """With `aux_loss`: (the model, a model that also gives the auxiliary head's
+        probabilities): torchvision's recipe, the auxiliary FCN head on the conv4 stage
+        trained beside the main head (`auxiliary_loss`). The second model's output is the two
+        heads' probabilities side by side on the class axis, (N, S, S, 2 x classes), so that
+        the batches, the metrics' names and the history are those of one output."""
+        if not self.aux_loss:
+            return super().build_training_model(config, source, weights)
+        if config.model not in kr.list_models(task="segmentation"):
+            raise ConfigError(
+                f"--aux-loss trains a pretrained segmenter's auxiliary head; {config.model} has none. Pick one "
+                f"of {', '.join(kr.list_models(task='segmentation'))}, or drop --aux-loss.",
+                "aux_loss",
+            )
+        segmenter = self._pretrained_segmenter(config, source, weights, aux=True)
+        main = _softmax(segmenter.output["out"])
+        aux = _softmax(segmenter.output[AUX_NAME], f"{AUX_NAME}_segmentation")
+        both = keras.layers.Concatenate(dtype="float32", name="segmentation_and_aux")([main, aux])
+        inputs, name = segmenter.inputs, segmenter.name
+        return keras.Model(inputs, main, name=name), keras.Model(inputs, both, name=name)
+
+    def _pretrained_segmenter(self, config, source, weights, aux=False):
         """A registered segmenter (torchvision's DeepLabV3/FCN) with its backbone and head,
         and a new class layer when the data's classes differ (`task_models.build`), as
-        torchvision's fine-tuning tutorial does; softmax on its logits, as the loss, the
-        reports and the export expect. Its auxiliary head stays off: the loss sees the
-        main logits only."""
+        torchvision's fine-tuning tutorial does; its logits, with `aux` as {"out", "aux"}."""
         given = [f"--{name.replace('_', '-')}" for name in ("head", "output_stride") if getattr(self, name) is not None]
         if given:
             raise ConfigError(
@@ -121,18 +170,17 @@ class SegmentationTask(SegmentationOptions, ImageTask):
         if config.preprocessing != "torch":
             raise ConfigError(f"{config.model} takes torch preprocessing; got {config.preprocessing!r}.", "preprocessing")
         size = config.image_size
-        segmenter = kr.create_model(
+        return kr.create_model(
             config.model, weights=weights, input_shape=(size, size, 3), num_classes=len(source.class_names),
-            frozen_backbone_bn=config.pretrained,
+            frozen_backbone_bn=config.pretrained, aux=aux,
         )  # fmt: skip
-        probabilities = keras.layers.Activation("softmax", dtype="float32", name="segmentation")(segmenter.output)
-        return keras.Model(segmenter.inputs, probabilities, name=segmenter.name)
 
     def compile_args(self, config):
-        return {
-            "loss": void_masked_crossentropy,
-            "metrics": [keras.metrics.MeanMetricWrapper(void_masked_pixel_accuracy, name="pixel_accuracy")],
-        }
+        if self.aux_loss:
+            loss, accuracy = auxiliary_loss(self.aux_loss), main_pixel_accuracy
+        else:
+            loss, accuracy = void_masked_crossentropy, void_masked_pixel_accuracy
+        return {"loss": loss, "metrics": [keras.metrics.MeanMetricWrapper(accuracy, name="pixel_accuracy")]}
 
     def callbacks(self, model, source, config, run_dir):
         examples = data.take(source.splits["val"], config.image_size, self.pictures)

@@ -63,8 +63,9 @@ def _run(task, config):
         tensorboard_events.require()
     run_dir = config.run_dir
     options = {**task.options(), **config.identity()}
+    defaults = {**task.option_defaults(), **IDENTITY_DEFAULTS}  # what a run saved before an option had
     if not config.overwrite:
-        checkpoints.check_can_continue(run_dir, options, IDENTITY_DEFAULTS)
+        checkpoints.check_can_continue(run_dir, options, defaults)
     keras.utils.set_random_seed(config.seed)
     dtype_policy = precision.policy(config.mixed_precision)
     keras.mixed_precision.set_global_policy(dtype_policy)
@@ -76,9 +77,9 @@ def _run(task, config):
     keras.utils.set_random_seed(config.seed)  # the trained model starts the same with or without a copy
     # The model, its optimizer and the checkpoint it resumes from live in the distribution.
     with distribute.scope(config) as replicas:
-        model = task.build_model(config, data, config.backbone_weights)
+        model, trained = task.build_training_model(config, data, config.backbone_weights)
         if config.sync_bn and keras.backend.backend() == "tensorflow":
-            log.info("Synchronised %d BatchNorm layers.", distribute.synchronize_batch_norm(model))
+            log.info("Synchronised %d BatchNorm layers.", distribute.synchronize_batch_norm(trained))
         # Only now, with the weights found, the data loaded and the model built, does the run
         # folder get written: a start that fails leaves nothing that a corrected command trips on.
         if chief:
@@ -86,14 +87,14 @@ def _run(task, config):
             if config.overwrite:
                 checkpoints.clear(run_dir)
                 tensorboard_events.clear(run_dir)
-            checkpoints.check_config(run_dir, options, IDENTITY_DEFAULTS)
+            checkpoints.check_config(run_dir, options, defaults)
         events = tensorboard_events.RunEvents(run_dir, task.epoch_picture) if chief and config.tensorboard else None
         log.info(
             "Run %s: %s (weights %s, %s preprocessing) at %d px, backend %s, policy %s (%s), %d replica(s).",
             run_dir, config.model, config.weights, config.preprocessing, config.image_size,
             keras.backend.backend(), dtype_policy, precision_reason, replicas,
         )  # fmt: skip
-        history, pipeline_rate = train(task, config, model, data, chief, events, evaluator)
+        history, pipeline_rate = train(task, config, model, data, chief, events, evaluator, trained)
     if not chief:  # the chief evaluates and writes; the others' weights are the same
         return {"run": config.run_name, "history": history}
     if evaluator is not None:
@@ -151,17 +152,17 @@ def evaluation_copy(task, config, data):
 
 
 class OutsideDistribution(keras.callbacks.Callback):
-    """Runs the epoch ends of `callbacks` (the task's reports) on `evaluator`, a copy of the
-    model built outside the distribution, after copying the trained weights into it, and in
+    """Runs the epoch ends of `callbacks` (the task's reports) on `evaluator`, a copy of
+    `model` built outside the distribution, after copying the trained weights into it, and in
     a thread of their own: TensorFlow's strategy and Keras' distribution hold per thread,
     and `fit` runs inside them, so there the copy predicts on one device, each batch once."""
 
-    def __init__(self, evaluator, callbacks):
+    def __init__(self, evaluator, model, callbacks):
         super().__init__()
-        self.evaluator, self.callbacks = evaluator, callbacks
+        self.evaluator, self.source, self.callbacks = evaluator, model, callbacks
 
     def on_epoch_end(self, epoch, logs=None):
-        self.evaluator.set_weights(self.model.get_weights())
+        self.evaluator.set_weights(self.source.get_weights())
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             for callback in self.callbacks:
                 pool.submit(callback.on_epoch_end, epoch, logs).result()
@@ -178,12 +179,15 @@ def saved_options(task, config):
     return task.with_options(saved), dataclasses.replace(config, **{k: saved[k] for k in IDENTITY if k in saved})
 
 
-def train(task, config, model, data, chief=True, events=None, evaluator=None):
+def train(task, config, model, data, chief=True, events=None, evaluator=None, trained=None):
     """Runs (or resumes) every phase; returns the per-epoch history and the input pipeline's
     own images/s (`input_speed.measure`; None when nothing was left to train). Only the `chief`
     writes checkpoints and runs the task's per-epoch reports, on `evaluator` (see
     `evaluation_copy`) when it is given; every process restores the same checkpoint.
-    `events`: the run's `tensorboard_events.RunEvents`, or None."""
+    `events`: the run's `tensorboard_events.RunEvents`, or None. `trained`: the model that
+    `fit` trains, checkpoints and restores, when it is not `model` itself but a model sharing
+    its layers (`Task.build_training_model`); the reports see `model`."""
+    trained = model if trained is None else trained
     phases = recipe.plan(
         config.pretrained, config.head_epochs, config.epochs, config.lr, config.finetune_lr,
         config.unfreeze,
@@ -194,7 +198,7 @@ def train(task, config, model, data, chief=True, events=None, evaluator=None):
 
     def compile_for(phase):
         recipe.compile_for(
-            model, phase, steps, optimizer=config.optimizer, warmup_epochs=config.warmup_epochs,
+            trained, phase, steps, optimizer=config.optimizer, warmup_epochs=config.warmup_epochs,
             weight_decay=config.weight_decay, accumulate_steps=config.accumulate_steps, **task.compile_args(config),
         )  # fmt: skip
 
@@ -206,7 +210,7 @@ def train(task, config, model, data, chief=True, events=None, evaluator=None):
     if state is not None:
         current = next(p for p in phases if p.name == state["phase"])
         compile_for(current)
-        checkpoints.restore(run_dir, model, state)
+        checkpoints.restore(run_dir, trained, state)
         start, history = state["epoch"], state["history"]
         if events:
             events.rewind(start, steps)
@@ -223,14 +227,14 @@ def train(task, config, model, data, chief=True, events=None, evaluator=None):
     pace = input_speed.Verdict(pipeline_rate)  # one for every phase: it speaks once
     task_callbacks = task.callbacks(evaluator or model, data, config, run_dir) if chief else []
     if evaluator is not None and task_callbacks:
-        task_callbacks = [OutsideDistribution(evaluator, task_callbacks)]
+        task_callbacks = [OutsideDistribution(evaluator, model, task_callbacks)]
     for phase in phases:
         if start >= phase.end:
             continue
         if phase is not current:
             compile_for(phase)
             current = phase
-        trainable = analysis.trainable_params(model)
+        trainable = analysis.trainable_params(trained)
         log.info(
             "Phase %s: epochs %d-%d, lr %g, unfreeze %s, %s trainable parameters.",
             phase.name, phase.start + 1, phase.end, phase.lr, phase.unfreeze, f"{trainable:,}",
@@ -238,7 +242,7 @@ def train(task, config, model, data, chief=True, events=None, evaluator=None):
         verbose, shown = progress.callbacks(
             config.progress, phase.name, phases[-1].end, config.batch_size, config.log_every_steps
         )
-        model.fit(
+        trained.fit(
             train_batches,
             epochs=phase.end,
             initial_epoch=max(start, phase.start),
