@@ -2,9 +2,12 @@
 
 An H x W image is resized, keeping its aspect ratio, so that its longer side is the
 model's side S (the shorter one becomes round(S * shorter / longer), at least 1 px), and
-padded at the bottom and on the right to S x S: images with 0 (black, as torchvision pads
-its batches: bottom/right, zeros), masks with the void label. The content therefore
-starts at the top-left corner, offset (0, 0), and one scale per axis maps it back:
+padded at the bottom and on the right to S x S: images with 0 (black), masks with the void
+label. torchvision also pads at the bottom and right, but its normalised batches, with 0: the
+mean colour. Black is kept because a phone or browser app letterboxes a photo before the
+exported file sees it, with no knowledge of the model's preprocessing; a converted COCO
+detector therefore sees another border than in torchvision. The content starts at the
+top-left corner, offset (0, 0), and one scale per axis maps it back:
 `boxes_to_original` and `mask_to_original` undo it exactly, from the original (H, W)
 and S alone. torchvision's detectors were trained on aspect-kept images too (shorter side
 800, longer <= 1333, padded); a square input holds the padding instead of a batch.
