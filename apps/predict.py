@@ -18,7 +18,8 @@ model's label set (COCO, VOC) or ImageNet's names, else class indices.
   as their evaluation does, and predictions are mapped back to the photo's own pixels.
   Detection writes <output-dir>/<photo>.png (boxes with class name and score, those
   scoring >= --min-score) and <output-dir>/detections.json (every detection, COCO results
-  format: file_name, category_id = class index, category_name, bbox [x, y, w, h] in the
+  format: file_name, category_id (the training data's, from the export folder's
+  categories.json, else the class index), category_name, bbox [x, y, w, h] in the
   photo's pixels, score). Segmentation writes <output-dir>/<photo>.png (the class mask
   blended over the photo, a legend of the classes present) and <output-dir>/<photo>.json
   (pixels per class, summing to width x height).

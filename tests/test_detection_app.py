@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from keras_resnets import export
+from keras_resnets.tasks import CATEGORIES_FILE
 from keras_resnets.tasks import data as image_data
 from helpers import ROOT, app_env, shared_data
 
@@ -66,6 +67,8 @@ def test_detect_app_learns_reports_draws_and_exports(tmp_path):
     assert all(c["ok"] and c["images"] == 4 and "box_max_abs_diff_px" in c for c in checks.values())
     export_dir = tmp_path / "export"
     assert (export_dir / "labels.txt").read_text().split("\n")[:2] == ["person", "bicycle"]
+    categories = json.loads((export_dir / CATEGORIES_FILE).read_text())  # COCO's ids, for predict.py
+    assert categories[:2] == [{"id": 1, "name": "person"}, {"id": 2, "name": "bicycle"}] and len(categories) == 80
     assert all(c["same_counts"] == 1.0 for c in checks.values())
     assert not (export_dir / "postprocess.py").exists()  # the exported graphs end with the detections
     # The report scores every file's detections against the test boxes, as the Keras model's.

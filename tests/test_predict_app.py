@@ -11,7 +11,7 @@ import tensorflow as tf
 from keras import ops
 from PIL import Image
 
-from keras_resnets.tasks import drawing, letterbox, prediction
+from keras_resnets.tasks import CATEGORIES_FILE, drawing, letterbox, prediction
 from helpers import load_app, shared_data
 
 SIDE = 64
@@ -111,6 +111,21 @@ def test_detection_draws_boxes_and_writes_coco_results_in_the_photos_pixels(tmp_
         changed = np.abs(picture.astype(int) - original).sum(-1) > 0
         far = changed[int(32 * height / content_h) + 3 :, : int(28 * width / content_w)]  # below box 1, left of box 2
         assert far.size and not far.any()
+
+
+def test_detections_carry_the_training_datas_category_ids(tmp_path, capsys):
+    """A detection export's categories.json (COCO's ids need not be the class indices) names
+    each detection's category_id; one that does not match labels.txt is refused."""
+    detector(tmp_path / "export")
+    categories = tmp_path / "export" / CATEGORIES_FILE
+    categories.write_text(json.dumps([{"id": 0, "name": "background"}, {"id": 17, "name": "cat"}, {"id": 18, "name": "dog"}]))
+    photo = two_photos("detection-mini")[0]
+    found = prediction.detect(prediction.load(tmp_path / "export" / "model.keras"), photo)
+    assert [(d["category_id"], d["category_name"]) for d in found] == [(17, "cat"), (18, "dog")]
+    categories.write_text(json.dumps([{"id": 1, "name": "person"}]))  # a stale file of another export
+    with pytest.raises(SystemExit) as refused:
+        load_app("predict").main([str(photo), "--model", str(tmp_path / "export"), "--output-dir", str(tmp_path / "out")])
+    assert refused.value.code == 2 and "come from different exports" in capsys.readouterr().err
 
 
 def test_saved_model_and_tflite_files_detect_the_same(tmp_path):

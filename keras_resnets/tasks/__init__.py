@@ -35,9 +35,9 @@ training curves, and the verified export. A task supplies the rest by subclassin
   picture they draw into the run folder after every epoch is named by `epoch_picture` (a
   file name with `{epoch}`, such as `EPOCH_PICTURE`), so that the run's TensorBoard events
   carry it too.
-- optional: `export_model(model, config)`: the model to export, made from the trained one
-  (e.g. a detector with its decoding on top; the task may also write files of its own
-  into `config.export_dir`), and `export_check()`: a module-level function replacing
+- optional: `export_model(model, config, data)`: the model to export, made from the trained
+  one (e.g. a detector with its decoding on top; the task may also write files of its own
+  into `config.export_dir`, as detection's `CATEGORIES_FILE`), and `export_check()`: a module-level function replacing
   `export.checks.check_outputs` for outputs that are not class scores, with `agreement`:
   (the key of its agreement figure in a check, what that figure is) for the run's log,
   and `export_metrics()`: one replacing `export.checks.task_metrics` (the report's task
@@ -70,6 +70,9 @@ EPOCH_PICTURE = "predictions_epoch{epoch:03d}.png"
 # file's runners give them as a list: by name.
 DETECTION_OUTPUTS = ("boxes", "scores", "classes", "num_detections")
 DETECTION_OUTPUT_ORDER = tuple(sorted(DETECTION_OUTPUTS))
+# A detector's export folder: each class index's category in the training data, as a JSON
+# list of {"id", "name"} (COCO's category ids), so that predictions name the data's own ids.
+CATEGORIES_FILE = "categories.json"
 
 
 @dataclasses.dataclass
@@ -139,7 +142,7 @@ class Task(abc.ABC):
     def callbacks(self, model, data, config, run_dir):
         return []
 
-    def export_model(self, model, config):
+    def export_model(self, model, config, data):
         return model
 
     def export_check(self):

@@ -18,6 +18,7 @@ torchvision's COCO RetinaNets): it is fine-tuned whole, with a new class head fo
 classes, on torchvision's own loss (`heads.torchvision_retinanet_loss`) and post-processing.
 """
 
+import json
 from pathlib import Path
 
 import keras
@@ -26,7 +27,7 @@ import keras_resnets as kr
 from keras_resnets.heads import retinanet, torchvision_retinanet
 from keras_resnets.heads.torchvision_retinanet_loss import TorchvisionRetinaNetLoss
 from keras_resnets.metrics import coco_map
-from keras_resnets.tasks import EPOCH_PICTURE, Evaluation, data_summary
+from keras_resnets.tasks import CATEGORIES_FILE, EPOCH_PICTURE, Evaluation, data_summary
 from keras_resnets.tasks import detection_data as data
 from keras_resnets.tasks import detection_report as report
 from keras_resnets.tasks.data import SPLITS
@@ -185,9 +186,13 @@ class DetectionTask(DetectionOptions, ImageTask):
         summary = report.format_summary(splits, results["test"]["per_class"])
         return Evaluation(metrics, summary, [*epochs, "predictions_train.png", "predictions_test.png"])
 
-    def export_model(self, model, config):
+    def export_model(self, model, config, source):
         """The model with its decoding and detections on top ({"boxes", "scores", "classes",
-        "num_detections"})."""
+        "num_detections"}); `CATEGORIES_FILE` beside it gives each class index's category id
+        in the training data (COCO's ids, which need not count from 0), for `apps/predict.py`."""
+        categories = [{"id": c["id"], "name": c["name"]} for c in source.splits["test"].ground_truth["categories"]]
+        Path(config.export_dir).mkdir(parents=True, exist_ok=True)
+        (Path(config.export_dir) / CATEGORIES_FILE).write_text(json.dumps(categories, indent=1) + "\n")
         return self.detector(model, config)
 
     def export_check(self):

@@ -14,7 +14,9 @@ registered name built with `weights` (a tag, a file or "none") by
   (N, K), `classes` (N, K) and `num_detections` (N,) (rows past it are padding). The
   photo is letterboxed (`letterbox`) and the boxes mapped back to its own pixels;
   `<stem>.png` draws the detections scoring at least `min_score` over the photo, and
-  `detections.json` holds every detection of every photo in COCO results format.
+  `detections.json` holds every detection of every photo in COCO results format, its
+  `category_id` the training data's (the export folder's `categories.json`, which
+  detection runs write), else the class index.
 - segmentation: one (N, S, S, C) output (logits or probabilities). The photo is
   letterboxed, the class map cropped and resized back to the photo; `<stem>.png` blends
   it over the photo with a legend, `<stem>.json` counts its pixels per class.
@@ -34,7 +36,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from keras_resnets.tasks import DETECTION_OUTPUT_ORDER, DETECTION_OUTPUTS, drawing, images, letterbox
+from keras_resnets.tasks import (
+    CATEGORIES_FILE, DETECTION_OUTPUT_ORDER, DETECTION_OUTPUTS, drawing, images, letterbox,
+)  # fmt: skip
 
 DETECTIONS_FILE = "detections.json"
 SHOWN_SCORE = 0.3  # pictures draw detections scoring at least this; the JSON holds all
@@ -52,9 +56,17 @@ class LoadedModel:
     # letterboxed first.
     whole_photos: bool = False
 
+    # The training data's category id of each class index (a detection export's
+    # CATEGORIES_FILE), or None: the class index is the id (torchvision's COCO detectors).
+    category_ids: Optional[list] = None
+
     def name_of(self, index):
         index = int(index)
         return self.labels[index] if self.labels and index < len(self.labels) else str(index)
+
+    def category_of(self, index):
+        index = int(index)
+        return self.category_ids[index] if self.category_ids and index < len(self.category_ids) else index
 
 
 # --------------------------------------------------------------------------- loading
@@ -89,6 +101,12 @@ def load(model, weights=None, image_size=None, runtime="native"):
     labels = _labels_beside(path, LABELS_FILE)
     if runtime == "mediapipe" and path.suffix != ".tflite":
         raise ValueError(f"--runtime mediapipe runs .tflite files; {path} is not one.")
+    loaded = _load_file(path, labels, runtime)
+    loaded.category_ids = _category_ids_beside(path, labels)
+    return loaded
+
+
+def _load_file(path, labels, runtime):
     if path.suffix == ".tflite":
         from ai_edge_litert.interpreter import Interpreter
 
@@ -147,12 +165,34 @@ def _through_mediapipe(path, side, labels):
     return loaded
 
 
-def _labels_beside(path, labels_file):
-    """The export folder's labels.txt: beside a file, or beside (or in) a SavedModel folder."""
+def _beside(path, name):
+    """The export folder's file `name`: beside a file, or beside (or in) a SavedModel folder."""
     for folder in (path.parent, path) if path.is_dir() else (path.parent,):
-        if (folder / labels_file).exists():
-            return (folder / labels_file).read_text().splitlines()
+        if (folder / name).exists():
+            return folder / name
     return None
+
+
+def _labels_beside(path, labels_file):
+    found = _beside(path, labels_file)
+    return found.read_text().splitlines() if found else None
+
+
+def _category_ids_beside(path, labels):
+    """Each class index's category id in the detector's training data (`CATEGORIES_FILE`,
+    which detection runs export), or None; checked against labels.txt's names."""
+    found = _beside(path, CATEGORIES_FILE)
+    if found is None:
+        return None
+    categories = json.loads(found.read_text())
+    names = [c["name"] for c in categories]
+    if labels is not None and names != labels:
+        raise ValueError(
+            f"{found} names {len(names)} categories ({', '.join(names[:3])}, ...) and the labels.txt beside it "
+            f"{len(labels)} ({', '.join(labels[:3])}, ...): they come from different exports. Export the model "
+            "again, or delete the stale file."
+        )
+    return [c["id"] for c in categories]
 
 
 def _side(model):
@@ -237,7 +277,7 @@ def detect(model, path):
     scores = np.asarray(outputs["scores"], np.float64)[0, :count]
     classes = np.rint(np.asarray(outputs["classes"])[0, :count]).astype(np.int64)  # TFLite dequantizes to float
     return [
-        {"file_name": Path(path).name, "category_id": int(c), "category_name": model.name_of(c),
+        {"file_name": Path(path).name, "category_id": model.category_of(c), "category_name": model.name_of(c),
          "bbox": [round(float(v), 2) for v in (x1, y1, x2 - x1, y2 - y1)], "score": round(float(s), 5)}
         for (x1, y1, x2, y2), s, c in sorted(zip(boxes, scores, classes), key=lambda row: -row[1])
     ]  # fmt: skip

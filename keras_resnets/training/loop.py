@@ -282,7 +282,7 @@ def export_model(task, config, model, data):
     inference = task.build_model(config, data, None)
     inference.set_weights(model.get_weights())
     checks = export.export_all(
-        task.export_model(inference, config), config.export_dir, task.labels(data),
+        task.export_model(inference, config, data), config.export_dir, task.labels(data),
         task.export_examples(data, config), config.export_tolerance, check=task.export_check(),
         metrics=task.export_metrics(),
         tflite_metadata=config.tflite_metadata, timing_runs=config.export_timing_runs,
