@@ -26,7 +26,9 @@ mAP/mAP@.5/mAP@.75, per-class AP and predictions_test.png.
 The export (model.keras, SavedModel, TFLite) returns the final detections, NMS in the graph:
 boxes (N, 100, 4) in input pixels, scores (N, 100), classes (N, 100) and num_detections (N,).
 Each artifact is checked against the Keras model on real test images (the same detections,
-classes, boxes and scores); a failed check exits with status 3.
+classes, boxes and scores); a failed check exits with status 3. Beside them, labels.txt (the
+class names) and categories.json (each class index's category id in the data: COCO's ids,
+which apps/predict.py writes into its results).
 
 Offline, ImageNet weights cannot be downloaded: train from scratch with --weights none
 (resnet18 at 256 px trains on a CPU), pass a backbone weights file, or put a weights file in
